@@ -1,0 +1,28 @@
+# loadbench: see README.md. Every target works on a fresh machine with Go alone.
+GO      ?= go
+BIN     := bin/loadbench
+RUNS    ?= runs
+
+.PHONY: build run test vet bench perf clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/loadbench
+
+# The main job: a full compare of the built-in targets (legacy vs per-request).
+run: build
+	./$(BIN) compare
+
+# What CI runs: vet, formatting, and the race-enabled test suite.
+test:
+	$(GO) vet ./...
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
+	$(GO) test -race -timeout 20m ./...
+
+bench: build
+	@mkdir -p $(RUNS)/bench
+	$(GO) test -run '^$$' -bench . -benchmem -count=10 ./baseline/ | tee $(RUNS)/bench/baseline.txt
+	$(GO) test -run '^$$' -bench . -benchmem -count=10 ./perrequest/ | tee $(RUNS)/bench/perrequest.txt
+
+clean:
+	rm -rf bin

@@ -1,0 +1,10 @@
+package main
+
+import "github.com/spf13/cobra"
+
+// subcommands lists every command of loadbench. Each lives in its own file.
+func subcommands(s streams) []*cobra.Command {
+	return []*cobra.Command{
+		newVersionCmd(s),
+	}
+}

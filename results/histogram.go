@@ -1,0 +1,131 @@
+package results
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// Histogram geometry: microsecond resolution, three significant digits, up
+// to HistogramMax. Values above the maximum are recorded as the maximum.
+const (
+	HistogramMin     = time.Microsecond
+	HistogramMax     = 10 * time.Minute
+	HistogramSigFigs = 3
+)
+
+// Histogram is an HDR latency histogram in microseconds. It is not safe for
+// concurrent use. It encodes to JSON as the standard base64 V2 compressed
+// HdrHistogram form ("HISTFAAA..."), so other HdrHistogram tools can read it,
+// and histograms from several runs or machines merge exactly.
+type Histogram struct {
+	h *hdrhistogram.Histogram
+}
+
+// NewHistogram returns an empty latency histogram.
+func NewHistogram() *Histogram {
+	return &Histogram{h: hdrhistogram.New(int64(HistogramMin/time.Microsecond), int64(HistogramMax/time.Microsecond), HistogramSigFigs)}
+}
+
+func (h *Histogram) lazy() *hdrhistogram.Histogram {
+	if h.h == nil {
+		h.h = NewHistogram().h
+	}
+	return h.h
+}
+
+// Record adds one latency. Negative values count as zero, values over
+// HistogramMax as HistogramMax.
+func (h *Histogram) Record(d time.Duration) {
+	us := int64(d / time.Microsecond)
+	if us < 0 {
+		us = 0
+	}
+	if max := int64(HistogramMax / time.Microsecond); us > max {
+		us = max
+	}
+	_ = h.lazy().RecordValue(us) // in range by construction
+}
+
+// Merge adds every value of o to h.
+func (h *Histogram) Merge(o *Histogram) {
+	if o == nil || o.h == nil {
+		return
+	}
+	h.lazy().Merge(o.h)
+}
+
+// Count is the number of recorded values.
+func (h *Histogram) Count() int64 {
+	if h == nil || h.h == nil {
+		return 0
+	}
+	return h.h.TotalCount()
+}
+
+// Quantile returns the latency at quantile q in [0, 1] (0.99 for p99), zero
+// when empty.
+func (h *Histogram) Quantile(q float64) time.Duration {
+	if h.Count() == 0 {
+		return 0
+	}
+	return time.Duration(h.h.ValueAtQuantile(q*100)) * time.Microsecond
+}
+
+// Min, Max and Mean of the recorded values; zero when empty.
+func (h *Histogram) Min() time.Duration {
+	if h.Count() == 0 {
+		return 0
+	}
+	return time.Duration(h.h.Min()) * time.Microsecond
+}
+
+// Max is the largest recorded value (to the histogram's precision).
+func (h *Histogram) Max() time.Duration {
+	if h.Count() == 0 {
+		return 0
+	}
+	return time.Duration(h.h.Max()) * time.Microsecond
+}
+
+// Mean is the mean of the recorded values.
+func (h *Histogram) Mean() time.Duration {
+	if h.Count() == 0 {
+		return 0
+	}
+	return time.Duration(h.h.Mean() * float64(time.Microsecond))
+}
+
+// Clone returns an independent copy.
+func (h *Histogram) Clone() *Histogram {
+	c := NewHistogram()
+	c.Merge(h)
+	return c
+}
+
+// MarshalJSON encodes h as a base64 V2 compressed HdrHistogram string.
+func (h *Histogram) MarshalJSON() ([]byte, error) {
+	b, err := h.lazy().Encode(hdrhistogram.V2CompressedEncodingCookieBase)
+	if err != nil {
+		return nil, fmt.Errorf("encode histogram: %w", err)
+	}
+	return json.Marshal(string(b))
+}
+
+// UnmarshalJSON decodes the form written by MarshalJSON.
+func (h *Histogram) UnmarshalJSON(data []byte) error {
+	var s string
+	if err := json.Unmarshal(data, &s); err != nil {
+		return fmt.Errorf("decode histogram: %w", err)
+	}
+	d, err := hdrhistogram.Decode([]byte(s))
+	if err != nil {
+		return fmt.Errorf("decode histogram: %w", err)
+	}
+	// Re-home into the standard geometry so merges never drop values.
+	h.h = NewHistogram().h
+	h.h.Merge(d)
+	return nil
+}
