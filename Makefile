@@ -23,6 +23,7 @@ bench: build
 	@mkdir -p $(RUNS)/bench
 	$(GO) test -run '^$$' -bench . -benchmem -count=10 ./baseline/ | tee $(RUNS)/bench/baseline.txt
 	$(GO) test -run '^$$' -bench . -benchmem -count=10 ./perrequest/ | tee $(RUNS)/bench/perrequest.txt
+	./$(BIN) benchcmp $(RUNS)/bench/baseline.txt $(RUNS)/bench/perrequest.txt
 
 clean:
 	rm -rf bin

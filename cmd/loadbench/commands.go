@@ -6,5 +6,12 @@ import "github.com/spf13/cobra"
 func subcommands(s streams) []*cobra.Command {
 	return []*cobra.Command{
 		newVersionCmd(s),
+		newCompareCmd(s),
+		newAttackCmd(s),
+		newBenchcmpCmd(s),
+		newServeCmd(s),
+		newAuditCmd(s),
+		newReportCmd(s),
+		newValidateCmd(s),
 	}
 }

@@ -1,0 +1,183 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/loadbench/loadbench/internal/load"
+	"github.com/loadbench/loadbench/results"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// attackFlags are the flags of `loadbench attack`.
+type attackFlags struct {
+	httpRate, wsRate string
+	duration         time.Duration
+	timeout          time.Duration
+	users, workers   int
+	maxRequests      int64
+	maxErrorRate     float64
+	httpPath, wsPath string
+	prefix           string
+	out              string
+	json, quiet      bool
+}
+
+func newAttackCmd(s streams) *cobra.Command {
+	var f attackFlags
+	cmd := &cobra.Command{
+		Use:   "attack BASE_URL",
+		Short: "Open-model HTTP and WebSocket load against a target, every response checked",
+		Long: `Attack sends chats to BASE_URL (http:// or https://) over HTTP (POST --http-path)
+and WebSocket (--ws-path, ws:// or wss:// derived from BASE_URL) at the given
+arrival rates, from --users virtual users, for --duration. Latency is measured
+from each chat's intended send time. Every response and event is checked for
+the five-event contract and for other users' data (isolation).
+
+A rate of "max" is throughput mode: HTTP with --workers closed-loop workers,
+WebSocket with every user sending its next chat when the last one is answered.
+
+Results go to --out (default runs/attack-<UTC time>/). Exit codes: 0 clean;
+1 isolation violations or an error rate over --max-error-rate; 2 bad usage;
+3 target unreachable, run incomplete or interrupted (partial results written).`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runAttack(cmd.Context(), cmd, s, f, args)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.httpRate, "http-rate", "200", `HTTP chats per second; 0 disables HTTP, "max" is throughput mode`)
+	fl.StringVar(&f.wsRate, "ws-rate", "200", `WebSocket chats per second (all users); 0 disables WebSocket, "max" is throughput mode`)
+	fl.DurationVar(&f.duration, "duration", load.DefaultDuration, "how long chats are sent")
+	fl.IntVar(&f.users, "users", load.DefaultUsers, "virtual users, shared by both protocols (one WebSocket connection each)")
+	fl.IntVar(&f.workers, "workers", 0, fmt.Sprintf("HTTP workers in throughput mode (default %d×GOMAXPROCS)", load.DefaultWorkersPerCPU))
+	fl.DurationVar(&f.timeout, "timeout", load.DefaultTimeout, "per-chat timeout, from the intended send time")
+	fl.Int64Var(&f.maxRequests, "max-requests", 0, "stop after this many chats over all protocols (0 = no limit)")
+	fl.Float64Var(&f.maxErrorRate, "max-error-rate", 0, "fail (exit 1) when the share of failed chats exceeds this (0..1)")
+	fl.StringVar(&f.httpPath, "http-path", load.DefaultHTTPPath, "path of the HTTP endpoint")
+	fl.StringVar(&f.wsPath, "ws-path", load.DefaultWSPath, "path of the WebSocket endpoint")
+	fl.StringVar(&f.prefix, "user-prefix", load.DefaultUserPrefix, "user id prefix (give each load machine its own)")
+	fl.StringVar(&f.out, "out", "", "results directory (default runs/attack-<UTC time>)")
+	fl.BoolVar(&f.json, "json", false, "print the summary as one JSON object")
+	fl.BoolVar(&f.quiet, "quiet", false, "no progress line")
+	return cmd
+}
+
+// parseAttackRate parses a --*-rate value: a non-negative number or "max".
+func parseAttackRate(flag, v string) (float64, error) {
+	if strings.EqualFold(v, "max") {
+		return load.Max, nil
+	}
+	r, err := strconv.ParseFloat(v, 64)
+	if err != nil || r < 0 || math.IsNaN(r) || math.IsInf(r, 0) {
+		return 0, usageErr("attack: --%s must be a non-negative number or max, got %q", flag, v)
+	}
+	return r, nil
+}
+
+func runAttack(ctx context.Context, cmd *cobra.Command, s streams, f attackFlags, args []string) error {
+	if len(args) != 1 {
+		return usageErr("attack: want one BASE_URL argument, got %d", len(args))
+	}
+	httpRate, err := parseAttackRate("http-rate", f.httpRate)
+	if err != nil {
+		return err
+	}
+	wsRate, err := parseAttackRate("ws-rate", f.wsRate)
+	if err != nil {
+		return err
+	}
+	switch {
+	case f.duration <= 0:
+		return usageErr("attack: --duration must be positive, got %s", f.duration)
+	case f.timeout <= 0:
+		return usageErr("attack: --timeout must be positive, got %s", f.timeout)
+	case f.maxErrorRate < 0 || f.maxErrorRate > 1 || math.IsNaN(f.maxErrorRate):
+		return usageErr("attack: --max-error-rate must be between 0 and 1, got %v", f.maxErrorRate)
+	case cmd.Flags().Changed("workers") && f.workers < 1:
+		return usageErr("attack: --workers must be positive, got %d", f.workers)
+	}
+	out := f.out
+	if out == "" {
+		out = filepath.Join("runs", "attack-"+time.Now().UTC().Format("20060102T150405Z"))
+	}
+	opts := []load.Option{
+		load.WithHTTPRate(httpRate), load.WithWSRate(wsRate), load.WithDuration(f.duration),
+		load.WithUsers(f.users), load.WithTimeout(f.timeout), load.WithMaxRequests(f.maxRequests),
+		load.WithHTTPPath(f.httpPath), load.WithWSPath(f.wsPath), load.WithUserPrefix(f.prefix),
+	}
+	if f.workers > 0 {
+		opts = append(opts, load.WithWorkers(f.workers))
+	}
+	if httpRate != 0 {
+		opts = append(opts, load.WithVegetaFile(filepath.Join(out, results.VegetaFile)))
+	}
+	live := !f.quiet && isTerminal(s.Out)
+	if live {
+		opts = append(opts, load.WithProgress(func(p load.Progress) { printAttackProgress(s.Out, p) }))
+	}
+	a, err := load.NewAttacker(args[0], opts...)
+	if err != nil {
+		if errors.Is(err, load.ErrUsage) {
+			return withCode(exitUsage, err)
+		}
+		return withCode(exitRunError, err)
+	}
+	seg, aerr := a.Attack(ctx)
+	if live {
+		fmt.Fprint(s.Out, "\r\033[K")
+	}
+	if seg == nil {
+		if aerr == nil {
+			aerr = errors.New("attack: no results")
+		}
+		return withCode(exitRunError, aerr)
+	}
+	seg.Manifest.Args = append([]string{"attack"}, args...)
+	cmd.Flags().VisitAll(func(fl *pflag.Flag) { seg.Manifest.Flags[fl.Name] = fl.Value.String() })
+	if err := results.WriteSegment(out, seg); err != nil {
+		return withCode(exitRunError, fmt.Errorf("attack: %w", err))
+	}
+	report := load.TextReport(seg)
+	if f.json {
+		report = load.JSONReport(seg)
+	}
+	if err := report(s.Out); err != nil {
+		return withCode(exitRunError, fmt.Errorf("attack: write summary: %w", err))
+	}
+	if !f.json {
+		fmt.Fprintf(s.Out, "\nResults in %s\n", out)
+	}
+	if aerr != nil {
+		if errors.Is(aerr, context.Canceled) || errors.Is(aerr, context.DeadlineExceeded) {
+			return withCode(exitRunError, fmt.Errorf("attack: interrupted; partial results in %s", out))
+		}
+		return withCode(exitRunError, fmt.Errorf("%w; partial results in %s", aerr, out))
+	}
+	if v := seg.Isolation.Violations; v > 0 {
+		return withCode(exitFail, fmt.Errorf("attack: %d isolation violations (another user's data in a response)", v))
+	}
+	var reqs, errs int64
+	for _, p := range seg.Protocols {
+		reqs += p.Requests
+		errs += p.ErrorCount()
+	}
+	if reqs > 0 && float64(errs)/float64(reqs) > f.maxErrorRate {
+		return withCode(exitFail, fmt.Errorf("attack: error rate %.2f%% (%d of %d chats) over --max-error-rate %.2f%%",
+			100*float64(errs)/float64(reqs), errs, reqs, 100*f.maxErrorRate))
+	}
+	return nil
+}
+
+// printAttackProgress rewrites the progress line.
+func printAttackProgress(w io.Writer, p load.Progress) {
+	fmt.Fprintf(w, "\r\033[K%s/%s  sent %d  done %d  %.0f/s  errors %d  violations %d",
+		p.Elapsed.Truncate(100*time.Millisecond), p.Total, p.Sent, p.Done, p.Rate, p.Errors, p.Violations)
+}

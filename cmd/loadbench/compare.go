@@ -1,0 +1,209 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/loadbench/loadbench/internal/compare"
+	"github.com/loadbench/loadbench/internal/gate"
+	"github.com/loadbench/loadbench/results"
+	"github.com/spf13/cobra"
+)
+
+func newCompareCmd(s streams) *cobra.Command {
+	var (
+		cfg                         compare.Config
+		httpRate, wsRate            string
+		budget, percentiles         string
+		baselineArgs, candidateArgs string
+		jsonOut, quiet              bool
+	)
+	cmd := &cobra.Command{
+		Use:   "compare [--baseline URL --candidate URL]",
+		Short: "Interleaved before/after rounds gating latency, memory release and isolation",
+		Long: `Compare runs the same load against a baseline and a candidate in interleaved
+rounds (A B, B A, ...) and gates the candidate on three things: latency at each
+percentile within the budget of the baseline, memory released after load, and no
+user ever shown another user's data.
+
+Without --baseline and --candidate it starts both built-in targets itself
+(the legacy singleton as baseline, the per-request build as candidate), each
+as its own child process, and ends them when done.
+
+Exit codes: 0 pass, 1 fail, 2 bad usage, 3 run error, 4 inconclusive.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var err error
+			if cfg.HTTPRate, err = compareRate("compare: --http-rate", httpRate); err != nil {
+				return err
+			}
+			if cfg.WSRate, err = compareRate("compare: --ws-rate", wsRate); err != nil {
+				return err
+			}
+			cfg.Gate = gate.DefaultConfig()
+			if cfg.Gate.Budget, err = gate.ParseBudget(budget); err != nil {
+				return usageErr("compare: --budget: %v", err)
+			}
+			if cfg.Gate.Percentiles, err = gate.ParsePercentiles(percentiles); err != nil {
+				return usageErr("compare: --percentiles: %v", err)
+			}
+			alpha, _ := cmd.Flags().GetFloat64("alpha")
+			if alpha <= 0 || alpha >= 1 {
+				return usageErr("compare: --alpha must be between 0 and 1, got %g", alpha)
+			}
+			cfg.Gate.Alpha = alpha
+			cfg.BaselineArgs = strings.Fields(baselineArgs)
+			cfg.CandidateArgs = strings.Fields(candidateArgs)
+			if cfg.Warmup == 0 {
+				cfg.Warmup = -1 // an explicit --warmup 0: none
+			}
+			if cfg.Out == "" {
+				cfg.Out = filepath.Join("runs", time.Now().UTC().Format("20060102T150405Z"))
+			}
+			if cfg.BaselineURL == "" && cfg.CandidateURL == "" {
+				exe, err := os.Executable()
+				if err != nil {
+					return withCode(exitRunError, fmt.Errorf("compare: find own executable: %w", err))
+				}
+				cfg.Executable = exe
+			}
+			cfg.Args = os.Args
+			cfg.Render = renderReports
+			var prog *progressLine
+			if !quiet && isTerminal(s.Err) {
+				prog = &progressLine{w: s.Err}
+				cfg.Progress = prog.compare
+			}
+			res, runErr := compare.Run(cmd.Context(), cfg)
+			prog.clear()
+			return compareOutcome(s, res, runErr, jsonOut, quiet)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.BaselineURL, "baseline", "", "base URL of the baseline deployment (with --candidate; default: start the built-in legacy target)")
+	f.StringVar(&cfg.CandidateURL, "candidate", "", "base URL of the candidate deployment (with --baseline; default: start the built-in per-request target)")
+	f.StringVar(&cfg.BaselineImpl, "baseline-impl", "baseline", "build served by the built-in baseline (baseline|perrequest)")
+	f.StringVar(&cfg.CandidateImpl, "candidate-impl", "perrequest", "build served by the built-in candidate (baseline|perrequest)")
+	f.StringVar(&baselineArgs, "baseline-args", "", `extra "serve" flags for the built-in baseline, e.g. "--think 10ms"`)
+	f.StringVar(&candidateArgs, "candidate-args", "", `extra "serve" flags for the built-in candidate, e.g. "--slowdown 1.1" or "--leak 1024"`)
+	f.IntVar(&cfg.Rounds, "rounds", compare.DefaultRounds, "interleaved rounds (at least 2)")
+	f.DurationVar(&cfg.RoundDuration, "round-duration", compare.DefaultRoundDuration, "load time of each build in each round")
+	f.DurationVar(&cfg.Warmup, "warmup", compare.DefaultWarmup, "unrecorded load on each build before the first round (0: none)")
+	f.DurationVar(&cfg.Settle, "settle", compare.DefaultSettle, "pause after each segment before memory is read")
+	f.StringVar(&httpRate, "http-rate", "200", "HTTP chats per second (0 disables)")
+	f.StringVar(&wsRate, "ws-rate", "200", "WebSocket chats per second (0 disables)")
+	f.IntVar(&cfg.Users, "users", compare.DefaultUsers, "virtual users")
+	f.DurationVar(&cfg.Timeout, "timeout", 30*time.Second, "per-chat timeout")
+	f.Float64Var(&cfg.MaxErrorRate, "max-error-rate", compare.DefaultMaxErrorRate, "share of failed chats in a segment above which the run is an error (exit 3)")
+	f.StringVar(&budget, "budget", "5%", "latency budget of the candidate over the baseline")
+	f.StringVar(&percentiles, "percentiles", "50,95,99", "latency percentiles gated")
+	f.Float64("alpha", 0.05, "significance level of the latency test")
+	f.StringVar(&cfg.HTTPPath, "http-path", "/api/agents/run", "HTTP chat route")
+	f.StringVar(&cfg.WSPath, "ws-path", "/api/demo/ws", "WebSocket chat route")
+	f.StringVar(&cfg.MetricsPath, "metrics-path", compare.DefaultMetricsPath, `Prometheus route, scraped when present ("-": never)`)
+	f.StringVar(&cfg.GCPath, "gc-path", compare.DefaultGCPath, `forced-GC route, used when present ("-": never)`)
+	f.StringVar(&cfg.Out, "out", "", "run directory (default runs/<UTC timestamp>)")
+	f.BoolVar(&jsonOut, "json", false, "print summary.json instead of the table")
+	f.BoolVar(&quiet, "quiet", false, "no progress display")
+	return cmd
+}
+
+// compareOutcome prints what a compare produced and maps it to an exit code.
+func compareOutcome(s streams, res *compare.Result, runErr error, jsonOut, quiet bool) error {
+	if res != nil && res.Summary != nil {
+		if jsonOut {
+			enc := json.NewEncoder(s.Out)
+			enc.SetIndent("", "  ")
+			if err := enc.Encode(res.Summary); err != nil {
+				return withCode(exitRunError, err)
+			}
+		} else {
+			if err := compare.Text(res.Summary)(s.Out); err != nil {
+				return withCode(exitRunError, err)
+			}
+			fmt.Fprintf(s.Out, "results: %s (report: %s)\n", res.Dir, filepath.Join(res.Dir, "report.html"))
+		}
+	} else if res != nil && runErr != nil && !quiet {
+		fmt.Fprintf(s.Err, "loadbench: compare: no complete round; results so far in %s\n", res.Dir)
+	}
+	switch {
+	case runErr == nil:
+	case errors.Is(runErr, compare.ErrUsage):
+		return withCode(exitUsage, runErr)
+	case errors.Is(runErr, context.Canceled):
+		return withCode(exitRunError, fmt.Errorf("compare: interrupted; partial results written"))
+	default:
+		return withCode(exitRunError, runErr)
+	}
+	switch res.Summary.Verdict {
+	case results.Pass:
+		return nil
+	case results.Fail:
+		return withCode(exitFail, errSilent)
+	default:
+		return withCode(exitInconclusive, errSilent)
+	}
+}
+
+// compareRate reads a non-negative chats-per-second rate; compare measures
+// at fixed rates only, so "max" is not accepted.
+func compareRate(what, v string) (float64, error) {
+	r, err := strconv.ParseFloat(v, 64)
+	if err != nil || r < 0 {
+		return 0, usageErr("%s must be a non-negative number, got %q", what, v)
+	}
+	return r, nil
+}
+
+// progressLine redraws one status line on a terminal.
+type progressLine struct {
+	mu sync.Mutex
+	w  interface{ Write([]byte) (int, error) }
+	n  int
+}
+
+func (p *progressLine) compare(pr compare.Progress) {
+	line := fmt.Sprintf("round %d/%d  %-9s  %-7s", pr.Round, pr.Rounds, pr.Build, pr.Phase)
+	if pr.Phase == compare.PhaseLoad || pr.Phase == compare.PhaseWarmup {
+		l := pr.Load
+		line += fmt.Sprintf("  %4.1fs/%.0fs  sent %d  %.0f/s  errors %d  violations %d",
+			l.Elapsed.Seconds(), l.Total.Seconds(), l.Sent, l.Rate, l.Errors, l.Violations)
+	}
+	p.draw(line)
+}
+
+func (p *progressLine) draw(line string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	pad := ""
+	if d := p.n - len(line); d > 0 {
+		pad = strings.Repeat(" ", d)
+	}
+	fmt.Fprintf(p.w, "\r%s%s", line, pad)
+	p.n = len(line)
+}
+
+func (p *progressLine) clear() {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.n > 0 {
+		fmt.Fprintf(p.w, "\r%s\r", strings.Repeat(" ", p.n))
+		p.n = 0
+	}
+}
+
+// renderReports writes the charts and reports of a compare run.
+func renderReports(dir string, run *results.Run, sum *results.Summary) error {
+	return nil // wired to internal/report when it lands
+}

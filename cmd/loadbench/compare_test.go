@@ -1,0 +1,235 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/loadbench/loadbench/results"
+)
+
+// shortCompare is a compare of the built-in targets kept short for tests:
+// four rounds is the fewest in which the rank test can reach p < 0.05.
+func shortCompare(out string, extra ...string) []string {
+	return append([]string{"compare", "--quiet", "--out", out,
+		"--rounds", "4", "--round-duration", "1s", "--warmup", "300ms", "--settle", "200ms",
+		"--http-rate", "40", "--ws-rate", "40", "--users", "20"}, extra...)
+}
+
+func readSummary(t *testing.T, dir string) *results.Summary {
+	t.Helper()
+	var s results.Summary
+	if err := results.ReadJSON(filepath.Join(dir, results.SummaryFile), &s); err != nil {
+		t.Fatal(err)
+	}
+	return &s
+}
+
+func builtinTargets(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts child targets")
+	}
+	t.Setenv(envAsMain, "1")
+}
+
+func TestCompareBuiltinTargetsEndToEnd(t *testing.T) {
+	builtinTargets(t)
+	dir := filepath.Join(t.TempDir(), "run")
+	code, out, errOut := runCmd(context.Background(), t, shortCompare(dir)...)
+	if code != exitOK && code != exitInconclusive {
+		t.Fatalf("exit %d, want pass (0) or inconclusive (4)\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	if !strings.HasPrefix(out, "verdict: ") {
+		t.Errorf("stdout does not start with the verdict:\n%s", out)
+	}
+	sum := readSummary(t, dir)
+	if sum.Rounds != 4 || len(sum.Latency) != 6 {
+		t.Errorf("rounds %d, %d latency verdicts; want 4 and 6 (2 protocols × 3 percentiles)", sum.Rounds, len(sum.Latency))
+	}
+	if sum.Isolation[results.Candidate].Violations != 0 || sum.Isolation[results.Candidate].Verdict != results.Pass {
+		t.Errorf("candidate isolation %+v, want no violations", sum.Isolation[results.Candidate])
+	}
+	if sum.Isolation[results.Baseline].Violations == 0 || sum.Isolation[results.Baseline].DistinctFactoryIDs != 1 {
+		t.Errorf("baseline isolation %+v, want the legacy leak and one factory id", sum.Isolation[results.Baseline])
+	}
+	if got, req := sum.Isolation[results.Candidate].DistinctFactoryIDs, sum.Requests[results.Candidate]; got != req {
+		t.Errorf("candidate: %d distinct factory ids for %d requests, want one per request", got, req)
+	}
+	if m := sum.Memory[results.Candidate]; m.FactoriesLiveAfter != 0 || m.Verdict != results.Pass {
+		t.Errorf("candidate memory %+v, want released", m)
+	}
+	if m := sum.Memory[results.Baseline]; m.AgentInstancesRetained < float64(sum.Requests[results.Baseline])/2 {
+		t.Errorf("baseline retains %v agent instances after %d requests, want the accumulation", m.AgentInstancesRetained, sum.Requests[results.Baseline])
+	}
+	run, err := results.ReadRun(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Rounds() != 4 {
+		t.Errorf("stored rounds %d, want 4", run.Rounds())
+	}
+	// Interleaved: baseline first in odd rounds, second in even ones.
+	if o := run.Segment(results.Baseline, 1).Manifest.Order; o != 1 {
+		t.Errorf("round 1 baseline order %d, want 1", o)
+	}
+	if o := run.Segment(results.Baseline, 2).Manifest.Order; o != 2 {
+		t.Errorf("round 2 baseline order %d, want 2", o)
+	}
+	bench, err := os.ReadFile(filepath.Join(dir, results.BenchFile))
+	if err != nil || !strings.Contains(string(bench), "impl=candidate") || !strings.Contains(string(bench), "p99-ns") {
+		t.Errorf("rounds.bench: %v\n%s", err, bench)
+	}
+	if len(childPIDs(t)) != 0 {
+		t.Errorf("child processes left: %v", childPIDs(t))
+	}
+}
+
+func TestCompareSlowCandidateFailsOnLatency(t *testing.T) {
+	builtinTargets(t)
+	dir := filepath.Join(t.TempDir(), "run")
+	code, out, errOut := runCmd(context.Background(), t, shortCompare(dir, "--candidate-args", "--slowdown 1.5")...)
+	if code != exitFail {
+		t.Fatalf("exit %d, want 1\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	failed := 0
+	for _, l := range readSummary(t, dir).Latency {
+		if l.Verdict == results.Fail {
+			failed++
+			if l.Ratio <= 1.05 {
+				t.Errorf("%s p%g failed with ratio %.3f", l.Protocol, l.Percentile, l.Ratio)
+			}
+		}
+	}
+	if failed == 0 {
+		t.Errorf("no latency verdict failed:\n%s", out)
+	}
+}
+
+func TestCompareLeakyCandidateFailsOnMemory(t *testing.T) {
+	builtinTargets(t)
+	dir := filepath.Join(t.TempDir(), "run")
+	code, out, errOut := runCmd(context.Background(), t, shortCompare(dir, "--candidate-args", "--leak 4096")...)
+	if code != exitFail {
+		t.Fatalf("exit %d, want 1\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	m := readSummary(t, dir).Memory[results.Candidate]
+	if m.Verdict != results.Fail || m.RetainedBytesPerRequest < 2048 {
+		t.Errorf("candidate memory %+v, want a failure near 4096 B/request", m)
+	}
+}
+
+func TestCompareLegacyCandidateFailsOnIsolation(t *testing.T) {
+	builtinTargets(t)
+	dir := filepath.Join(t.TempDir(), "run")
+	code, out, errOut := runCmd(context.Background(), t, shortCompare(dir, "--candidate-impl", "baseline")...)
+	if code != exitFail {
+		t.Fatalf("exit %d, want 1\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	iv := readSummary(t, dir).Isolation[results.Candidate]
+	if iv.Verdict != results.Fail || iv.Violations == 0 {
+		t.Errorf("candidate isolation %+v, want violations", iv)
+	}
+}
+
+func TestCompareUnreachableExits3Quickly(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	start := time.Now()
+	code, _, errOut := runCmd(context.Background(), t, "compare", "--quiet", "--out", dir,
+		"--baseline", "http://127.0.0.1:1", "--candidate", "http://127.0.0.1:1")
+	if code != exitRunError {
+		t.Fatalf("exit %d, want 3; stderr %q", code, errOut)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("took %s to report an unreachable target", d)
+	}
+	if !strings.Contains(errOut, "127.0.0.1:1") || strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
+		t.Errorf("stderr %q, want one line naming the address", errOut)
+	}
+}
+
+func TestCompareBadUsageExits2(t *testing.T) {
+	for _, args := range [][]string{
+		{"compare", "--rounds", "1"},
+		{"compare", "--round-duration", "-1s"},
+		{"compare", "--http-rate", "-5"},
+		{"compare", "--http-rate", "0", "--ws-rate", "0"},
+		{"compare", "--budget", "abc"},
+		{"compare", "--baseline", "http://127.0.0.1:9"},
+		{"compare", "--baseline", "ftp://x", "--candidate", "ftp://y"},
+		{"compare", "--no-such-flag"},
+		{"compare", "extra-arg"},
+		{"compare", "--candidate-impl", "nope"},
+	} {
+		dir := filepath.Join(t.TempDir(), "run")
+		code, out, errOut := runCmd(context.Background(), t, append(args, "--out", dir)...)
+		if code != exitUsage {
+			t.Errorf("%v: exit %d, want 2 (stderr %q)", args, code, errOut)
+			continue
+		}
+		if out != "" || !strings.HasPrefix(errOut, "loadbench: ") || strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
+			t.Errorf("%v: stdout %q stderr %q, want one error line", args, out, errOut)
+		}
+		if _, err := os.Stat(dir); err == nil {
+			t.Errorf("%v: wrote %s", args, dir)
+		}
+	}
+}
+
+func TestCompareInterruptedKeepsPartialResultsAndNoChildren(t *testing.T) {
+	builtinTargets(t)
+	dir := filepath.Join(t.TempDir(), "run")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { // interrupt once round 2 is stored (candidate first, baseline second in even rounds)
+		deadline := time.Now().Add(2 * time.Minute)
+		for time.Now().Before(deadline) {
+			if _, err := os.Stat(filepath.Join(results.SegmentDir(dir, results.Baseline, 2), results.ManifestFile)); err == nil {
+				cancel()
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		cancel()
+	}()
+	code, out, errOut := runCmd(ctx, t, shortCompare(dir, "--rounds", "10")...)
+	if code != exitRunError {
+		t.Fatalf("exit %d, want 3\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	sum := readSummary(t, dir)
+	if !sum.Partial || sum.Rounds < 2 || sum.Rounds >= 10 {
+		t.Errorf("summary partial=%v rounds=%d, want a partial summary of the complete rounds", sum.Partial, sum.Rounds)
+	}
+	var m results.Manifest
+	if err := results.ReadJSON(filepath.Join(dir, results.ManifestFile), &m); err != nil || !m.Partial {
+		t.Errorf("manifest partial=%v err=%v", m.Partial, err)
+	}
+	if pids := childPIDs(t); len(pids) != 0 {
+		t.Errorf("child processes left after interrupt: %v", pids)
+	}
+	if !strings.Contains(out, "partial run") {
+		t.Errorf("stdout does not show the partial summary:\n%s", out)
+	}
+}
+
+func TestCompareJSONPrintsSummary(t *testing.T) {
+	builtinTargets(t)
+	dir := filepath.Join(t.TempDir(), "run")
+	code, out, errOut := runCmd(context.Background(), t, shortCompare(dir, "--rounds", "2", "--json", "--http-rate", "0")...)
+	if code == exitUsage || code == exitRunError {
+		t.Fatalf("exit %d\nstderr:\n%s", code, errOut)
+	}
+	var got map[string]any
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("stdout is not JSON: %v\n%s", err, out)
+	}
+	for _, k := range []string{"verdict", "budget", "rounds", "latency", "memory", "isolation", "requests"} {
+		if _, ok := got[k]; !ok {
+			t.Errorf("summary JSON lacks %q", k)
+		}
+	}
+}

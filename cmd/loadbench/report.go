@@ -1,0 +1,146 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/loadbench/loadbench/internal/gate"
+	"github.com/loadbench/loadbench/internal/report"
+	"github.com/loadbench/loadbench/results"
+	"github.com/spf13/cobra"
+)
+
+func newReportCmd(s streams) *cobra.Command {
+	var format, out string
+	cmd := &cobra.Command{
+		Use:   "report DIR [DIR...]",
+		Short: "Render the report of compare runs from their stored results",
+		Long: `Render the report of a compare run from its stored results alone: report.md,
+report.html (self-contained), junit.xml, summary.json and charts/ in DIR.
+
+With one DIR the report is re-rendered in place from DIR's summary.json (or, when
+the run has none, from the gate applied to its data). With several DIRs, runs of
+the same setup made side by side (for example from several load machines) are
+merged, the gate is applied to the merged data with the setup's budget,
+percentiles and alpha, and the report is written to --out (default DIR1-merged).
+
+Exits like compare: 0 pass, 1 fail, 4 inconclusive; 2 when a DIR is missing,
+damaged or incomplete.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, dirs []string) error {
+			formats, err := report.ParseFormats(format)
+			if err != nil {
+				return usageErr("report: %v", err)
+			}
+			if len(dirs) == 1 && out != "" {
+				return usageErr("report: --out needs several DIRs to merge (one DIR is re-rendered in place)")
+			}
+			var runs []*results.Run
+			for _, d := range dirs {
+				r, err := results.ReadRun(d)
+				if err != nil {
+					return usageErr("report: %v", err)
+				}
+				runs = append(runs, r)
+			}
+			run, dest := runs[0], dirs[0]
+			sum := run.Summary
+			if len(runs) > 1 {
+				if run, err = results.MergeRuns(runs...); err != nil {
+					return usageErr("report: %v", err)
+				}
+				dest = out
+				if dest == "" {
+					dest = strings.TrimRight(filepath.Clean(dirs[0]), string(filepath.Separator)) + "-merged"
+				}
+				sum = nil
+			}
+			if sum == nil {
+				cfg, err := gateConfig(run.Manifest.Flags)
+				if err != nil {
+					return usageErr("report: %s: %v", run.Dir, err)
+				}
+				sum = gate.Evaluate(run, cfg)
+			}
+			if len(runs) > 1 {
+				if err := writeMerged(dest, run); err != nil {
+					return withCode(exitRunError, fmt.Errorf("report: %w", err))
+				}
+				run.Dir = dest
+			}
+			if err := report.Write(dest, run, sum, formats...); err != nil {
+				return withCode(exitRunError, fmt.Errorf("report: %w", err))
+			}
+			if len(runs) > 1 {
+				fmt.Fprintf(s.Out, "merged %d runs into %s\n", len(runs), dest)
+			}
+			fmt.Fprintf(s.Out, "%s: %s\n", strings.ToUpper(sum.Verdict), sum.Reason)
+			for _, f := range formats {
+				fmt.Fprintf(s.Out, "wrote %s\n", filepath.Join(dest, reportFile(f)))
+			}
+			switch sum.Verdict {
+			case results.Pass:
+				return nil
+			case results.Fail:
+				return withCode(exitFail, errSilent)
+			default:
+				return withCode(exitInconclusive, errSilent)
+			}
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&format, "format", "all", "what to write: md, html, junit, json or all (comma-separated list allowed)")
+	f.StringVar(&out, "out", "", "directory for the report of merged runs (default DIR1-merged)")
+	return cmd
+}
+
+func reportFile(f report.Format) string {
+	switch f {
+	case report.FormatMD:
+		return report.MarkdownFile
+	case report.FormatHTML:
+		return report.HTMLFile
+	case report.FormatJUnit:
+		return report.JUnitFile
+	}
+	return results.SummaryFile
+}
+
+// gateConfig is the gate configuration a run was made with, from its
+// manifest's flags; flags it lacks keep their defaults.
+func gateConfig(flags map[string]string) (gate.Config, error) {
+	cfg := gate.DefaultConfig()
+	var err error
+	if v := flags["budget"]; v != "" {
+		if cfg.Budget, err = gate.ParseBudget(v); err != nil {
+			return cfg, err
+		}
+	}
+	if v := flags["percentiles"]; v != "" {
+		if cfg.Percentiles, err = gate.ParsePercentiles(v); err != nil {
+			return cfg, err
+		}
+	}
+	if v := flags["alpha"]; v != "" {
+		if _, err := fmt.Sscan(v, &cfg.Alpha); err != nil {
+			return cfg, fmt.Errorf("parse alpha %q: not a number", v)
+		}
+	}
+	return cfg, cfg.Validate()
+}
+
+// writeMerged stores the merged run in dir (manifest and segments), so the
+// merged report can itself be re-rendered later with loadbench report dir.
+func writeMerged(dir string, run *results.Run) error {
+	var old results.Manifest
+	if err := results.ReadJSON(filepath.Join(dir, results.ManifestFile), &old); err == nil && !strings.Contains(old.Note, "merged from") {
+		return fmt.Errorf("write %s: already holds a run that is not a merge; choose another --out", dir)
+	}
+	for _, s := range run.Segments {
+		if err := results.WriteSegment(results.SegmentDir(dir, s.Manifest.Build, s.Manifest.Round), s); err != nil {
+			return err
+		}
+	}
+	return results.WriteJSON(filepath.Join(dir, results.ManifestFile), run.Manifest)
+}

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/loadbench/loadbench/internal/report"
+	"github.com/loadbench/loadbench/internal/report/reporttest"
+	"github.com/loadbench/loadbench/results"
+)
+
+func runReport(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	t.Setenv(report.StepSummaryEnv, "")
+	var out, errb bytes.Buffer
+	code = run(context.Background(), append([]string{"report"}, args...), streams{In: strings.NewReader(""), Out: &out, Err: &errb})
+	return code, out.String(), errb.String()
+}
+
+func TestReportRerendersInPlace(t *testing.T) {
+	dir := t.TempDir()
+	reporttest.Write(t, dir)
+	code, out, errs := runReport(t, dir)
+	if code != exitFail { // the fixture's stored verdict is fail
+		t.Fatalf("exit %d, want %d; stderr %s", code, exitFail, errs)
+	}
+	for _, f := range []string{report.MarkdownFile, report.HTMLFile, report.JUnitFile, results.SummaryFile, "charts/heap.svg", "charts/heap.png"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("not written: %v", err)
+		}
+	}
+	if !strings.HasPrefix(out, "FAIL: ws p99") || !strings.Contains(out, filepath.Join(dir, report.HTMLFile)) {
+		t.Errorf("stdout:\n%s", out)
+	}
+}
+
+func TestReportOneFormat(t *testing.T) {
+	dir := t.TempDir()
+	reporttest.Write(t, dir)
+	if code, _, errs := runReport(t, "--format", "junit", dir); code != exitFail {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if _, err := os.Stat(filepath.Join(dir, report.JUnitFile)); err != nil {
+		t.Error(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, report.HTMLFile)); err == nil {
+		t.Error("--format junit wrote report.html")
+	}
+}
+
+func TestReportBadInput(t *testing.T) {
+	good := t.TempDir()
+	reporttest.Write(t, good)
+	damaged := t.TempDir()
+	reporttest.Write(t, damaged)
+	if err := os.Remove(filepath.Join(damaged, "candidate", "round-02", results.ProtocolsFile)); err != nil {
+		t.Fatal(err)
+	}
+	garbled := t.TempDir()
+	reporttest.Write(t, garbled)
+	if err := os.WriteFile(filepath.Join(garbled, "baseline", "round-01", results.TimelineFile), []byte("{not json"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"missing protocols", []string{damaged}, "loadbench: report: read " + filepath.Join(damaged, "candidate", "round-02", results.ProtocolsFile) + ": missing"},
+		{"damaged timeline", []string{garbled}, "loadbench: report: read " + filepath.Join(garbled, "baseline", "round-01", results.TimelineFile) + ": damaged"},
+		{"no such dir", []string{filepath.Join(good, "nope")}, "loadbench: report: read " + filepath.Join(good, "nope", results.ManifestFile) + ": missing"},
+		{"bad format", []string{"--format", "pdf", good}, "loadbench: report: parse format"},
+		{"no dir", nil, "loadbench: requires at least 1 arg"},
+		{"out with one dir", []string{"--out", t.TempDir(), good}, "loadbench: report: --out needs several DIRs"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			code, _, errs := runReport(t, c.args...)
+			if code != exitUsage || !strings.HasPrefix(errs, c.want) {
+				t.Errorf("exit %d, stderr %q; want exit 2 and %q", code, errs, c.want)
+			}
+		})
+	}
+}
+
+func TestReportMergesRuns(t *testing.T) {
+	parent := t.TempDir()
+	a, b := filepath.Join(parent, "a"), filepath.Join(parent, "b")
+	reporttest.Write(t, a)
+	reporttest.Write(t, b)
+	code, out, errs := runReport(t, a, b)
+	if code != exitOK && code != exitFail && code != exitInconclusive {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	merged := a + "-merged"
+	if !strings.Contains(out, "merged 2 runs into "+merged) {
+		t.Errorf("stdout:\n%s", out)
+	}
+	// The merged directory is a run of its own: it re-renders.
+	m, err := results.ReadRun(merged)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Summary == nil || m.Summary.Requests[results.Candidate] != 2*reporttest.Summary().Requests[results.Candidate] {
+		t.Errorf("merged summary does not count both runs' requests: %+v", m.Summary)
+	}
+	if h := m.Segment(results.Baseline, 1).Protocols[results.HTTP].Latency.Count(); h != 1000 {
+		t.Errorf("merged baseline round 1 http histogram has %d values, want 1000", h)
+	}
+	md, err := os.ReadFile(filepath.Join(merged, report.MarkdownFile))
+	if err != nil || !strings.Contains(string(md), "merged from 2 runs") {
+		t.Errorf("merged report.md does not say it is a merge: %v", err)
+	}
+	if code2, _, errs := runReport(t, merged); code2 != code {
+		t.Errorf("re-rendering the merged run: exit %d, first %d: %s", code2, code, errs)
+	}
+	// Runs of different setups do not merge.
+	c := filepath.Join(parent, "c")
+	run := reporttest.Write(t, c)
+	run.Manifest.Flags["users"] = "7"
+	if err := results.WriteJSON(filepath.Join(c, results.ManifestFile), run.Manifest); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errs := runReport(t, "--out", filepath.Join(parent, "ac"), a, c); code != exitUsage || !strings.Contains(errs, "differ in --users") {
+		t.Errorf("different setups: exit %d, %s", code, errs)
+	}
+}

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/loadbench/loadbench/internal/agent"
+	"github.com/loadbench/loadbench/targets"
+)
+
+// serveShutdownTimeout bounds the graceful shutdown of serve.
+const serveShutdownTimeout = 5 * time.Second
+
+func newServeCmd(s streams) *cobra.Command {
+	var (
+		impl, addr, auditLog string
+		think, tool          time.Duration
+		debugGC              bool
+		slowdown             float64
+		leak                 int
+	)
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve one build of the chat-agent service over HTTP and WebSocket",
+		Long: `Serve one build of the chat-agent service (baseline: the legacy singleton
+factory; perrequest: a factory per request) on --addr. Prints exactly one line,
+"listening on http://HOST:PORT", once it accepts connections, and shuts down
+gracefully on SIGINT or SIGTERM.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if impl != targets.ImplBaseline && impl != targets.ImplPerRequest {
+				return usageErr("serve: --impl must be baseline or perrequest, got %q", impl)
+			}
+			if slowdown <= 0 {
+				return usageErr("serve: --slowdown must be positive, got %v", slowdown)
+			}
+			if leak < 0 {
+				return usageErr("serve: --leak must not be negative, got %d", leak)
+			}
+			if think < 0 || tool < 0 {
+				return usageErr("serve: --think and --tool must not be negative")
+			}
+			opts := []targets.Option{
+				targets.WithThink(think), targets.WithTool(tool), targets.WithSlowdown(slowdown),
+				targets.WithDebugGC(debugGC), targets.WithLeak(leak),
+			}
+			if auditLog != "" {
+				f, err := os.OpenFile(auditLog, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+				if err != nil {
+					return usageErr("serve: open audit log: %v", err)
+				}
+				defer f.Close()
+				opts = append(opts, targets.WithAuditLogger(slog.New(slog.NewJSONHandler(f, nil))))
+			}
+			srv, err := targets.New(impl, opts...)
+			if err != nil {
+				return usageErr("serve: %v", err)
+			}
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return withCode(exitRunError, fmt.Errorf("serve: listen: %w", err))
+			}
+			hs := &http.Server{
+				Handler:           srv,
+				ReadHeaderTimeout: 5 * time.Second,
+				ReadTimeout:       30 * time.Second,
+				IdleTimeout:       120 * time.Second,
+			}
+			serveErr := make(chan error, 1)
+			go func() { serveErr <- hs.Serve(ln) }()
+			if _, err := fmt.Fprintf(s.Out, "listening on http://%s\n", ln.Addr()); err != nil {
+				_ = hs.Close()
+				return withCode(exitRunError, fmt.Errorf("serve: %w", err))
+			}
+			select {
+			case err := <-serveErr:
+				srv.Close()
+				return withCode(exitRunError, fmt.Errorf("serve: %w", err))
+			case <-cmd.Context().Done():
+			}
+			ctx, cancel := contextWithTimeout(serveShutdownTimeout)
+			defer cancel()
+			err = hs.Shutdown(ctx)
+			srv.Close()
+			if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+				return withCode(exitRunError, fmt.Errorf("serve: %w", err))
+			}
+			if err != nil {
+				_ = hs.Close()
+				fmt.Fprintf(s.Err, "loadbench: serve: shutdown: %v\n", err)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&impl, "impl", "", "build to serve: baseline or perrequest (required)")
+	f.StringVar(&addr, "addr", "127.0.0.1:8080", "listen address (port 0 picks a free port)")
+	f.DurationVar(&think, "think", agent.DefaultThink, "simulated LLM wait per run")
+	f.DurationVar(&tool, "tool", agent.DefaultTool, "simulated tool wait per run")
+	f.BoolVar(&debugGC, "debug-gc", false, "enable POST /debug/gc")
+	f.Float64Var(&slowdown, "slowdown", agent.DefaultSlowdown, "multiply the simulated work (fault injection)")
+	f.IntVar(&leak, "leak", 0, "retain this many bytes per request forever (fault injection)")
+	f.StringVar(&auditLog, "audit-log", "", "append factory creation and release as JSON lines to this file")
+	return cmd
+}
+
+// contextWithTimeout is a fresh context bounded by d (for shutdown, after the
+// command's context is cancelled).
+func contextWithTimeout(d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), d)
+}

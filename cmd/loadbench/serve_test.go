@@ -1,0 +1,80 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestServeBadImplIsUsage(t *testing.T) {
+	var out, errb bytes.Buffer
+	code := run(context.Background(), []string{"serve", "--impl", "nope"}, streams{Out: &out, Err: &errb})
+	if code != exitUsage || !strings.Contains(errb.String(), "--impl must be baseline or perrequest") {
+		t.Errorf("code %d, stderr %q", code, errb.String())
+	}
+	if code := run(context.Background(), []string{"serve", "--impl", "baseline", "--slowdown", "0"}, streams{Out: &out, Err: &errb}); code != exitUsage {
+		t.Errorf("slowdown 0: code %d", code)
+	}
+}
+
+func TestServeListensAndShutsDown(t *testing.T) {
+	auditLog := filepath.Join(t.TempDir(), "audit.jsonl")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	var errb bytes.Buffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--impl", "perrequest", "--addr", "127.0.0.1:0", "--debug-gc", "--think", "0s", "--audit-log", auditLog},
+			streams{Out: pw, Err: &errb})
+		pw.Close()
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	go io.Copy(io.Discard, pr)
+	if !strings.HasPrefix(line, "listening on http://127.0.0.1:") {
+		t.Fatalf("line %q", line)
+	}
+	base := strings.TrimSpace(strings.TrimPrefix(line, "listening on "))
+	resp, err := http.Get(base + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("healthz %d", resp.StatusCode)
+	}
+	resp, err = http.Post(base+"/api/agents/run", "application/json", strings.NewReader(`{"user_id":"user-0001","thread_id":"thread-1"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("run %d", resp.StatusCode)
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != exitOK {
+			t.Errorf("exit %d: %s", code, errb.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+	b, err := os.ReadFile(auditLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"event":"factory_created"`) || !strings.Contains(string(b), `"event":"factory_released"`) {
+		t.Errorf("audit log:\n%s", b)
+	}
+}

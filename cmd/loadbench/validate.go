@@ -1,0 +1,190 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/loadbench/loadbench/internal/compare"
+	"github.com/loadbench/loadbench/internal/gate"
+	"github.com/loadbench/loadbench/internal/validate"
+	"github.com/spf13/cobra"
+)
+
+func newValidateCmd(s streams) *cobra.Command {
+	var (
+		cfg                validate.Config
+		httpRate, wsRate   string
+		scenarios          string
+		slowdowns          string
+		jsonOut, quiet     bool
+		reports            bool
+		rounds, users      int
+		roundDur           time.Duration
+		warmup, settle     time.Duration
+		budget, percentile string
+	)
+	cmd := &cobra.Command{
+		Use:   "validate [--runs 20] [--rounds R] [--round-duration D] [--out DIR] [--json]",
+		Short: "Measure the gate: false alarms on A/A, detection of a slowdown, a leak and the legacy isolation bug",
+		Long: `Validate runs many compares of the built-in targets in scenarios whose right
+answer is known, and counts how often the gate gives it:
+
+  aa         per-request vs per-request, nothing changed: a fail is a false alarm (goal ≤ 5%)
+  slowdown   candidate started with --slowdown 1.10: a latency fail is a detection (goal ≥ 90%)
+  leak       candidate started with --leak 1024: a memory fail is a detection (goal ≥ 95%)
+  isolation  the legacy build as candidate: an isolation fail is a detection (goal 100%)
+
+--slowdowns 1.05,1.10,1.20 adds one scenario per factor (no goal) to find the
+smallest slowdown the gate detects. Runs interleave the scenarios. Each compare
+writes into OUT/<scenario>/run-NN/; OUT/validation.json and OUT/validation.md
+are rewritten after every compare, so a validation cut short keeps its counts.
+
+Exit codes: 0 every goal met, 1 a goal missed, 2 bad usage, 3 a compare ended
+in a run error (or the validation was interrupted).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cfg.Runs < 1 {
+				return usageErr("validate: --runs must be at least 1, got %d", cfg.Runs)
+			}
+			if rounds < 2 {
+				return usageErr("validate: --rounds must be at least 2, got %d", rounds)
+			}
+			factors, err := validate.ParseSlowdowns(slowdowns)
+			if err != nil {
+				return usageErr("validate: --slowdowns: %v", err)
+			}
+			var names []string
+			for n := range strings.SplitSeq(scenarios, ",") {
+				if n = strings.TrimSpace(n); n != "" {
+					names = append(names, n)
+				}
+			}
+			if cfg.Scenarios, err = validate.Scenarios(names, factors); err != nil {
+				return usageErr("validate: --scenarios: %v", err)
+			}
+			c := &cfg.Compare
+			if c.HTTPRate, err = compareRate("validate: --http-rate", httpRate); err != nil {
+				return err
+			}
+			if c.WSRate, err = compareRate("validate: --ws-rate", wsRate); err != nil {
+				return err
+			}
+			c.Gate = gate.DefaultConfig()
+			if c.Gate.Budget, err = gate.ParseBudget(budget); err != nil {
+				return usageErr("validate: --budget: %v", err)
+			}
+			if c.Gate.Percentiles, err = gate.ParsePercentiles(percentile); err != nil {
+				return usageErr("validate: --percentiles: %v", err)
+			}
+			alpha, _ := cmd.Flags().GetFloat64("alpha")
+			if alpha <= 0 || alpha >= 1 {
+				return usageErr("validate: --alpha must be between 0 and 1, got %g", alpha)
+			}
+			c.Gate.Alpha = alpha
+			c.Rounds, c.RoundDuration, c.Users, c.Settle = rounds, roundDur, users, settle
+			c.Warmup = warmup
+			if c.Warmup == 0 {
+				c.Warmup = -1 // an explicit --warmup 0: none
+			}
+			if reports {
+				c.Render = renderReports
+			}
+			exe, err := os.Executable()
+			if err != nil {
+				return withCode(exitRunError, fmt.Errorf("validate: find own executable: %w", err))
+			}
+			c.Executable = exe
+			if cfg.Out == "" {
+				cfg.Out = filepath.Join("runs", "validate-"+time.Now().UTC().Format("20060102T150405Z"))
+			}
+			cfg.Args = os.Args
+			var prog *progressLine
+			if !quiet && isTerminal(s.Err) {
+				prog = &progressLine{w: s.Err}
+				cfg.Progress = prog.validate
+			}
+			rep, runErr := validate.Run(cmd.Context(), cfg)
+			prog.clear()
+			return validateOutcome(s, cfg.Out, rep, runErr, jsonOut)
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&cfg.Runs, "runs", validate.DefaultRuns, "compares per scenario")
+	f.StringVar(&scenarios, "scenarios", strings.Join(validate.DefaultScenarioNames(), ","), "scenarios to run (aa,slowdown,leak,isolation)")
+	f.StringVar(&slowdowns, "slowdowns", "", "extra slowdown factors to measure, e.g. 1.05,1.10,1.20")
+	f.IntVar(&rounds, "rounds", compare.DefaultRounds, "interleaved rounds of each compare (at least 2)")
+	f.DurationVar(&roundDur, "round-duration", compare.DefaultRoundDuration, "load time of each build in each round")
+	f.DurationVar(&warmup, "warmup", compare.DefaultWarmup, "unrecorded load on each build before the first round (0: none)")
+	f.DurationVar(&settle, "settle", compare.DefaultSettle, "pause after each segment before memory is read")
+	f.StringVar(&httpRate, "http-rate", "200", "HTTP chats per second (0 disables)")
+	f.StringVar(&wsRate, "ws-rate", "200", "WebSocket chats per second (0 disables)")
+	f.IntVar(&users, "users", compare.DefaultUsers, "virtual users")
+	f.StringVar(&budget, "budget", "5%", "latency budget of the candidate over the baseline")
+	f.StringVar(&percentile, "percentiles", "50,95,99", "latency percentiles gated")
+	f.Float64("alpha", gate.DefaultAlpha, "significance level of the latency test")
+	f.StringVar(&cfg.Out, "out", "", "validation directory (default runs/validate-<UTC timestamp>)")
+	f.BoolVar(&jsonOut, "json", false, "print the rates as JSON instead of the table")
+	f.BoolVar(&reports, "reports", false, "render the reports of every compare")
+	f.BoolVar(&quiet, "quiet", false, "no progress display")
+	return cmd
+}
+
+// validateOutcome prints a validation's report and maps it to an exit code:
+// usage 2, run errors and interruption 3, a missed goal 1.
+func validateOutcome(s streams, out string, rep *validate.Report, runErr error, jsonOut bool) error {
+	if errors.Is(runErr, validate.ErrUsage) && (rep == nil || len(rep.Outcomes) == 0) {
+		return withCode(exitUsage, runErr)
+	}
+	if rep != nil {
+		if jsonOut {
+			short := *rep
+			short.Outcomes, short.Manifest = nil, nil
+			enc := json.NewEncoder(s.Out)
+			enc.SetIndent("", "  ")
+			if err := enc.Encode(&short); err != nil {
+				return withCode(exitRunError, err)
+			}
+		} else {
+			if err := rep.Text()(s.Out); err != nil {
+				return withCode(exitRunError, err)
+			}
+			fmt.Fprintf(s.Out, "results: %s (%s, %s)\n", out,
+				filepath.Join(out, validate.MarkdownFile), filepath.Join(out, validate.JSONFile))
+		}
+	}
+	switch {
+	case runErr == nil:
+	case errors.Is(runErr, validate.ErrUsage):
+		return withCode(exitUsage, runErr)
+	case errors.Is(runErr, context.Canceled):
+		return withCode(exitRunError, fmt.Errorf("validate: interrupted; counts so far in %s", out))
+	default:
+		return withCode(exitRunError, runErr)
+	}
+	switch {
+	case rep.Errors > 0:
+		return withCode(exitRunError, fmt.Errorf("validate: %d compare(s) ended in a run error; see %s", rep.Errors, filepath.Join(out, validate.JSONFile)))
+	case !rep.GoalsMet:
+		return withCode(exitFail, errSilent)
+	}
+	return nil
+}
+
+// validate draws a validation's progress: which run and scenario, and where
+// its compare is.
+func (p *progressLine) validate(v validate.Progress) {
+	line := fmt.Sprintf("validate %d/%d  run %d/%d  %-24s", v.Done, v.Total, v.Run, v.Runs, v.Scenario)
+	if c := v.Compare; c.Phase != "" {
+		line += fmt.Sprintf("  round %d/%d  %-9s  %s", c.Round, c.Rounds, c.Build, c.Phase)
+		if c.Phase == compare.PhaseLoad || c.Phase == compare.PhaseWarmup {
+			line += fmt.Sprintf("  %4.1fs/%.0fs", c.Load.Elapsed.Seconds(), c.Load.Total.Seconds())
+		}
+	}
+	p.draw(line)
+}

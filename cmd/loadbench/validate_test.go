@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/loadbench/loadbench/internal/validate"
+	"github.com/loadbench/loadbench/results"
+)
+
+func TestValidateBadUsage(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "v")
+	for _, args := range [][]string{
+		{"--runs", "0"},
+		{"--runs", "-3"},
+		{"--scenarios", "aa,bogus"},
+		{"--scenarios", "aa,aa"},
+		{"--slowdowns", "0.9"},
+		{"--slowdowns", "1.05,fast"},
+		{"--rounds", "1"},
+		{"--budget", "5"},
+		{"--alpha", "2"},
+		{"--http-rate", "-1"},
+		{"--no-such-flag"},
+		{"extra-arg"},
+	} {
+		code, stdout, stderr := runCmd(context.Background(), t, append([]string{"validate", "--quiet", "--out", out}, args...)...)
+		if code != exitUsage {
+			t.Errorf("validate %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, exitUsage, stdout, stderr)
+		}
+		if stdout != "" {
+			t.Errorf("validate %s: printed a table on bad usage:\n%s", strings.Join(args, " "), stdout)
+		}
+	}
+	if code, _, stderr := runCmd(context.Background(), t, "validate", "--quiet", "--out", out, "--scenarios", "bogus"); code != exitUsage || !strings.Contains(stderr, `"bogus"`) {
+		t.Errorf("unknown scenario: exit %d, stderr %q; want 2 naming it", code, stderr)
+	}
+}
+
+// TestValidateEndToEnd runs one short compare per scenario against the
+// built-in targets. Two rounds are too few for a latency verdict, so it
+// checks the bookkeeping and the verdicts that do not need many rounds.
+func TestValidateEndToEnd(t *testing.T) {
+	builtinTargets(t)
+	dir := filepath.Join(t.TempDir(), "validate")
+	code, stdout, stderr := runCmd(context.Background(), t, "validate", "--quiet", "--json", "--out", dir,
+		"--runs", "1", "--rounds", "2", "--round-duration", "700ms", "--warmup", "200ms", "--settle", "200ms",
+		"--http-rate", "40", "--ws-rate", "40", "--users", "20")
+	if code != exitOK && code != exitFail {
+		t.Fatalf("exit %d, want 0 or 1 (goals met or missed)\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	var printed map[string]any
+	if err := json.Unmarshal([]byte(stdout), &printed); err != nil {
+		t.Fatalf("stdout is not JSON: %v\n%s", err, stdout)
+	}
+	for _, k := range []string{"aa_false_alarm_rate", "slowdown_detection_rate", "leak_detection_rate", "isolation_detection_rate", "runs", "wall_seconds"} {
+		if _, ok := printed[k]; !ok {
+			t.Errorf("--json lacks %q", k)
+		}
+	}
+	var rep validate.Report
+	if err := results.ReadJSON(filepath.Join(dir, validate.JSONFile), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Outcomes) != 4 || !rep.Complete || rep.Errors != 0 {
+		t.Fatalf("report: %d outcomes, complete %v, %d errors; want 4, true, 0\n%+v", len(rep.Outcomes), rep.Complete, rep.Errors, rep.Outcomes)
+	}
+	for _, o := range rep.Outcomes {
+		if _, err := results.ReadRun(o.Dir); err != nil {
+			t.Errorf("%s: %v", o.Scenario, err)
+		}
+		if want := filepath.Join(dir, o.Scenario, "run-01"); o.Dir != want {
+			t.Errorf("%s wrote into %s, want %s", o.Scenario, o.Dir, want)
+		}
+	}
+	// The legacy build shows users each other's data in any amount of load.
+	if got := rep.IsolationDetectionRate; got == nil || *got != 1 {
+		t.Errorf("isolation detection rate %v, want 1", got)
+	}
+	if code == exitOK != rep.GoalsMet {
+		t.Errorf("exit %d but goals met %v", code, rep.GoalsMet)
+	}
+}

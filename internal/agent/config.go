@@ -1,0 +1,96 @@
+package agent
+
+import (
+	"log/slog"
+	"time"
+)
+
+// Defaults of the simulated work.
+const (
+	// DefaultThink is the simulated LLM wait of a run.
+	DefaultThink = 5 * time.Millisecond
+	// DefaultTool is the simulated tool wait of a run.
+	DefaultTool = 1 * time.Millisecond
+	// DefaultSlowdown multiplies the simulated work (1 = as configured).
+	DefaultSlowdown = 1.0
+	// DefaultCPURounds is how many hashing rounds the tool does per run.
+	DefaultCPURounds = 16
+	// DefaultAgentName is the agent every run executes.
+	DefaultAgentName = "supervisor_agent"
+	// DefaultToolName is the tool the supervisor calls.
+	DefaultToolName = "analyze_text"
+	// HistoryWindow is how many recent messages go into agent_thinking's context.
+	HistoryWindow = 5
+)
+
+// Factory configuration of the real service, shared by both builds.
+const (
+	MaxConcurrentRunsPerUser = 10
+	ExecutionTimeout         = 30 * time.Second
+	EmitterPoolInitial       = 20
+	EmitterPoolMax           = 200
+	CleanupInterval          = 300 * time.Second
+)
+
+// FactoryConfig is the configuration an AgentInstanceFactory holds.
+type FactoryConfig struct {
+	MaxConcurrentRunsPerUser int
+	ExecutionTimeout         time.Duration
+	EmitterPoolInitial       int
+	EmitterPoolMax           int
+	CleanupInterval          time.Duration
+}
+
+// DefaultFactoryConfig is the real service's configuration.
+func DefaultFactoryConfig() FactoryConfig {
+	return FactoryConfig{
+		MaxConcurrentRunsPerUser: MaxConcurrentRunsPerUser,
+		ExecutionTimeout:         ExecutionTimeout,
+		EmitterPoolInitial:       EmitterPoolInitial,
+		EmitterPoolMax:           EmitterPoolMax,
+		CleanupInterval:          CleanupInterval,
+	}
+}
+
+// Config configures a build: its workflow and its audit logger.
+type Config struct {
+	Think     time.Duration
+	Tool      time.Duration
+	Slowdown  float64
+	CPURounds int
+	Logger    *slog.Logger // audit trail; nil for none
+}
+
+// Option sets a Config field.
+type Option func(*Config)
+
+// WithThink sets the simulated LLM wait (DefaultThink).
+func WithThink(d time.Duration) Option { return func(c *Config) { c.Think = d } }
+
+// WithTool sets the simulated tool wait (DefaultTool).
+func WithTool(d time.Duration) Option { return func(c *Config) { c.Tool = d } }
+
+// WithSlowdown multiplies the waits and the CPU work (DefaultSlowdown).
+func WithSlowdown(f float64) Option { return func(c *Config) { c.Slowdown = f } }
+
+// WithCPURounds sets the hashing rounds of the tool (DefaultCPURounds).
+func WithCPURounds(n int) Option { return func(c *Config) { c.CPURounds = n } }
+
+// WithLogger sets the audit logger: every factory creation and release is
+// logged as one structured line.
+func WithLogger(l *slog.Logger) Option { return func(c *Config) { c.Logger = l } }
+
+// NewConfig applies opts over the defaults.
+func NewConfig(opts ...Option) Config {
+	c := Config{Think: DefaultThink, Tool: DefaultTool, Slowdown: DefaultSlowdown, CPURounds: DefaultCPURounds}
+	for _, o := range opts {
+		o(&c)
+	}
+	if c.Slowdown <= 0 {
+		c.Slowdown = DefaultSlowdown
+	}
+	if c.CPURounds < 0 {
+		c.CPURounds = 0
+	}
+	return c
+}

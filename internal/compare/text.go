@@ -1,0 +1,87 @@
+package compare
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/loadbench/loadbench/results"
+)
+
+// Text renders a summary as the table compare prints: the verdict first,
+// then latency, memory and isolation.
+func Text(sum *results.Summary) func(io.Writer) error {
+	return func(w io.Writer) error {
+		var b strings.Builder
+		partial := ""
+		if sum.Partial {
+			partial = " (partial run)"
+		}
+		fmt.Fprintf(&b, "verdict: %s%s: %s\n", strings.ToUpper(sum.Verdict), partial, sum.Reason)
+		fmt.Fprintf(&b, "budget %.4g%%, %d rounds, alpha %.4g\n\n", sum.Budget*100, sum.Rounds, sum.Alpha)
+		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "latency\tbaseline\tcandidate\tratio\t95% CI\tp\tverdict")
+		for _, l := range sum.Latency {
+			v := l.Verdict
+			if l.MoreRounds > 0 {
+				v += fmt.Sprintf(" (~%d more rounds)", l.MoreRounds)
+			}
+			ci := "n/a"
+			if l.CILow != 0 || l.CIHigh != 0 {
+				ci = fmt.Sprintf("%.3f–%.3f", l.CILow, l.CIHigh)
+			}
+			fmt.Fprintf(tw, "%s p%g\t%.3f ms\t%.3f ms\t%.3f\t%s\t%.3g\t%s\n",
+				l.Protocol, l.Percentile, l.BaselineMs, l.CandidateMs, l.Ratio, ci, l.PValue, v)
+		}
+		fmt.Fprintln(tw)
+		fmt.Fprintln(tw, "memory\tretained\tper request\tfactories live\tagent instances\tverdict")
+		for _, build := range []string{results.Baseline, results.Candidate} {
+			m, ok := sum.Memory[build]
+			if !ok {
+				continue
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%.1f B\t%s\t%s\t%s\n", build, bytesString(m.RetainedBytes),
+				m.RetainedBytesPerRequest, count(m.FactoriesLiveAfter), count(m.AgentInstancesRetained), m.Verdict)
+		}
+		fmt.Fprintln(tw)
+		fmt.Fprintln(tw, "isolation\tchecked\tviolations\tdistinct factory ids\tverdict")
+		for _, build := range []string{results.Baseline, results.Candidate} {
+			iv, ok := sum.Isolation[build]
+			if !ok {
+				continue
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\n", build, iv.Checked, iv.Violations, iv.DistinctFactoryIDs, iv.Verdict)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		fmt.Fprintf(&b, "\nrequests: baseline %d, candidate %d\n", sum.Requests[results.Baseline], sum.Requests[results.Candidate])
+		for _, w := range sum.Warnings {
+			fmt.Fprintf(&b, "warning: %s\n", w)
+		}
+		_, err := io.WriteString(w, b.String())
+		return err
+	}
+}
+
+func count(v float64) string {
+	if v < 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.0f", v)
+}
+
+func bytesString(v float64) string {
+	neg := ""
+	if v < 0 {
+		neg, v = "-", -v
+	}
+	switch {
+	case v >= 1<<20:
+		return fmt.Sprintf("%s%.2f MiB", neg, v/(1<<20))
+	case v >= 1<<10:
+		return fmt.Sprintf("%s%.1f KiB", neg, v/(1<<10))
+	}
+	return fmt.Sprintf("%s%.0f B", neg, v)
+}

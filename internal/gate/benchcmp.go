@@ -1,0 +1,245 @@
+package gate
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/loadbench/loadbench/results"
+	"golang.org/x/perf/benchfmt"
+	"golang.org/x/perf/benchunit"
+)
+
+// ErrNoCommon is returned by BenchCompare when no benchmark and unit is in
+// both inputs.
+var ErrNoCommon = errors.New("no benchmark in both files")
+
+// Reporter renders a result to w.
+type Reporter func(w io.Writer) error
+
+// BenchRow is the comparison of one benchmark and unit.
+type BenchRow struct {
+	Name string // full name without "Benchmark": sub-benchmarks and -procs included
+	Unit string // as tidied by benchfmt: sec/op, B/op, allocs/op, ...
+	Comparison
+}
+
+// BenchResult is the outcome of BenchCompare.
+type BenchResult struct {
+	Old, New string // the inputs' names
+	Budget   float64
+	Alpha    float64
+	Rows     []BenchRow
+	Verdict  string // results.Pass, Fail or Inconclusive
+	Reason   string // one line: why
+	Warnings []error
+}
+
+// BenchCompareFiles is BenchCompare on two files.
+func BenchCompareFiles(oldPath, newPath string, cfg Config) (*BenchResult, error) {
+	fo, err := os.Open(oldPath)
+	if err != nil {
+		return nil, fmt.Errorf("benchcmp: %w", err)
+	}
+	defer fo.Close()
+	fn, err := os.Open(newPath)
+	if err != nil {
+		return nil, fmt.Errorf("benchcmp: %w", err)
+	}
+	defer fn.Close()
+	return benchCompare(fo, oldPath, fn, newPath, cfg)
+}
+
+// BenchCompare compares two `go test -bench` outputs with the latency rule
+// of the package comment, for every benchmark and unit found in both
+// (sec/op, B/op, allocs/op and custom units alike: the budget applies to
+// each the same way, so +5% allocations is as much over a 5% budget as +5%
+// time). Benchmarks match by full name (sub-benchmarks and the -procs
+// suffix included) whatever their package, so baseline's BenchmarkRun
+// matches perrequest's. The two outputs are independent samples, so the
+// ratio's interval is CompareUnpaired's. For units where higher is better
+// (B/s) the ratio is old/new, so above 1 is still worse. Samples of
+// identical values compare as equal (ratio 1, p 1), without NaN.
+//
+// Errors (unreadable input, no results, ErrNoCommon) are the caller's
+// input problems; malformed lines are skipped with a warning.
+func BenchCompare(old, new io.Reader, cfg Config) (*BenchResult, error) {
+	return benchCompare(old, "old", new, "new", cfg)
+}
+
+func benchCompare(old io.Reader, oldName string, new io.Reader, newName string, cfg Config) (*BenchResult, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("benchcmp: %w", err)
+	}
+	o, err := readBench(old, oldName)
+	if err != nil {
+		return nil, err
+	}
+	n, err := readBench(new, newName)
+	if err != nil {
+		return nil, err
+	}
+	res := &BenchResult{Old: oldName, New: newName, Budget: cfg.Budget, Alpha: cfg.Alpha}
+	res.Warnings = append(res.Warnings, o.warnings...)
+	res.Warnings = append(res.Warnings, n.warnings...)
+	for _, k := range o.order {
+		nv, ok := n.values[k]
+		if !ok {
+			continue
+		}
+		better := o.units.GetBetter(k.unit)
+		c := CompareUnpaired(o.values[k], nv, better > 0, cfg)
+		res.Rows = append(res.Rows, BenchRow{Name: k.name, Unit: k.unit, Comparison: c})
+		for _, w := range c.Warnings {
+			res.Warnings = appendUnique(res.Warnings, w)
+		}
+	}
+	if len(res.Rows) == 0 {
+		return nil, fmt.Errorf("benchcmp: %s and %s: %w", oldName, newName, ErrNoCommon)
+	}
+	res.Verdict, res.Reason = benchOverall(res.Rows, cfg)
+	return res, nil
+}
+
+type benchKey struct{ name, unit string }
+
+type benchData struct {
+	values   map[benchKey][]float64
+	order    []benchKey
+	units    benchfmt.UnitMetadataMap
+	warnings []error
+}
+
+func readBench(r io.Reader, name string) (*benchData, error) {
+	d := &benchData{values: map[benchKey][]float64{}}
+	pkgs := map[string]string{} // benchmark name → first pkg seen
+	br := benchfmt.NewReader(r, name)
+	for br.Scan() {
+		switch rec := br.Result().(type) {
+		case *benchfmt.SyntaxError:
+			d.warnings = append(d.warnings, rec)
+		case *benchfmt.Result:
+			bn := rec.Name.String()
+			pkg := rec.GetConfig("pkg")
+			if first, ok := pkgs[bn]; !ok {
+				pkgs[bn] = pkg
+			} else if first != pkg {
+				d.warnings = appendUnique(d.warnings, fmt.Errorf("%s: %s is in %s and %s: merged", name, bn, first, pkg))
+			}
+			for _, v := range rec.Values {
+				k := benchKey{bn, v.Unit}
+				if _, ok := d.values[k]; !ok {
+					d.order = append(d.order, k)
+				}
+				d.values[k] = append(d.values[k], v.Value)
+			}
+		}
+	}
+	if err := br.Err(); err != nil {
+		return nil, fmt.Errorf("benchcmp: read %s: %w", name, err)
+	}
+	if len(d.order) == 0 {
+		return nil, fmt.Errorf("benchcmp: %s: no benchmark results", name)
+	}
+	d.units = br.Units()
+	return d, nil
+}
+
+// benchOverall: fail if any row fails, else inconclusive if any is, else
+// pass; the reason names the worst row.
+func benchOverall(rows []BenchRow, cfg Config) (verdict, reason string) {
+	pick := func(v string, worse func(a, b BenchRow) bool) (int, int) {
+		best, count := -1, 0
+		for i, r := range rows {
+			if r.Verdict != v {
+				continue
+			}
+			count++
+			if best < 0 || worse(r, rows[best]) {
+				best = i
+			}
+		}
+		return best, count
+	}
+	if i, k := pick(results.Fail, func(a, b BenchRow) bool { return a.Ratio > b.Ratio }); i >= 0 {
+		reason = fmt.Sprintf("%s over the %s budget", rowText(rows[i]), pct(cfg.Budget))
+		if k > 1 {
+			reason += fmt.Sprintf(" (and %d more failure(s))", k-1)
+		}
+		return results.Fail, reason
+	}
+	if i, k := pick(results.Inconclusive, func(a, b BenchRow) bool { return a.MoreRounds > b.MoreRounds }); i >= 0 {
+		reason = fmt.Sprintf("%s cannot be told from the %s budget", rowText(rows[i]), pct(cfg.Budget))
+		if k > 1 {
+			reason += fmt.Sprintf(" (and %d more inconclusive)", k-1)
+		}
+		if rows[i].MoreRounds > 0 {
+			reason += fmt.Sprintf("; about %d more run(s) each needed", rows[i].MoreRounds)
+		}
+		return results.Inconclusive, reason
+	}
+	return results.Pass, fmt.Sprintf("all %d comparisons within the %s budget", len(rows), pct(cfg.Budget))
+}
+
+// rowText is "Run-8 sec/op +12.3% (CI 1.08–1.17, p=0.002)".
+func rowText(r BenchRow) string {
+	return fmt.Sprintf("%s %s %s (%s, %s)", r.Name, r.Unit, deltaText(r.Ratio), ciText(r.Lo, r.Hi), pText(r.P))
+}
+
+func deltaText(ratio float64) string {
+	if math.IsInf(ratio, 1) {
+		return "+∞%"
+	}
+	return fmt.Sprintf("%+.1f%%", (ratio-1)*100)
+}
+
+func ciText(lo, hi float64) string {
+	if math.IsInf(lo, 0) || math.IsInf(hi, 0) || math.IsNaN(lo) || math.IsNaN(hi) {
+		return "no CI"
+	}
+	return fmt.Sprintf("CI %.2f–%.2f", lo, hi)
+}
+
+// Report renders r as a table, its warnings and the overall verdict.
+func (r *BenchResult) Report() Reporter {
+	return func(w io.Writer) error {
+		ew := &errWriter{w: w}
+		tw := tabwriter.NewWriter(ew.w, 0, 4, 2, ' ', 0)
+		fmt.Fprintf(tw, "name\tunit\told\tnew\tratio (CI)\tp\tverdict\n")
+		for _, row := range r.Rows {
+			cls := benchunit.ClassOf(row.Unit)
+			sc := benchunit.CommonScale([]float64{row.Baseline.Center, row.Candidate.Center}, cls)
+			fmt.Fprintf(tw, "%s\t%s\t%s ± %s\t%s ± %s\t%s\t%.3f\t%s\n",
+				row.Name, row.Unit,
+				sc.Format(row.Baseline.Center), row.Baseline.PctRangeString(),
+				sc.Format(row.Candidate.Center), row.Candidate.PctRangeString(),
+				ratioText(row.Comparison), row.P, row.Verdict)
+		}
+		if err := tw.Flush(); err != nil {
+			return fmt.Errorf("write benchcmp report: %w", err)
+		}
+		for _, wn := range r.Warnings {
+			ew.printf("warning: %s\n", strings.TrimSpace(wn.Error()))
+		}
+		ew.printf("verdict: %s: %s\n", r.Verdict, r.Reason)
+		if ew.err != nil {
+			return fmt.Errorf("write benchcmp report: %w", ew.err)
+		}
+		return nil
+	}
+}
+
+func ratioText(c Comparison) string {
+	r := "∞"
+	if !math.IsInf(c.Ratio, 0) {
+		r = fmt.Sprintf("%.3f", c.Ratio)
+	}
+	if math.IsInf(c.Lo, 0) || math.IsInf(c.Hi, 0) {
+		return r + " (no CI)"
+	}
+	return fmt.Sprintf("%s (%.3f–%.3f)", r, c.Lo, c.Hi)
+}

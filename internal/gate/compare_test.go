@@ -1,0 +1,176 @@
+package gate
+
+import (
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/loadbench/loadbench/results"
+)
+
+// Known values: six rounds, every candidate slower than every baseline. The
+// U test's exact two-sided p for fully separated samples of 6 and 6 is
+// 2/C(12,6) = 2/924; the 95% interval of a median of 6 is [min, max]
+// (coverage 1 - 2/2^6 = 96.9%).
+func TestComparePairedKnownValues(t *testing.T) {
+	b := []float64{10.0, 10.1, 9.9, 10.2, 9.8, 10.05}
+	c := make([]float64, len(b))
+	ratios := []float64{1.5, 1.55, 1.45, 1.5, 1.6, 1.4}
+	for i := range b {
+		c[i] = b[i] * ratios[i]
+	}
+	got, err := ComparePaired(b, c, DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	near := func(name string, got, want float64) {
+		t.Helper()
+		if math.Abs(got-want) > 1e-9 {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+	near("ratio", got.Ratio, 1.5)
+	near("ci low", got.Lo, 1.4)
+	near("ci high", got.Hi, 1.6)
+	near("p", got.P, 2.0/924)
+	near("baseline center", got.Baseline.Center, (10.0+10.05)/2)
+	if got.Verdict != results.Fail || got.MoreRounds != 0 {
+		t.Errorf("verdict %s, more %d; want fail, 0", got.Verdict, got.MoreRounds)
+	}
+	if math.Abs(got.Baseline.Confidence-(1-2.0/64)) > 1e-9 {
+		t.Errorf("interval confidence %v, want %v", got.Baseline.Confidence, 1-2.0/64)
+	}
+	// The inputs are not reordered.
+	if b[0] != 10.0 || b[4] != 9.8 {
+		t.Errorf("ComparePaired sorted its input: %v", b)
+	}
+}
+
+func TestComparePairedLengthMismatch(t *testing.T) {
+	if _, err := ComparePaired([]float64{1, 2}, []float64{1}, DefaultConfig()); err == nil || !strings.HasPrefix(err.Error(), "compare paired:") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestDecisionRule(t *testing.T) {
+	b := []float64{100, 102, 98, 101, 99, 100.5}
+	scale := func(f float64, jitter ...float64) []float64 {
+		out := make([]float64, len(b))
+		for i := range b {
+			out[i] = b[i] * f
+			if len(jitter) > 0 {
+				out[i] *= jitter[i]
+			}
+		}
+		return out
+	}
+	wide := []float64{1.09, 0.92, 1.04, 0.95, 1.08, 0.93}
+	for _, tc := range []struct {
+		name     string
+		base     []float64
+		cand     []float64
+		want     string
+		wantMore bool
+	}{
+		{"+50% slowdown", b, scale(1.5), results.Fail, false},
+		{"identical", b, scale(1), results.Pass, false},
+		{"identical, tight jitter", b, scale(1, 1.004, 0.997, 1.01, 0.99, 1.0, 1.003), results.Pass, false},
+		{"identical, wide spread", b, scale(1, wide...), results.Inconclusive, true},
+		{"+3% tight", b, scale(1.03, 1.002, 0.999, 1.004, 1.0, 0.998, 1.001), results.Pass, false},
+		{"+7% tight: over budget and significant", b, scale(1.07, 1.002, 0.999, 1.004, 1.0, 0.998, 1.001), results.Fail, false},
+		{"+7% wide: not significant", b, scale(1.07, 1.2, 0.85, 1.1, 0.9, 1.15, 0.95), results.Inconclusive, true},
+		{"20% faster", b, scale(0.8), results.Pass, false},
+		{"five rounds: no interval", b[:5], scale(1)[:5], results.Inconclusive, true},
+		{"one round", b[:1], scale(1.5)[:1], results.Inconclusive, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := ComparePaired(tc.base, tc.cand, DefaultConfig())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Verdict != tc.want {
+				t.Errorf("verdict %s (ratio %.3f CI %.3f–%.3f p %.4f), want %s", c.Verdict, c.Ratio, c.Lo, c.Hi, c.P, tc.want)
+			}
+			if (c.MoreRounds > 0) != tc.wantMore {
+				t.Errorf("more rounds %d, want >0: %v", c.MoreRounds, tc.wantMore)
+			}
+		})
+	}
+}
+
+// Rounds share conditions (machine load), which makes the unpaired U test
+// weak; the paired interval still sees a slowdown in every round.
+func TestDecisionPairedDrift(t *testing.T) {
+	drift := []float64{1.0, 1.3, 0.8, 1.2, 0.9, 1.1}
+	var b, c []float64
+	for i, d := range drift {
+		b = append(b, 100*d)
+		c = append(c, 100*d*(1.10+0.002*float64(i%3)))
+	}
+	got, err := ComparePaired(b, c, DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.P < DefaultAlpha {
+		t.Fatalf("construction: U test p=%v should not be significant", got.P)
+	}
+	if got.Verdict != results.Fail || got.Lo <= 1 {
+		t.Fatalf("verdict %s ratio %.3f CI %.3f–%.3f p %.3f; want fail", got.Verdict, got.Ratio, got.Lo, got.Hi, got.P)
+	}
+}
+
+func TestMoreRounds(t *testing.T) {
+	cfg := DefaultConfig()
+	// n' = 6·(0.08/0.05)² = 15.36 → 16 rounds, 10 more.
+	if got := moreRounds(6, 1.0, 0.95, 1.08, 1.05, cfg); got != 10 {
+		t.Errorf("moreRounds below the limit = %d, want 10", got)
+	}
+	// Over the limit: w = ratio-lo = 0.1, d = 0.05: n' = 24, 18 more.
+	if got := moreRounds(6, 1.10, 1.0, 1.2, 1.05, cfg); got != 18 {
+		t.Errorf("moreRounds over the limit = %d, want 18", got)
+	}
+	if got := moreRounds(6, 1.05, 1.0, 1.1, 1.05, cfg); got != cfg.MaxMoreRounds {
+		t.Errorf("moreRounds at the limit = %d, want the cap %d", got, cfg.MaxMoreRounds)
+	}
+	if got := moreRounds(3, 1.0, math.Inf(-1), math.Inf(1), 1.05, cfg); got != 3 {
+		t.Errorf("moreRounds without interval = %d, want 3 (6 needed for a 95%% interval)", got)
+	}
+}
+
+func TestCompareUnpairedZeroVariance(t *testing.T) {
+	same := []float64{8, 8, 8, 8, 8, 8, 8, 8, 8, 8}
+	c := CompareUnpaired(same, same, false, DefaultConfig())
+	if c.Ratio != 1 || c.Lo != 1 || c.Hi != 1 || c.P != 1 || c.Verdict != results.Pass {
+		t.Errorf("identical constants: %+v", c)
+	}
+	zero := make([]float64, 10)
+	c = CompareUnpaired(zero, zero, false, DefaultConfig())
+	if c.Ratio != 1 || c.Verdict != results.Pass || math.IsNaN(c.Lo) || math.IsNaN(c.Hi) {
+		t.Errorf("zeros: %+v", c)
+	}
+	more := []float64{9, 9, 9, 9, 9, 9, 9, 9, 9, 9}
+	c = CompareUnpaired(same, more, false, DefaultConfig())
+	if c.Verdict != results.Fail || math.Abs(c.Ratio-9.0/8) > 1e-12 {
+		t.Errorf("8 → 9 allocs: %+v", c)
+	}
+	c = CompareUnpaired(zero, more, false, DefaultConfig())
+	if c.Verdict != results.Fail || !math.IsInf(c.Ratio, 1) {
+		t.Errorf("0 → 9 allocs: %+v", c)
+	}
+}
+
+func TestCompareUnpairedHigherIsBetter(t *testing.T) {
+	old := []float64{100, 101, 99, 100, 102, 98, 100, 101, 99, 100}
+	slow := make([]float64, len(old))
+	for i, v := range old {
+		slow[i] = v / 1.5 // throughput down by a third: 1.5× the cost
+	}
+	c := CompareUnpaired(old, slow, true, DefaultConfig())
+	if c.Verdict != results.Fail || math.Abs(c.Ratio-1.5) > 1e-9 {
+		t.Errorf("throughput drop: ratio %v verdict %s", c.Ratio, c.Verdict)
+	}
+	c = CompareUnpaired(slow, old, true, DefaultConfig())
+	if c.Verdict != results.Pass {
+		t.Errorf("throughput gain: ratio %v verdict %s", c.Ratio, c.Verdict)
+	}
+}

@@ -1,0 +1,202 @@
+package gate
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/loadbench/loadbench/results"
+)
+
+// Evaluate computes the verdicts of a compare run from its stored segments.
+// It uses complete rounds only (rounds 1..run.Rounds(), where both builds
+// have a segment) and sets Partial when the run was cut short: its manifest
+// says so, a later round is incomplete, or fewer rounds than requested
+// (the manifest's "rounds" flag) are complete. See the package comment for
+// the rules. Values that JSON cannot hold (an infinite interval with too few
+// rounds) are stored as 0 with a note.
+func Evaluate(run *results.Run, cfg Config) *results.Summary {
+	n := run.Rounds()
+	sum := &results.Summary{
+		Budget:    cfg.Budget,
+		Alpha:     cfg.Alpha,
+		Rounds:    n,
+		Partial:   run.Manifest.Partial,
+		Latency:   []results.LatencyVerdict{},
+		Memory:    map[string]results.MemoryVerdict{},
+		Isolation: map[string]results.IsolationVerdict{},
+		Requests:  map[string]int64{},
+	}
+	var warns []error
+	if err := cfg.Validate(); err != nil {
+		warns = append(warns, err)
+	}
+	for _, s := range run.Segments {
+		if s.Manifest.Round > n {
+			sum.Partial = true
+		}
+	}
+	if want, err := strconv.Atoi(run.Manifest.Flags["rounds"]); err == nil && want > n {
+		sum.Partial = true
+	}
+	if sum.Partial {
+		warns = append(warns, fmt.Errorf("partial run: %d complete round(s) used", n))
+	}
+
+	segs := map[string][]*results.Segment{}
+	for _, b := range []string{results.Baseline, results.Candidate} {
+		for r := 1; r <= n; r++ {
+			segs[b] = append(segs[b], run.Segment(b, r))
+		}
+		for _, s := range segs[b] {
+			for _, p := range s.Protocols {
+				sum.Requests[b] += p.Requests
+			}
+		}
+		sum.Isolation[b] = isolationVerdict(b, segs[b])
+	}
+
+	for _, proto := range protocols(segs) {
+		lv, w := latencyVerdicts(proto, segs[results.Baseline], segs[results.Candidate], cfg)
+		sum.Latency = append(sum.Latency, lv...)
+		warns = append(warns, w...)
+	}
+	var memReason string
+	for _, b := range []string{results.Baseline, results.Candidate} {
+		v, reason := memoryVerdict(b, segs[b], cfg)
+		sum.Memory[b] = v
+		if b == results.Candidate {
+			memReason = reason
+		}
+	}
+	if sum.Isolation[results.Candidate].Checked == 0 {
+		warns = append(warns, fmt.Errorf("candidate isolation: nothing was checked"))
+	}
+	sum.Verdict, sum.Reason = overall(sum, memReason, cfg)
+	for _, w := range appendUnique(nil, warns...) {
+		sum.Warnings = append(sum.Warnings, w.Error())
+	}
+	return sum
+}
+
+// protocols lists the protocols with latency samples in any segment: HTTP,
+// WS, then others by name.
+func protocols(segs map[string][]*results.Segment) []string {
+	seen := map[string]bool{}
+	for _, ss := range segs {
+		for _, s := range ss {
+			for name, p := range s.Protocols {
+				if p != nil && p.Latency.Count() > 0 {
+					seen[name] = true
+				}
+			}
+		}
+	}
+	var out []string
+	for _, p := range []string{results.HTTP, results.WS} {
+		if seen[p] {
+			out = append(out, p)
+			delete(seen, p)
+		}
+	}
+	var rest []string
+	for p := range seen {
+		rest = append(rest, p)
+	}
+	slices.Sort(rest)
+	return append(out, rest...)
+}
+
+// latencyVerdicts compares proto at every percentile over the rounds where
+// both builds have latency samples for it.
+func latencyVerdicts(proto string, base, cand []*results.Segment, cfg Config) ([]results.LatencyVerdict, []error) {
+	var warns []error
+	var bh, ch []*results.Histogram
+	for i := range base {
+		b, c := latency(base[i], proto), latency(cand[i], proto)
+		if b.Count() == 0 || c.Count() == 0 {
+			warns = append(warns, fmt.Errorf("%s round %d: no latency samples for one build, round left out", proto, i+1))
+			continue
+		}
+		bh, ch = append(bh, b), append(ch, c)
+	}
+	var out []results.LatencyVerdict
+	for _, pct := range cfg.Percentiles {
+		bv, cv := quantilesMs(bh, pct), quantilesMs(ch, pct)
+		c, err := ComparePaired(bv, cv, cfg)
+		if err != nil { // equal lengths by construction
+			panic(err)
+		}
+		lv := results.LatencyVerdict{
+			Protocol:    proto,
+			Percentile:  pct,
+			BaselineMs:  finite(c.Baseline.Center),
+			CandidateMs: finite(c.Candidate.Center),
+			Ratio:       finite(c.Ratio),
+			CILow:       finite(c.Lo),
+			CIHigh:      finite(c.Hi),
+			PValue:      finite(c.P),
+			Verdict:     c.Verdict,
+			MoreRounds:  c.MoreRounds,
+		}
+		if c.N == 0 {
+			lv.PValue = 1
+		}
+		var notes []string
+		if lv.CILow != c.Lo || lv.CIHigh != c.Hi {
+			notes = append(notes, "no confidence interval (stored as 0)")
+		}
+		for _, w := range c.Warnings {
+			notes = append(notes, w.Error())
+			warns = append(warns, fmt.Errorf("%s %s: %w", proto, percentileName(pct), w))
+		}
+		lv.Note = strings.Join(notes, "; ")
+		out = append(out, lv)
+	}
+	return out, warns
+}
+
+func latency(s *results.Segment, proto string) *results.Histogram {
+	if p := s.Protocols[proto]; p != nil {
+		return p.Latency
+	}
+	return nil
+}
+
+// quantilesMs is each histogram's percentile pct, in milliseconds.
+func quantilesMs(hs []*results.Histogram, pct float64) []float64 {
+	out := make([]float64, len(hs))
+	for i, h := range hs {
+		out[i] = float64(h.Quantile(pct/100).Microseconds()) / 1e3
+	}
+	return out
+}
+
+// finite maps ±Inf and NaN, which JSON cannot hold, to 0.
+func finite(v float64) float64 {
+	if math.IsInf(v, 0) || math.IsNaN(v) {
+		return 0
+	}
+	return v
+}
+
+// isolationVerdict merges the segments' checks. Both builds get pass or
+// fail; only the candidate's is gated.
+func isolationVerdict(build string, segs []*results.Segment) results.IsolationVerdict {
+	var iso results.Isolation
+	for _, s := range segs {
+		iso.Merge(s.Isolation)
+	}
+	v := results.IsolationVerdict{
+		Checked:            iso.Checked,
+		Violations:         iso.Violations,
+		DistinctFactoryIDs: iso.DistinctFactoryIDs,
+		Verdict:            results.Pass,
+	}
+	if iso.Violations > 0 {
+		v.Verdict = results.Fail
+	}
+	return v
+}

@@ -1,0 +1,212 @@
+package gate
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/loadbench/loadbench/results"
+)
+
+// build describes one build's segments in a synthetic run.
+type build struct {
+	factor     []float64 // latency multiplier per round
+	leakPerReq float64   // heap retained per request
+	factories  float64   // factories_live after each segment
+	violations int64
+	forced     bool
+}
+
+func steady(f float64, jitter ...float64) []float64 {
+	out := make([]float64, len(jitter))
+	for i, j := range jitter {
+		out[i] = f * j
+	}
+	return out
+}
+
+var tight = []float64{1.000, 1.004, 0.997, 1.002, 0.999, 1.003}
+
+// segment records 1000 latencies from 20 to 40ms (times factor) per
+// protocol, WS at twice HTTP's latency.
+func segment(name string, round int, f float64, b build) *results.Segment {
+	s := &results.Segment{
+		Manifest:  results.Manifest{Kind: "segment", Build: name, Round: round},
+		Protocols: map[string]*results.Protocol{},
+	}
+	for i, proto := range []string{results.HTTP, results.WS} {
+		p := results.NewProtocol(proto)
+		for k := range 1000 {
+			d := time.Duration(float64(20*time.Millisecond) * (1 + float64(k)/1000) * f * float64(i+1))
+			p.Latency.Record(d)
+		}
+		p.Requests, p.Success = 1000, 1000
+		s.Protocols[proto] = p
+	}
+	s.Isolation = results.Isolation{Checked: 2000, Violations: b.violations, DistinctFactoryIDs: 2000}
+	heap := 50e6 + float64(round-1)*2000*b.leakPerReq
+	s.Memory = &results.Memory{
+		Before:   results.Snapshot{Forced: b.forced, HeapLiveBytes: heap, FactoriesLive: b.factories, AgentInstancesRetained: 0},
+		After:    results.Snapshot{Forced: b.forced, HeapLiveBytes: heap + 2000*b.leakPerReq + 1e4, FactoriesLive: b.factories, AgentInstancesRetained: b.factories},
+		Requests: 2000,
+	}
+	return s
+}
+
+func synthRun(base, cand build) *results.Run {
+	run := &results.Run{Manifest: results.Manifest{Kind: "compare", OS: "linux", Arch: "amd64", CPUModel: "Test CPU", Flags: map[string]string{}}}
+	for r := range base.factor {
+		run.Segments = append(run.Segments, segment(results.Baseline, r+1, base.factor[r], base))
+		if r < len(cand.factor) {
+			run.Segments = append(run.Segments, segment(results.Candidate, r+1, cand.factor[r], cand))
+		}
+	}
+	return run
+}
+
+func TestEvaluate(t *testing.T) {
+	legacy := build{factor: steady(1, tight...), leakPerReq: 3000, factories: 1, forced: true}
+	good := build{factor: steady(1, 1.001, 0.998, 1.003, 1.0, 1.002, 0.999), forced: true}
+	for _, tc := range []struct {
+		name        string
+		cand        build
+		verdict     string
+		reason      string
+		memVerdict  string
+		isoVerdict  string
+		latencyWant string // verdict of every latency check, "" = don't care
+	}{
+		{"identical", good, results.Pass, "all 6 latency checks within 5%, memory released, no isolation violations in 12000 checks", results.Pass, results.Pass, results.Pass},
+		{"+3% tight", build{factor: steady(1.03, tight...), forced: true}, results.Pass, "all 6 latency checks", results.Pass, results.Pass, results.Pass},
+		{"+50%", build{factor: steady(1.5, tight...), forced: true}, results.Fail, "+50.0% (CI 1.50–1.50, p=0.002) over the 5% budget (and 5 more failure(s))", results.Pass, results.Pass, results.Fail},
+		{"identical, wide", build{factor: steady(1, 1.09, 0.92, 1.04, 0.95, 1.08, 0.93), forced: true}, results.Inconclusive, "cannot be told from the 5% budget; about", results.Pass, results.Pass, results.Inconclusive},
+		{"leak 4096 B/request", build{factor: good.factor, leakPerReq: 4096, forced: true}, results.Fail, "candidate memory: retains 4101 B/request (limit 256)", results.Fail, results.Pass, results.Pass},
+		{"factories live 3", build{factor: good.factor, factories: 3, forced: true}, results.Fail, "candidate memory: 3 factories live after the last round", results.Fail, results.Pass, results.Pass},
+		{"leak 600 B/request unforced", build{factor: good.factor, leakPerReq: 600}, results.Pass, "all 6", results.Pass, results.Pass, results.Pass},
+		{"leak 2000 B/request unforced", build{factor: good.factor, leakPerReq: 2000}, results.Fail, "(limit 1024)", results.Fail, results.Pass, results.Pass},
+		{"violations", build{factor: good.factor, violations: 2, forced: true}, results.Fail, "candidate isolation: 12 violation(s) in 12000 checks", results.Pass, results.Fail, results.Pass},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sum := Evaluate(synthRun(legacy, tc.cand), DefaultConfig())
+			if sum.Verdict != tc.verdict || !strings.Contains(sum.Reason, tc.reason) {
+				t.Errorf("verdict %s: %q; want %s containing %q", sum.Verdict, sum.Reason, tc.verdict, tc.reason)
+			}
+			if got := sum.Memory[results.Candidate].Verdict; got != tc.memVerdict {
+				t.Errorf("candidate memory %s (%+v), want %s", got, sum.Memory[results.Candidate], tc.memVerdict)
+			}
+			if got := sum.Isolation[results.Candidate].Verdict; got != tc.isoVerdict {
+				t.Errorf("candidate isolation %s, want %s", got, tc.isoVerdict)
+			}
+			if len(sum.Latency) != 6 {
+				t.Fatalf("%d latency checks, want 6", len(sum.Latency))
+			}
+			for _, lv := range sum.Latency {
+				if tc.latencyWant != "" && lv.Verdict != tc.latencyWant {
+					t.Errorf("%s p%v: %s (ratio %.3f CI %.3f–%.3f p %.3f), want %s", lv.Protocol, lv.Percentile, lv.Verdict, lv.Ratio, lv.CILow, lv.CIHigh, lv.PValue, tc.latencyWant)
+				}
+				if (lv.Verdict == results.Inconclusive) != (lv.MoreRounds > 0) {
+					t.Errorf("%s p%v: %s with more rounds %d", lv.Protocol, lv.Percentile, lv.Verdict, lv.MoreRounds)
+				}
+			}
+			if sum.Requests[results.Baseline] != 12000 || sum.Requests[results.Candidate] != 12000 {
+				t.Errorf("requests %v, want 12000 each", sum.Requests)
+			}
+			if sum.Rounds != 6 || sum.Partial {
+				t.Errorf("rounds %d partial %v", sum.Rounds, sum.Partial)
+			}
+			// The baseline's numbers are the "before": info, but computed.
+			bm := sum.Memory[results.Baseline]
+			if bm.Verdict != results.Info || bm.RetainedBytesPerRequest < 3000 || bm.FactoriesLiveAfter != 1 {
+				t.Errorf("baseline memory %+v", bm)
+			}
+		})
+	}
+}
+
+func TestEvaluateLatencyValues(t *testing.T) {
+	base := build{factor: steady(1, tight...), forced: true}
+	cand := build{factor: steady(1.5, tight...), forced: true}
+	sum := Evaluate(synthRun(base, cand), DefaultConfig())
+	lv := sum.Latency[0]
+	if lv.Protocol != results.HTTP || lv.Percentile != 50 {
+		t.Fatalf("first check %s p%v, want http p50", lv.Protocol, lv.Percentile)
+	}
+	// p50 of 20..40ms is 30ms; the median of the round factors in tight is 1.0015.
+	if abs(lv.BaselineMs-30*1.0015) > 0.1 || abs(lv.CandidateMs-45*1.0015) > 0.1 {
+		t.Errorf("centers %.3f / %.3f ms, want ~30.05 / ~45.07", lv.BaselineMs, lv.CandidateMs)
+	}
+	if abs(lv.Ratio-1.5) > 0.005 || lv.CILow > lv.Ratio || lv.CIHigh < lv.Ratio || abs(lv.PValue-2.0/924) > 1e-9 {
+		t.Errorf("ratio %.4f CI %.4f–%.4f p %v", lv.Ratio, lv.CILow, lv.CIHigh, lv.PValue)
+	}
+}
+
+func TestEvaluatePartial(t *testing.T) {
+	base := build{factor: steady(1, tight...), forced: true}
+	cand := build{factor: steady(1, tight[:3]...), forced: true} // cut short in round 4
+	run := synthRun(base, cand)
+	run.Manifest.Flags["rounds"] = "6"
+	sum := Evaluate(run, DefaultConfig())
+	if sum.Rounds != 3 || !sum.Partial {
+		t.Fatalf("rounds %d partial %v, want 3 true", sum.Rounds, sum.Partial)
+	}
+	if sum.Verdict != results.Inconclusive {
+		t.Errorf("verdict %s, want inconclusive (3 rounds give no interval)", sum.Verdict)
+	}
+	if sum.Requests[results.Baseline] != 6000 {
+		t.Errorf("baseline requests %d, want 6000 (complete rounds only)", sum.Requests[results.Baseline])
+	}
+	for _, lv := range sum.Latency {
+		if lv.MoreRounds != 3 || !strings.Contains(lv.Note, "no confidence interval") {
+			t.Errorf("%s p%v: more %d note %q", lv.Protocol, lv.Percentile, lv.MoreRounds, lv.Note)
+		}
+	}
+	if !strings.Contains(strings.Join(sum.Warnings, "\n"), "partial run") {
+		t.Errorf("warnings %q lack the partial note", sum.Warnings)
+	}
+	// No NaN or Inf reaches summary.json.
+	if _, err := json.Marshal(sum); err != nil {
+		t.Fatalf("summary does not encode: %v", err)
+	}
+}
+
+func TestEvaluateOneRoundAndDisabledProtocol(t *testing.T) {
+	base := build{factor: []float64{1}, forced: true}
+	run := synthRun(base, build{factor: []float64{1}, forced: true})
+	for _, s := range run.Segments {
+		s.Protocols[results.WS] = results.NewProtocol(results.WS) // WS disabled: no samples
+	}
+	sum := Evaluate(run, DefaultConfig())
+	if len(sum.Latency) != 3 {
+		t.Fatalf("%d latency checks, want 3 (http only)", len(sum.Latency))
+	}
+	if sum.Verdict != results.Inconclusive || !strings.Contains(sum.Latency[0].Note, "need at least 2") {
+		t.Errorf("verdict %s, note %q", sum.Verdict, sum.Latency[0].Note)
+	}
+	if _, err := json.Marshal(sum); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestEvaluateNoMemory(t *testing.T) {
+	run := synthRun(build{factor: tight, forced: true}, build{factor: tight, forced: true})
+	for _, s := range run.Segments {
+		s.Memory = nil
+	}
+	sum := Evaluate(run, DefaultConfig())
+	if sum.Memory[results.Candidate].Verdict != results.Inconclusive || sum.Verdict != results.Inconclusive {
+		t.Errorf("memory %+v, verdict %s: %s", sum.Memory[results.Candidate], sum.Verdict, sum.Reason)
+	}
+}
+
+func ExampleEvaluate() {
+	base := build{factor: steady(1, tight...), forced: true}
+	cand := build{factor: steady(1.5, tight...), forced: true}
+	sum := Evaluate(synthRun(base, cand), DefaultConfig())
+	fmt.Println(sum.Verdict)
+	fmt.Println(sum.Reason)
+	// Output:
+	// fail
+	// http p50 +50.0% (CI 1.50–1.50, p=0.002) over the 5% budget (and 5 more failure(s))
+}

@@ -1,0 +1,23 @@
+// Package load is loadbench's load engine: open-model HTTP and WebSocket load
+// against any deployment that speaks the agents wire contract, with every
+// response and event checked.
+//
+// The engine knows only the wire, never a build:
+//
+//	POST {base}/api/agents/run   {"user_id","thread_id","message"} → run_id, ids, factory_id, five events, result
+//	GET  {base}/api/demo/ws      chat → agent_started, agent_thinking, tool_executing, tool_completed, agent_completed
+//
+// Arrivals follow an open model: chats are scheduled at a constant rate
+// (vegeta's ConstantPacer) and sent on schedule whether or not earlier ones
+// were answered, and latency is measured from the intended send time, so a
+// stalled target shows its stall instead of hiding it behind a waiting
+// generator (coordinated omission). Rate Max switches a protocol to a closed
+// loop (throughput mode): HTTP with a fixed number of workers, WebSocket with
+// every user sending its next chat when the previous one is answered.
+//
+// Every virtual user (ids like lb_user_00042) has its own thread and a secret
+// token (lbsecret_<16 hex>) in every message; any response or event that
+// carries another user's secret or ids is an isolation violation.
+//
+// Results are a results.Segment; TextReport and JSONReport render it.
+package load

@@ -1,0 +1,233 @@
+package load
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net/url"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/loadbench/loadbench/results"
+)
+
+// Defaults of an Attacker.
+const (
+	DefaultHTTPPath   = "/api/agents/run"
+	DefaultWSPath     = "/api/demo/ws"
+	DefaultUsers      = 100
+	DefaultTimeout    = 30 * time.Second
+	DefaultDuration   = 10 * time.Second
+	DefaultRate       = 200.0
+	DefaultUserPrefix = "lb_user_"
+	// DefaultWorkersPerCPU sets the default worker count of HTTP throughput
+	// mode: DefaultWorkersPerCPU × GOMAXPROCS closed-loop workers. Rated mode
+	// does not use workers: every scheduled chat is sent on time, in its own
+	// goroutine, however many are still in flight.
+	DefaultWorkersPerCPU = 8
+	// DialConcurrency bounds how many WebSocket connections are dialled at
+	// once.
+	DialConcurrency = 64
+	// ReachTimeout bounds the reachability check that opens every attack.
+	ReachTimeout = 5 * time.Second
+	// CancelGrace is how long Attack waits for in-flight answers after its
+	// context is cancelled before it abandons them.
+	CancelGrace = 2 * time.Second
+	// ProgressInterval is how often the progress callback is called.
+	ProgressInterval = 250 * time.Millisecond
+	// MaxBody bounds the size of a response body or WebSocket message read.
+	MaxBody = 4 << 20
+
+	Max = -1.0 // a rate meaning "as fast as possible" (throughput mode)
+)
+
+// ErrUsage is wrapped by every error of NewAttacker: the configuration is
+// invalid (the CLI maps it to exit code 2).
+var ErrUsage = errors.New("bad usage")
+
+// ErrUnreachable is wrapped by Attack's error when the target cannot be
+// reached.
+var ErrUnreachable = errors.New("target unreachable")
+
+// usageError is an ErrUsage with a message of its own (no sentinel text).
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string        { return e.msg }
+func (e *usageError) Is(target error) bool { return target == ErrUsage }
+
+func usagef(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// Option configures an Attacker.
+type Option func(*Attacker)
+
+// WithHTTPRate sets the HTTP arrival rate in chats per second: 0 disables
+// HTTP, Max is throughput mode.
+func WithHTTPRate(perSec float64) Option { return func(a *Attacker) { a.httpRate = perSec } }
+
+// WithWSRate sets the WebSocket arrival rate in chats per second (total over
+// all users): 0 disables WebSocket, Max is throughput mode.
+func WithWSRate(perSec float64) Option { return func(a *Attacker) { a.wsRate = perSec } }
+
+// WithDuration sets how long chats are sent.
+func WithDuration(d time.Duration) Option { return func(a *Attacker) { a.duration = d } }
+
+// WithMaxRequests bounds the number of chats sent over all protocols; 0 is
+// unbounded (still bounded by the duration).
+func WithMaxRequests(n int64) Option { return func(a *Attacker) { a.maxRequests = n } }
+
+// WithUsers sets the number of virtual users (shared by both protocols).
+func WithUsers(n int) Option { return func(a *Attacker) { a.users = n } }
+
+// WithUserPrefix sets the user id prefix (default "lb_user_"); ids are the
+// prefix and a five-digit number. Give each load machine its own prefix
+// when several attack the same target.
+func WithUserPrefix(p string) Option { return func(a *Attacker) { a.prefix = p } }
+
+// WithWorkers sets the number of HTTP workers in throughput mode.
+func WithWorkers(n int) Option { return func(a *Attacker) { a.workers = n } }
+
+// WithTimeout bounds each chat, from its intended send time.
+func WithTimeout(d time.Duration) Option { return func(a *Attacker) { a.timeout = d } }
+
+// WithHTTPPath sets the path of the HTTP endpoint.
+func WithHTTPPath(p string) Option { return func(a *Attacker) { a.httpPath = p } }
+
+// WithWSPath sets the path of the WebSocket endpoint.
+func WithWSPath(p string) Option { return func(a *Attacker) { a.wsPath = p } }
+
+// WithVegetaFile also writes the HTTP results, in vegeta's binary encoding,
+// to path (atomically, when the attack ends).
+func WithVegetaFile(path string) Option { return func(a *Attacker) { a.vegetaFile = path } }
+
+// WithProgress sets a callback called about four times a second from one
+// goroutine while the attack runs, and once at the end.
+func WithProgress(f func(Progress)) Option { return func(a *Attacker) { a.progress = f } }
+
+// Progress is a snapshot of a running attack.
+type Progress struct {
+	Elapsed, Total                 time.Duration
+	Sent, Done, Errors, Violations int64
+	Rate                           float64 // chats sent per second, recently
+}
+
+// Attacker runs one attack. Build it with NewAttacker.
+type Attacker struct {
+	base              *url.URL
+	httpURL, wsURL    string
+	httpRate, wsRate  float64
+	duration, timeout time.Duration
+	maxRequests       int64
+	users, workers    int
+	prefix            string
+	httpPath, wsPath  string
+	vegetaFile        string
+	progress          func(Progress)
+}
+
+// NewAttacker validates baseURL (http:// or https://) and the options. Every
+// error wraps ErrUsage.
+func NewAttacker(baseURL string, opts ...Option) (*Attacker, error) {
+	a := &Attacker{
+		httpRate: DefaultRate,
+		wsRate:   DefaultRate,
+		duration: DefaultDuration,
+		timeout:  DefaultTimeout,
+		users:    DefaultUsers,
+		workers:  DefaultWorkersPerCPU * runtime.GOMAXPROCS(0),
+		prefix:   DefaultUserPrefix,
+		httpPath: DefaultHTTPPath,
+		wsPath:   DefaultWSPath,
+	}
+	for _, o := range opts {
+		o(a)
+	}
+	u, err := url.Parse(baseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Hostname() == "" {
+		return nil, usagef("attack: malformed target url %q: want http://host[:port] or https://host[:port]", baseURL)
+	}
+	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return nil, usagef("attack: malformed target url %q: no query, fragment or credentials allowed", baseURL)
+	}
+	if p := u.Port(); p != "" {
+		if n, perr := parsePort(p); perr != nil || n == 0 {
+			return nil, usagef("attack: malformed target url %q: bad port %q", baseURL, p)
+		}
+	}
+	a.base = u
+	for _, r := range []struct {
+		name string
+		v    float64
+	}{{"http rate", a.httpRate}, {"ws rate", a.wsRate}} {
+		if math.IsNaN(r.v) || math.IsInf(r.v, 0) || (r.v < 0 && r.v != Max) {
+			return nil, usagef("attack: %s must be a non-negative number or max, got %v", r.name, r.v)
+		}
+	}
+	switch {
+	case a.httpRate == 0 && a.wsRate == 0:
+		return nil, usagef("attack: both rates are 0: nothing to send")
+	case a.duration <= 0:
+		return nil, usagef("attack: duration must be positive, got %s", a.duration)
+	case a.timeout <= 0:
+		return nil, usagef("attack: timeout must be positive, got %s", a.timeout)
+	case a.maxRequests < 0:
+		return nil, usagef("attack: max requests must not be negative, got %d", a.maxRequests)
+	case a.users < 1 || a.users > 1_000_000:
+		return nil, usagef("attack: users must be between 1 and 1000000, got %d", a.users)
+	case a.workers < 1:
+		return nil, usagef("attack: workers must be positive, got %d", a.workers)
+	case a.prefix == "" || strings.ContainsAny(a.prefix, " \t\r\n\"\\0123456789"):
+		return nil, usagef("attack: user prefix %q must be non-empty, without digits, spaces or quotes", a.prefix)
+	}
+	for _, p := range []struct{ name, v string }{{"http path", a.httpPath}, {"ws path", a.wsPath}} {
+		if !strings.HasPrefix(p.v, "/") || strings.ContainsAny(p.v, " ?#") {
+			return nil, usagef("attack: %s must start with / and hold no spaces, ? or #, got %q", p.name, p.v)
+		}
+	}
+	root := strings.TrimRight(u.Path, "/")
+	hu := *u
+	hu.Path = root + a.httpPath
+	a.httpURL = hu.String()
+	wu := *u
+	wu.Scheme = "ws"
+	if u.Scheme == "https" {
+		wu.Scheme = "wss"
+	}
+	wu.Path = root + a.wsPath
+	a.wsURL = wu.String()
+	return a, nil
+}
+
+func parsePort(p string) (int, error) {
+	n := 0
+	for _, c := range p {
+		if c < '0' || c > '9' {
+			return 0, fmt.Errorf("bad port")
+		}
+		n = n*10 + int(c-'0')
+		if n > 65535 {
+			return 0, fmt.Errorf("bad port")
+		}
+	}
+	return n, nil
+}
+
+// HTTPURL and WSURL are the endpoints the attacker targets.
+func (a *Attacker) HTTPURL() string { return a.httpURL }
+
+// WSURL is the WebSocket endpoint (ws:// or wss://).
+func (a *Attacker) WSURL() string { return a.wsURL }
+
+// Protocols lists the enabled protocols (results.HTTP, results.WS).
+func (a *Attacker) Protocols() []string {
+	var ps []string
+	if a.httpRate != 0 {
+		ps = append(ps, results.HTTP)
+	}
+	if a.wsRate != 0 {
+		ps = append(ps, results.WS)
+	}
+	return ps
+}

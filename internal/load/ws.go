@@ -1,0 +1,452 @@
+package load
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// wsEngine holds one WebSocket connection per user. Chats of a user are
+// written in order by a short-lived drain goroutine; one reader goroutine
+// per connection matches events to chats by order (the first agent_started
+// after chat k is chat k's) and then by run_id.
+type wsEngine struct {
+	a     *Attacker
+	pool  *pool
+	rec   *recorder
+	live  *counters
+	hc    *http.Client
+	users []*wsUser
+
+	connCtx  context.Context // connections live until it is cancelled
+	closeAll context.CancelFunc
+	closing  atomic.Bool  // no more redials; lost chats are "canceled"
+	sending  atomic.Bool  // throughput mode: users keep chatting
+	inflight atomic.Int64 // chats scheduled and not yet recorded
+	readers  sync.WaitGroup
+	// spent is closed when throughput mode has used up the request budget.
+	spent     chan struct{}
+	spentOnce sync.Once
+}
+
+type wsUser struct {
+	i       int
+	mu      sync.Mutex
+	conn    *websocket.Conn
+	hadConn bool
+	writing bool
+	unsent  []time.Time // intended send times of chats not yet written
+	out     []wsChat    // written chats awaiting their events, in order
+}
+
+// wsChat is a chat in flight.
+type wsChat struct {
+	intended   time.Time
+	first      time.Duration // intended → first event; <0 before it
+	idx        int           // events received
+	runID      string
+	reason     string
+	bytesIn    int64
+	checked    int64
+	violations int64
+	violation  string
+	factoryID  string
+}
+
+func newWSEngine(a *Attacker, users *pool, rec *recorder, live *counters) *wsEngine {
+	dialer := &net.Dialer{Timeout: ReachTimeout, KeepAlive: 30 * time.Second}
+	tr := &http.Transport{DialContext: dialer.DialContext, TLSHandshakeTimeout: ReachTimeout, DisableCompression: true}
+	ctx, cancel := context.WithCancel(context.Background())
+	e := &wsEngine{a: a, pool: users, rec: rec, live: live, hc: &http.Client{Transport: tr}, connCtx: ctx, closeAll: cancel, spent: make(chan struct{})}
+	e.users = make([]*wsUser, len(users.ids))
+	for i := range e.users {
+		e.users[i] = &wsUser{i: i}
+	}
+	return e
+}
+
+// connect dials every user's connection, DialConcurrency at a time. It fails
+// only when no connection at all could be made.
+func (e *wsEngine) connect(ctx context.Context) error {
+	sem := make(chan struct{}, DialConcurrency)
+	var wg sync.WaitGroup
+	var ok atomic.Int64
+	var firstErr atomic.Value
+	for _, u := range e.users {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			wg.Wait()
+			return ctx.Err()
+		}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if err := e.dial(ctx, u); err != nil {
+				firstErr.CompareAndSwap(nil, err)
+				return
+			}
+			ok.Add(1)
+		})
+	}
+	wg.Wait()
+	if ok.Load() == 0 {
+		err, _ := firstErr.Load().(error)
+		return fmt.Errorf("attack: ws: no connection to %s: %w: %v", e.a.wsURL, ErrUnreachable, err)
+	}
+	return nil
+}
+
+// dial connects u and starts its reader.
+func (e *wsEngine) dial(ctx context.Context, u *wsUser) error {
+	dctx, cancel := context.WithTimeout(ctx, e.a.timeout)
+	defer cancel()
+	t0 := time.Now()
+	c, resp, err := websocket.Dial(dctx, e.a.wsURL, &websocket.DialOptions{HTTPClient: e.hc, CompressionMode: websocket.CompressionDisabled})
+	if err != nil {
+		reason := "ws: dial: " + classify(err)
+		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
+			reason = fmt.Sprintf("ws: dial: http %d", resp.StatusCode)
+		}
+		e.rec.dialFailed(reason)
+		return errors.New(reason)
+	}
+	c.SetReadLimit(MaxBody)
+	u.mu.Lock()
+	if e.closing.Load() {
+		u.mu.Unlock()
+		c.CloseNow()
+		return errors.New("ws: closing")
+	}
+	redial := u.hadConn
+	u.conn, u.hadConn = c, true
+	u.mu.Unlock()
+	e.rec.connected(time.Since(t0), redial)
+	e.readers.Go(func() { e.read(u, c) })
+	return nil
+}
+
+// enqueue schedules a chat of u, intended at t. It never blocks on the
+// network.
+func (e *wsEngine) enqueue(u *wsUser, t time.Time) {
+	e.inflight.Add(1)
+	u.mu.Lock()
+	u.unsent = append(u.unsent, t)
+	start := !u.writing
+	u.writing = true
+	u.mu.Unlock()
+	if start {
+		go e.drain(u)
+	}
+}
+
+// drain writes u's unsent chats in order, dialling first when u has no
+// connection, and exits when none are left.
+func (e *wsEngine) drain(u *wsUser) {
+	msg := e.pool.wsChat[u.i]
+	for {
+		u.mu.Lock()
+		if len(u.unsent) == 0 || e.closing.Load() {
+			u.writing = false
+			u.mu.Unlock()
+			return
+		}
+		c := u.conn
+		if c == nil {
+			u.mu.Unlock()
+			if err := e.dial(e.connCtx, u); err != nil {
+				e.failUnsent(u, err.Error())
+			}
+			continue
+		}
+		t := u.unsent[0]
+		u.unsent = u.unsent[1:]
+		if len(u.unsent) == 0 {
+			u.unsent = nil
+		}
+		u.out = append(u.out, wsChat{intended: t, first: -1})
+		u.mu.Unlock()
+		wctx, cancel := context.WithTimeout(e.connCtx, e.a.timeout)
+		err := c.Write(wctx, websocket.MessageText, msg)
+		cancel()
+		if err != nil {
+			e.drop(u, c, "ws: connection dropped")
+		}
+	}
+}
+
+// failUnsent fails every chat u could not send.
+func (e *wsEngine) failUnsent(u *wsUser, reason string) {
+	u.mu.Lock()
+	ts := u.unsent
+	u.unsent = nil
+	u.mu.Unlock()
+	now := time.Now()
+	for _, t := range ts {
+		e.finish(u, wsChat{intended: t, first: -1, reason: reason}, now)
+	}
+}
+
+// drop forgets connection c of u (when still current), closes it and fails
+// the chats in flight on it.
+func (e *wsEngine) drop(u *wsUser, c *websocket.Conn, reason string) {
+	u.mu.Lock()
+	if u.conn != c {
+		u.mu.Unlock()
+		return
+	}
+	u.conn = nil
+	lost := u.out
+	u.out = nil
+	restart := len(u.unsent) > 0 && !u.writing && !e.closing.Load()
+	if restart {
+		u.writing = true
+	}
+	u.mu.Unlock()
+	c.CloseNow()
+	if e.closing.Load() {
+		reason = "canceled"
+	}
+	now := time.Now()
+	for _, ch := range lost {
+		if ch.reason == "" || reason == "timeout" || reason == "canceled" {
+			ch.reason = reason
+		}
+		e.finish(u, ch, now)
+	}
+	if restart {
+		go e.drain(u)
+	}
+}
+
+// finish records a chat and, in throughput mode, sends u's next one.
+func (e *wsEngine) finish(u *wsUser, ch wsChat, now time.Time) {
+	e.rec.record(outcome{
+		user: u.i, intended: ch.intended, latency: now.Sub(ch.intended), first: ch.first,
+		reason: ch.reason, bytesIn: ch.bytesIn, bytesOut: int64(len(e.pool.wsChat[u.i])),
+		checked: ch.checked, violations: ch.violations, violation: ch.violation, factoryID: ch.factoryID,
+	})
+	if e.sending.Load() && !e.closing.Load() {
+		if e.live.take(e.a.maxRequests) {
+			e.enqueue(u, time.Now())
+		} else {
+			e.spentOnce.Do(func() { close(e.spent) })
+		}
+	}
+	e.inflight.Add(-1)
+}
+
+// read is the reader goroutine of connection c of u.
+func (e *wsEngine) read(u *wsUser, c *websocket.Conn) {
+	for {
+		_, b, err := c.Read(e.connCtx)
+		if err != nil {
+			e.drop(u, c, "ws: connection dropped")
+			return
+		}
+		e.event(u, b)
+	}
+}
+
+// event matches one message to u's chats in flight and checks it.
+func (e *wsEngine) event(u *wsUser, b []byte) {
+	now := time.Now()
+	var ev wireEvent
+	jerr := json.Unmarshal(b, &ev)
+	if jerr == nil && (ev.Type == "connection_established" || ev.Type == "pong") {
+		return
+	}
+	me := u.i
+	var done []wsChat
+	u.mu.Lock()
+	for {
+		if len(u.out) == 0 {
+			u.mu.Unlock()
+			e.rec.dialFailed("ws: message without a chat")
+			for _, ch := range done {
+				e.finish(u, ch, now)
+			}
+			return
+		}
+		h := &u.out[0]
+		if jerr == nil && ev.Type != "error" && h.runID != "" && ev.RunID != "" && ev.RunID != h.runID &&
+			ev.UserID == e.pool.ids[me] && ev.ThreadID == e.pool.threads[me] {
+			// The next chat's events began: h is missing the rest of its own.
+			if h.reason == "" {
+				h.reason = fmt.Sprintf("ws: missing %s", eventTypes[min(h.idx, 4)])
+			}
+			done = append(done, *h)
+			u.popOut()
+			continue
+		}
+		break
+	}
+	h := &u.out[0]
+	h.bytesIn += int64(len(b))
+	if h.first < 0 {
+		h.first = now.Sub(h.intended)
+	}
+	finished := false
+	switch {
+	case jerr != nil:
+		h.reason = firstReason(h.reason, "ws: bad json")
+		finished = true
+	case ev.Type == "error":
+		msg := ev.Error
+		if len(msg) > 40 {
+			msg = msg[:40]
+		}
+		h.reason = firstReason(h.reason, "ws: error: "+msg)
+		finished = true
+	default:
+		h.checked++
+		if f := e.pool.foreign(b, me); f != "" {
+			h.violations++
+			if h.violation == "" {
+				h.violation = f + " in " + ev.Type
+			}
+		}
+		if ev.UserID != e.pool.ids[me] || ev.ThreadID != e.pool.threads[me] {
+			// Another user's event on this user's connection.
+			h.reason = firstReason(h.reason, "ws: foreign event")
+			if h.violation == "" {
+				h.violations++
+				h.violation = fmt.Sprintf("%s event of user_id %q on the connection of %s", ev.Type, ev.UserID, e.pool.ids[me])
+			}
+			break
+		}
+		if h.idx == 0 {
+			h.runID = ev.RunID
+			h.factoryID = factoryOf(&ev)
+		}
+		if reason, _ := e.pool.checkEvent(&ev, h.idx, me, h.runID); reason != "" {
+			h.reason = firstReason(h.reason, "ws: "+reason)
+		}
+		h.idx++
+		finished = ev.Type == eventTypes[4] || h.idx >= len(eventTypes)
+	}
+	if finished {
+		done = append(done, *h)
+		u.popOut()
+	}
+	u.mu.Unlock()
+	for _, ch := range done {
+		e.finish(u, ch, now)
+	}
+}
+
+func (u *wsUser) popOut() {
+	u.out = u.out[1:]
+	if len(u.out) == 0 {
+		u.out = nil
+	}
+}
+
+func firstReason(have, next string) string {
+	if have != "" {
+		return have
+	}
+	return next
+}
+
+// sweep fails chats older than the timeout: a connection whose oldest chat
+// timed out is dropped (its chats fail as "timeout") and redialled on the
+// next chat.
+func (e *wsEngine) sweep(now time.Time) {
+	for _, u := range e.users {
+		u.mu.Lock()
+		c := u.conn
+		late := len(u.out) > 0 && now.Sub(u.out[0].intended) > e.a.timeout
+		lateUnsent := c == nil && len(u.unsent) > 0 && now.Sub(u.unsent[0]) > e.a.timeout && !u.writing
+		u.mu.Unlock()
+		if late && c != nil {
+			e.drop(u, c, "timeout")
+		}
+		if lateUnsent {
+			e.failUnsent(u, "timeout")
+		}
+	}
+}
+
+// run sends chats until sendCtx is done and then waits for the answers:
+// until none is in flight, or until abort is done plus CancelGrace.
+func (e *wsEngine) run(ctx, sendCtx context.Context, began time.Time) {
+	abort := ctx
+	stopSweep := make(chan struct{})
+	sweepDone := make(chan struct{})
+	go func() {
+		defer close(sweepDone)
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-stopSweep:
+				return
+			case now := <-t.C:
+				e.sweep(now)
+			}
+		}
+	}()
+	if e.a.wsRate == Max {
+		e.sending.Store(true)
+		for _, u := range e.users {
+			if !e.live.take(e.a.maxRequests) {
+				break
+			}
+			e.enqueue(u, time.Now())
+		}
+		select {
+		case <-sendCtx.Done():
+		case <-e.spent:
+		}
+		e.sending.Store(false)
+	} else {
+		schedule(ctx, e.a.wsRate, e.a.duration, began, e.live, e.a.maxRequests, func(n uint64, intended time.Time) {
+			e.enqueue(e.users[n%uint64(len(e.users))], intended)
+		})
+	}
+	// Wait for answers: timeouts are swept, so this ends within the timeout.
+	var graceEnd <-chan time.Time
+	for e.inflight.Load() > 0 {
+		if abort.Err() != nil && graceEnd == nil {
+			graceEnd = time.After(CancelGrace)
+		}
+		select {
+		case <-graceEnd:
+			e.shutdown()
+		case <-time.After(5 * time.Millisecond):
+		}
+		if e.closing.Load() {
+			break
+		}
+	}
+	close(stopSweep)
+	<-sweepDone
+	e.shutdown()
+}
+
+// shutdown closes every connection; chats still in flight fail as canceled.
+func (e *wsEngine) shutdown() {
+	if e.closing.Swap(true) {
+		e.readers.Wait()
+		return
+	}
+	e.closeAll()
+	for _, u := range e.users {
+		u.mu.Lock()
+		c := u.conn
+		u.mu.Unlock()
+		if c != nil {
+			e.drop(u, c, "canceled")
+		}
+		e.failUnsent(u, "canceled")
+	}
+	e.readers.Wait()
+}

@@ -1,0 +1,90 @@
+package report
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/loadbench/loadbench/charts"
+	"github.com/loadbench/loadbench/results"
+)
+
+// Markdown renders the report for a pull-request comment: the verdict and
+// its reason first, then the latency, memory and isolation tables, the setup,
+// and the charts linked by their paths relative to the run directory.
+func Markdown(run *results.Run, sum *results.Summary, cs []charts.Chart) func(io.Writer) error {
+	return func(w io.Writer) error {
+		v := newView(run, sum, cs)
+		b := bufio.NewWriter(w)
+		p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+		p("## loadbench compare: %s\n\n", mark(v.Verdict))
+		p("**%s**\n\n", cell(v.Reason))
+		p("%s\n\n", v.Intro)
+		for _, wn := range v.Warnings {
+			p("> ⚠️ %s\n", cell(wn))
+		}
+		if len(v.Warnings) > 0 {
+			p("\n")
+		}
+		p("### Latency\n\n")
+		p("| protocol | percentile | baseline | candidate | ratio | CI | p | verdict |\n")
+		p("|---|---|--:|--:|--:|--:|--:|---|\n")
+		for _, r := range v.Latency {
+			verdict := mark(r.Verdict)
+			if r.Note != "" {
+				verdict += " (" + cell(r.Note) + ")"
+			}
+			p("| %s | %s | %s | %s | %s | %s | %s | %s |\n", r.Protocol, r.Percentile, r.Baseline, r.Candidate, r.Ratio, r.CI, r.P, verdict)
+		}
+		p("\nRatio and CI are candidate/baseline; the values are medians over rounds.\n\n")
+		p("### Memory\n\n")
+		pairTable(p, v.Memory)
+		for _, n := range v.MemNotes {
+			p("- %s\n", cell(n))
+		}
+		if len(v.MemNotes) > 0 {
+			p("\n")
+		}
+		p("### Isolation\n\n")
+		pairTable(p, v.Iso)
+		if len(v.Examples) > 0 {
+			p("Examples of one user's response carrying another user's data:\n\n")
+			for _, e := range v.Examples {
+				p("- %s\n", cell(e))
+			}
+			p("\n")
+		}
+		p("### Setup\n\n")
+		p("| | |\n|---|---|\n")
+		for _, r := range v.Setup {
+			p("| %s | %s |\n", r.Label, cell(r.Value))
+		}
+		p("\n")
+		if len(v.Charts) > 0 {
+			p("### Charts\n\n")
+			for _, c := range v.Charts {
+				p("**%s** ([SVG](%s)): %s\n\n![%s](%s)\n\n", c.Title, c.SVG, c.Caption, c.Title, c.PNG)
+			}
+		}
+		return b.Flush()
+	}
+}
+
+func pairTable(p func(string, ...any), rows []pairRow) {
+	p("| | baseline | candidate |\n|---|--:|--:|\n")
+	for _, r := range rows {
+		b, c := r.Baseline, r.Candidate
+		if r.Label == "verdict" {
+			b, c = mark(b), mark(c)
+		}
+		p("| %s | %s | %s |\n", r.Label, cell(b), cell(c))
+	}
+	p("\n")
+}
+
+// cell makes s safe inside a Markdown table cell: one line, no pipes.
+func cell(s string) string {
+	s = strings.ReplaceAll(s, "\n", " ")
+	return strings.ReplaceAll(s, "|", `\|`)
+}

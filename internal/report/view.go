@@ -1,0 +1,262 @@
+package report
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/loadbench/loadbench/charts"
+	"github.com/loadbench/loadbench/results"
+)
+
+// view is the content shared by the Markdown and HTML reports.
+type view struct {
+	Verdict  string // results.Pass, ...
+	Reason   string
+	Intro    string
+	Warnings []string
+	Latency  []latencyRow
+	Memory   []pairRow
+	MemNotes []string
+	Iso      []pairRow
+	Examples []string
+	Setup    []setupRow
+	Charts   []charts.Chart
+}
+
+type latencyRow struct {
+	Protocol, Percentile, Baseline, Candidate, Ratio, CI, P, Verdict, Note string
+}
+
+type pairRow struct{ Label, Baseline, Candidate string }
+
+type setupRow struct{ Label, Value string }
+
+func newView(run *results.Run, sum *results.Summary, cs []charts.Chart) view {
+	v := view{Verdict: sum.Verdict, Reason: sum.Reason, Warnings: sum.Warnings, Charts: cs}
+	if v.Verdict == "" {
+		v.Verdict = results.Inconclusive
+	}
+	v.Intro = fmt.Sprintf("Candidate (per-request factory) against baseline (singleton) over %d round%s; latency budget +%s at %s.",
+		sum.Rounds, plural(sum.Rounds), pct(sum.Budget), percentileList(sum))
+	if sum.Partial {
+		v.Intro += " The run was cut short: these are partial results."
+	}
+	for _, l := range sum.Latency {
+		r := latencyRow{
+			Protocol:   l.Protocol,
+			Percentile: "p" + strconv.FormatFloat(l.Percentile, 'f', -1, 64),
+			Baseline:   millis(l.BaselineMs),
+			Candidate:  millis(l.CandidateMs),
+			Ratio:      ratio(l.Ratio),
+			CI:         "–",
+			P:          pValue(l.PValue),
+			Verdict:    l.Verdict,
+			Note:       l.Note,
+		}
+		if l.CILow > 0 || l.CIHigh > 0 {
+			r.CI = fmt.Sprintf("%.3f–%.3f", l.CILow, l.CIHigh)
+		}
+		if l.MoreRounds > 0 {
+			r.Note = strings.TrimSpace(r.Note + fmt.Sprintf(" about %d more rounds would decide", l.MoreRounds))
+		}
+		v.Latency = append(v.Latency, r)
+	}
+	b, c := sum.Memory[results.Baseline], sum.Memory[results.Candidate]
+	v.Memory = []pairRow{
+		{"heap retained after load", bytesIEC(b.RetainedBytes), bytesIEC(c.RetainedBytes)},
+		{"retained per request", bytesIEC(b.RetainedBytesPerRequest), bytesIEC(c.RetainedBytesPerRequest)},
+		{"live factories after", count(b.FactoriesLiveAfter), count(c.FactoriesLiveAfter)},
+		{"retained agent instances", count(b.AgentInstancesRetained), count(c.AgentInstancesRetained)},
+		{"verdict", b.Verdict, c.Verdict},
+	}
+	for _, build := range []string{results.Baseline, results.Candidate} {
+		if n := sum.Memory[build].Note; n != "" {
+			v.MemNotes = append(v.MemNotes, build+": "+n)
+		}
+	}
+	bi, ci := sum.Isolation[results.Baseline], sum.Isolation[results.Candidate]
+	v.Iso = []pairRow{
+		{"responses checked", strconv.FormatInt(bi.Checked, 10), strconv.FormatInt(ci.Checked, 10)},
+		{"with another user's data", strconv.FormatInt(bi.Violations, 10), strconv.FormatInt(ci.Violations, 10)},
+		{"distinct factory ids", strconv.FormatInt(bi.DistinctFactoryIDs, 10), strconv.FormatInt(ci.DistinctFactoryIDs, 10)},
+		{"verdict", bi.Verdict, ci.Verdict},
+	}
+	const maxExamples = 5
+	for _, s := range run.Segments {
+		for _, e := range s.Isolation.Examples {
+			if len(v.Examples) < maxExamples {
+				v.Examples = append(v.Examples, fmt.Sprintf("%s round %d, %s, %s: %s", s.Manifest.Build, s.Manifest.Round, e.Protocol, e.UserID, e.Reason))
+			}
+		}
+	}
+	v.Setup = setup(run, sum)
+	return v
+}
+
+func setup(run *results.Run, sum *results.Summary) []setupRow {
+	m := run.Manifest
+	fl := func(k string) string { return m.Flags[k] }
+	var rows []setupRow
+	add := func(label, value string) {
+		if strings.TrimSpace(value) != "" {
+			rows = append(rows, setupRow{label, value})
+		}
+	}
+	var load []string
+	if r := fl("http-rate"); r != "" {
+		load = append(load, "HTTP "+r+" chats/s")
+	}
+	if r := fl("ws-rate"); r != "" {
+		load = append(load, "WebSocket "+r+" chats/s")
+	}
+	add("load", strings.Join(load, ", "))
+	add("users", fl("users"))
+	rounds := fl("rounds")
+	if d := fl("round-duration"); d != "" {
+		rounds += " × " + d
+	}
+	var extra []string
+	for _, k := range []string{"warmup", "settle"} {
+		if fl(k) != "" {
+			extra = append(extra, k+" "+fl(k))
+		}
+	}
+	if len(extra) > 0 {
+		rounds += " (" + strings.Join(extra, ", ") + ")"
+	}
+	add("rounds", rounds)
+	add("gate", fmt.Sprintf("budget +%s at %s, alpha %s", pct(sum.Budget), percentileList(sum), strconv.FormatFloat(sum.Alpha, 'f', -1, 64)))
+	if len(sum.Requests) > 0 {
+		add("requests", fmt.Sprintf("baseline %d, candidate %d", sum.Requests[results.Baseline], sum.Requests[results.Candidate]))
+	}
+	for _, build := range []string{results.Baseline, results.Candidate} {
+		t := m.Targets[build]
+		if impl := fl(build + "-impl"); impl != "" {
+			t = strings.TrimSpace(impl + " " + t)
+		}
+		add(build, t)
+	}
+	machine := m.Hostname
+	if machine == "" {
+		machine = "(unnamed)"
+	}
+	machine += fmt.Sprintf(": %s/%s, %d CPUs", m.OS, m.Arch, m.CPUs)
+	if m.CPUModel != "" {
+		machine += ", " + m.CPUModel
+	}
+	add("machine", machine)
+	add("versions", strings.TrimSpace(fmt.Sprintf("loadbench %s, %s", m.Version, m.GoVersion)))
+	if !m.Start.IsZero() {
+		when := m.Start.UTC().Format("2006-01-02 15:04:05 MST")
+		if !m.End.IsZero() && m.End.After(m.Start) {
+			when += fmt.Sprintf(" for %s", m.End.Sub(m.Start).Round(time.Second))
+		}
+		add("run", when)
+	}
+	if m.Partial {
+		add("partial", "yes: the run was cut short")
+	}
+	add("note", m.Note)
+	var other []string
+	known := map[string]bool{"http-rate": true, "ws-rate": true, "users": true, "rounds": true, "round-duration": true,
+		"warmup": true, "settle": true, "budget": true, "percentiles": true, "alpha": true, "baseline-impl": true, "candidate-impl": true}
+	for k, val := range m.Flags {
+		if !known[k] && val != "" {
+			other = append(other, "--"+k+"="+val)
+		}
+	}
+	sort.Strings(other)
+	add("other flags", strings.Join(other, " "))
+	return rows
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// pct formats 0.05 as "5%".
+func pct(f float64) string { return strconv.FormatFloat(math.Round(f*1e4)/1e2, 'f', -1, 64) + "%" }
+
+func percentileList(sum *results.Summary) string {
+	var ps []string
+	seen := map[float64]bool{}
+	for _, l := range sum.Latency {
+		if !seen[l.Percentile] {
+			seen[l.Percentile] = true
+			ps = append(ps, "p"+strconv.FormatFloat(l.Percentile, 'f', -1, 64))
+		}
+	}
+	if len(ps) == 0 {
+		return "no percentiles"
+	}
+	return strings.Join(ps, "/")
+}
+
+func millis(ms float64) string { return fmt.Sprintf("%.2f ms", ms) }
+
+// ratio formats a candidate/baseline ratio with its change: "1.020 (+2.0%)".
+func ratio(r float64) string {
+	if r <= 0 || math.IsNaN(r) || math.IsInf(r, 0) {
+		return "–"
+	}
+	return fmt.Sprintf("%.3f (%+.1f%%)", r, (r-1)*100)
+}
+
+func pValue(p float64) string {
+	switch {
+	case math.IsNaN(p) || p < 0:
+		return "–"
+	case p < 0.001:
+		return "<0.001"
+	}
+	return fmt.Sprintf("%.3f", p)
+}
+
+// bytesIEC formats a byte count with binary units; negative counts keep
+// their sign, -1 style "not reported" values are shown as such.
+func bytesIEC(b float64) string {
+	if math.IsNaN(b) {
+		return "–"
+	}
+	a := math.Abs(b)
+	switch {
+	case a >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", b/(1<<30))
+	case a >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", b/(1<<20))
+	case a >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", b/(1<<10))
+	}
+	return fmt.Sprintf("%.0f B", b)
+}
+
+func count(f float64) string {
+	if f < 0 {
+		return "not reported"
+	}
+	return strconv.FormatFloat(f, 'f', -1, 64)
+}
+
+// mark is a verdict with its sign, for Markdown.
+func mark(verdict string) string {
+	switch verdict {
+	case results.Pass:
+		return "✅ pass"
+	case results.Fail:
+		return "❌ fail"
+	case results.Inconclusive:
+		return "⚠️ inconclusive"
+	case results.Info:
+		return "ℹ️ info"
+	case "":
+		return "–"
+	}
+	return verdict
+}
