@@ -14,6 +14,7 @@ import (
 
 	"github.com/loadbench/loadbench/internal/compare"
 	"github.com/loadbench/loadbench/internal/gate"
+	"github.com/loadbench/loadbench/internal/report"
 	"github.com/loadbench/loadbench/results"
 	"github.com/spf13/cobra"
 )
@@ -205,5 +206,5 @@ func (p *progressLine) clear() {
 
 // renderReports writes the charts and reports of a compare run.
 func renderReports(dir string, run *results.Run, sum *results.Summary) error {
-	return nil // wired to internal/report when it lands
+	return report.Write(dir, run, sum, report.All...)
 }

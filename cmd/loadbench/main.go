@@ -4,9 +4,11 @@
 // Exit codes, shared by every command:
 //
 //	0  done; the gate passed
-//	1  the gate failed (latency over budget, memory not released, isolation violated)
+//	1  the gate failed (latency over budget, memory not released, isolation
+//	   violated; for attack: isolation violations or errors over --max-error-rate)
 //	2  bad usage (flags, arguments, unreadable input)
-//	3  run error (target unreachable or crashed, error rate over the limit, interrupted)
+//	3  run error (target unreachable or crashed, interrupted; for compare also
+//	   an error rate over --max-error-rate, as the numbers are then no measurement)
 //	4  inconclusive (the data cannot tell pass from fail)
 package main
 

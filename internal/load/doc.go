@@ -19,5 +19,11 @@
 // token (lbsecret_<16 hex>) in every message; any response or event that
 // carries another user's secret or ids is an isolation violation.
 //
+// HTTP goes through a minimal HTTP/1.1 keep-alive client of its own
+// (rawhttp.go) rather than net/http's Transport, so the generator is cheap
+// enough to out-run vegeta on a loopback target; WebSocket uses
+// github.com/coder/websocket with compression off, one reader goroutine and
+// no per-message allocation per connection.
+//
 // Results are a results.Segment; TextReport and JSONReport render it.
 package load

@@ -188,3 +188,14 @@ func runAttack(t *testing.T, a *Attacker) *results.Segment {
 	}
 	return seg
 }
+
+// stallHandler freezes every request of h for f's stall window.
+type stallHandler struct {
+	f *fakeTarget
+	h http.Handler
+}
+
+func (s stallHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.f.waitStall()
+	s.h.ServeHTTP(w, r)
+}

@@ -4,12 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -26,71 +25,45 @@ type httpEngine struct {
 	pool   *pool
 	rec    *recorder
 	live   *counters
-	client *http.Client
+	client *rawClient
+	reqs   [][]byte  // per user: the whole HTTP request
 	bufs   sync.Pool // *bytes.Buffer for response bodies
 	out    chan vegeta.Result
 }
 
 func newHTTPEngine(a *Attacker, users *pool, rec *recorder, live *counters) *httpEngine {
-	conns := a.workers
-	if a.httpRate != Max {
-		conns = 10_000 // rated mode: as many connections as chats in flight
-	}
-	dialer := &net.Dialer{Timeout: ReachTimeout, KeepAlive: 30 * time.Second}
-	tr := &http.Transport{
-		Proxy:               nil,
-		DialContext:         dialer.DialContext,
-		MaxIdleConns:        conns,
-		MaxIdleConnsPerHost: conns,
-		IdleConnTimeout:     90 * time.Second,
-		DisableCompression:  true,
-		TLSHandshakeTimeout: ReachTimeout,
-		ForceAttemptHTTP2:   false,
-	}
-	return &httpEngine{
+	hu, _ := url.Parse(a.httpURL) // validated by NewAttacker
+	e := &httpEngine{
 		a: a, pool: users, rec: rec, live: live,
-		client: &http.Client{Transport: tr},
+		client: newRawClient(hu),
+		reqs:   make([][]byte, len(users.ids)),
 		bufs:   sync.Pool{New: func() any { return new(bytes.Buffer) }},
 	}
+	for i := range e.reqs {
+		e.reqs[i] = buildRequest(hu, hu.RequestURI(), users.httpBody[i])
+	}
+	return e
 }
 
-// do sends one chat of user at its intended time and records the outcome.
-func (e *httpEngine) do(ctx context.Context, user int, intended time.Time, seq uint64) {
-	body := e.pool.httpBody[user]
-	o := outcome{user: user, intended: intended, first: -1, bytesOut: int64(len(body))}
-	ctx, cancel := context.WithDeadline(ctx, intended.Add(e.a.timeout))
-	defer cancel()
-	code := 0
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.a.httpURL, bytes.NewReader(body))
-	if err != nil {
-		o.reason = "http: " + err.Error()
-	} else {
-		req.Header.Set("Content-Type", "application/json")
-		var resp *http.Response
-		resp, err = e.client.Do(req)
-		if err != nil {
-			o.reason = classify(err)
-		} else {
-			code = resp.StatusCode
-			buf := e.bufs.Get().(*bytes.Buffer)
-			buf.Reset()
-			_, err = buf.ReadFrom(io.LimitReader(resp.Body, MaxBody+1))
-			resp.Body.Close()
-			o.bytesIn = int64(buf.Len())
-			switch {
-			case err != nil:
-				o.reason = classify(err)
-			case code != http.StatusOK:
-				o.reason = "http " + strconv.Itoa(code)
-			case buf.Len() > MaxBody:
-				o.reason = "http: response over 4 MiB"
-			default:
-				e.check(buf.Bytes(), user, &o)
-			}
-			if buf.Cap() <= 64<<10 {
-				e.bufs.Put(buf)
-			}
-		}
+// do sends one chat of user, due at intended, and records the outcome.
+func (e *httpEngine) do(user int, intended time.Time, seq uint64) {
+	o := outcome{user: user, intended: intended, first: -1, bytesOut: int64(len(e.pool.httpBody[user]))}
+	buf := e.bufs.Get().(*bytes.Buffer)
+	buf.Reset()
+	code, err := e.client.do(e.reqs[user], intended.Add(e.a.timeout), buf)
+	o.bytesIn = int64(buf.Len())
+	switch {
+	case err != nil:
+		o.reason = classify(err)
+	case code != 200:
+		o.reason = "http " + strconv.Itoa(code)
+	case buf.Len() > MaxBody:
+		o.reason = "http: response over 4 MiB"
+	default:
+		e.check(buf.Bytes(), user, &o)
+	}
+	if buf.Cap() <= 64<<10 {
+		e.bufs.Put(buf)
 	}
 	o.latency = time.Since(intended)
 	e.rec.record(o)
@@ -98,9 +71,9 @@ func (e *httpEngine) do(ctx context.Context, user int, intended time.Time, seq u
 		r := vegeta.Result{
 			Attack: "loadbench", Seq: seq, Code: uint16(code), Timestamp: intended, Latency: o.latency,
 			BytesOut: uint64(o.bytesOut), BytesIn: uint64(o.bytesIn), Error: o.reason,
-			Method: http.MethodPost, URL: e.a.httpURL,
+			Method: "POST", URL: e.a.httpURL,
 		}
-		if o.reason != "" && code == http.StatusOK {
+		if o.reason != "" && code == 200 {
 			r.Code = 0 // vegeta counts 2xx as success; a failed check is not
 		}
 		e.out <- r
@@ -115,12 +88,14 @@ func (e *httpEngine) check(b []byte, me int, o *outcome) {
 		o.violation = f + " in " + e.locate(b, me)
 	}
 	var r runResponse
-	if err := json.Unmarshal(b, &r); err != nil {
+	if !decodeRun(b, &r) {
 		o.reason = "http: bad json"
 		return
 	}
-	o.factoryID = r.FactoryID
-	if r.UserID != e.pool.ids[me] || r.ThreadID != e.pool.threads[me] {
+	if len(r.FactoryID) > 0 {
+		o.factoryID = string(r.FactoryID)
+	}
+	if string(r.UserID) != e.pool.ids[me] || string(r.ThreadID) != e.pool.threads[me] {
 		o.reason = "http: response has foreign ids"
 		if o.violations == 0 {
 			o.violations = 1
@@ -128,43 +103,44 @@ func (e *httpEngine) check(b []byte, me int, o *outcome) {
 		}
 		return
 	}
-	if r.RunID == "" {
+	if len(r.RunID) == 0 {
 		o.reason = "http: no run_id"
 		return
 	}
-	for i := range r.Events {
-		if reason, foreignIDs := e.pool.checkEvent(&r.Events[i], i, me, r.RunID); reason != "" {
+	runID := string(r.RunID)
+	for i := range min(r.N, maxEvents) {
+		if reason, foreignIDs := e.pool.checkEvent(&r.Events[i], i, me, runID); reason != "" {
 			o.reason = "http: " + reason
 			if foreignIDs && o.violations == 0 {
 				o.violations = 1
-				o.violation = "foreign ids in " + r.Events[i].Type
+				o.violation = fmt.Sprintf("foreign ids in %s", r.Events[i].Type)
 			}
 			return
 		}
 	}
-	if len(r.Events) != len(eventTypes) {
-		o.reason = fmt.Sprintf("http: %d events, want 5", len(r.Events))
+	if r.N != len(eventTypes) {
+		o.reason = fmt.Sprintf("http: %d events, want 5", r.N)
 	}
 }
 
 // locate names where in a response body the foreign data is (rare path).
 func (e *httpEngine) locate(b []byte, me int) string {
-	var r struct {
-		Events []wireEvent      `json:"events"`
-		Result *json.RawMessage `json:"result"`
-	}
-	if json.Unmarshal(b, &r) != nil {
+	var r runResponse
+	if !decodeRun(b, &r) {
 		return "response"
 	}
-	for _, ev := range r.Events {
-		if e.pool.foreign(ev.Data, me) != "" {
-			return ev.Type + ".data"
+	for i := range min(r.N, maxEvents) {
+		if e.pool.foreign(r.Events[i].Data, me) != "" {
+			return string(r.Events[i].Type) + ".data"
 		}
 	}
-	if r.Result != nil && e.pool.foreign(*r.Result, me) != "" {
-		return "result"
-	}
-	return "response"
+	where := "response"
+	members(b, func(k, v []byte) {
+		if string(k) == "result" && e.pool.foreign(v, me) != "" {
+			where = "result"
+		}
+	})
+	return where
 }
 
 // classify collapses a transport error into a short, stable reason.
@@ -173,7 +149,7 @@ func classify(err error) string {
 	switch {
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
 		return "timeout"
-	case errors.Is(err, context.Canceled):
+	case errors.Is(err, context.Canceled), errors.Is(err, errAborted):
 		return "canceled"
 	case errors.Is(err, syscall.ECONNRESET):
 		return "connection reset"
@@ -202,6 +178,9 @@ func classify(err error) string {
 // (throughput mode), ctx is cancelled or the budget is spent, and returns
 // when every chat sent has been recorded. reqCtx aborts chats in flight.
 func (e *httpEngine) run(ctx, sendCtx, reqCtx context.Context, began time.Time) {
+	stop := context.AfterFunc(reqCtx, e.client.abort)
+	defer stop()
+	defer e.client.closeIdle()
 	var wg sync.WaitGroup
 	if e.a.httpRate == Max {
 		var seq atomicSeq
@@ -209,7 +188,7 @@ func (e *httpEngine) run(ctx, sendCtx, reqCtx context.Context, began time.Time) 
 			wg.Go(func() {
 				for sendCtx.Err() == nil && e.live.take(e.a.maxRequests) {
 					n := seq.next()
-					e.do(reqCtx, int(n%uint64(len(e.pool.ids))), time.Now(), n)
+					e.do(int(n%uint64(len(e.pool.ids))), time.Now(), n)
 				}
 			})
 		}
@@ -217,7 +196,7 @@ func (e *httpEngine) run(ctx, sendCtx, reqCtx context.Context, began time.Time) 
 		return
 	}
 	schedule(ctx, e.a.httpRate, e.a.duration, began, e.live, e.a.maxRequests, func(n uint64, intended time.Time) {
-		wg.Go(func() { e.do(reqCtx, int(n%uint64(len(e.pool.ids))), intended, n) })
+		wg.Go(func() { e.do(int(n%uint64(len(e.pool.ids))), intended, n) })
 	})
 	wg.Wait()
 }

@@ -138,14 +138,14 @@ func TextReport(s *results.Segment) Reporter {
 			fmt.Fprintf(tw, "Success\t[ratio]\t%.2f%%\n", 100*p.SuccessRatio())
 			fmt.Fprintf(tw, "Errors\t[total]\t%d\n", p.ErrorCount())
 			for _, e := range sortedErrors(p.Errors) {
-				fmt.Fprintf(tw, "\t%d\t%s\n", e.n, e.reason)
+				fmt.Fprintf(tw, "  %s: %d\n", e.reason, e.n)
 			}
 		}
 		fmt.Fprintln(tw)
 		iso := s.Isolation
 		fmt.Fprintf(tw, "Isolation\t[checked, violations, distinct factory ids]\t%d, %d, %d\n", iso.Checked, iso.Violations, iso.DistinctFactoryIDs)
 		for _, v := range iso.Examples {
-			fmt.Fprintf(tw, "\t%s %s:\t%s\n", v.Protocol, v.UserID, v.Reason)
+			fmt.Fprintf(tw, "  %s %s: %s\n", v.Protocol, v.UserID, v.Reason)
 		}
 		return tw.Flush()
 	}

@@ -282,7 +282,7 @@ func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 // checkEvent checks event i (from 0) of a chat of user me with run id runID:
 // its ids, type, run id and timestamp. It returns an error reason ("" when
 // fine) and whether the failure is foreign ids (an isolation violation).
-func (p *pool) checkEvent(ev *wireEvent, i, me int, runID []byte) (reason string, foreignIDs bool) {
+func (p *pool) checkEvent(ev *wireEvent, i, me int, runID string) (reason string, foreignIDs bool) {
 	if string(ev.UserID) != p.ids[me] || string(ev.ThreadID) != p.threads[me] {
 		return fmt.Sprintf("event %d (%s) has foreign ids", i+1, ev.Type), true
 	}
@@ -295,7 +295,7 @@ func (p *pool) checkEvent(ev *wireEvent, i, me int, runID []byte) (reason string
 	if len(ev.RunID) == 0 {
 		return fmt.Sprintf("event %d has no run_id", i+1), false
 	}
-	if runID != nil && !bytes.Equal(ev.RunID, runID) {
+	if runID != "" && string(ev.RunID) != runID {
 		return fmt.Sprintf("event %d has another run_id", i+1), false
 	}
 	if !validTimestamp(ev.Timestamp) {

@@ -2,9 +2,9 @@ package load
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"sync"
@@ -127,9 +127,15 @@ func (e *wsEngine) dial(ctx context.Context, u *wsUser) error {
 	}
 	redial := u.hadConn
 	u.conn, u.hadConn = c, true
+	// Added under u.mu while not closing: shutdown sets closing, then takes
+	// every u.mu, then waits, so this Add happens before that Wait.
+	e.readers.Add(1)
 	u.mu.Unlock()
 	e.rec.connected(time.Since(t0), redial)
-	e.readers.Go(func() { e.read(u, c) })
+	go func() {
+		defer e.readers.Done()
+		e.read(u, c)
+	}()
 	return nil
 }
 
@@ -144,6 +150,26 @@ func (e *wsEngine) enqueue(u *wsUser, t time.Time) {
 	u.mu.Unlock()
 	if start {
 		go e.drain(u)
+	}
+}
+
+// sendNow sends a chat of u intended now, written by the calling goroutine
+// when u has a connection and nothing queued (the closed loop of throughput
+// mode: the reader that finished a chat sends the next), else queued.
+func (e *wsEngine) sendNow(u *wsUser) {
+	t := time.Now()
+	u.mu.Lock()
+	c := u.conn
+	if c == nil || u.writing || len(u.unsent) > 0 || e.closing.Load() {
+		u.mu.Unlock()
+		e.enqueue(u, t)
+		return
+	}
+	e.inflight.Add(1)
+	u.out = append(u.out, wsChat{intended: t, first: -1})
+	u.mu.Unlock()
+	if err := c.Write(context.Background(), websocket.MessageText, e.pool.wsChat[u.i]); err != nil {
+		e.drop(u, c, "ws: connection dropped")
 	}
 }
 
@@ -167,16 +193,14 @@ func (e *wsEngine) drain(u *wsUser) {
 			continue
 		}
 		t := u.unsent[0]
-		u.unsent = u.unsent[1:]
-		if len(u.unsent) == 0 {
-			u.unsent = nil
-		}
+		u.unsent = u.unsent[:copy(u.unsent, u.unsent[1:])]
 		u.out = append(u.out, wsChat{intended: t, first: -1})
 		u.mu.Unlock()
-		wctx, cancel := context.WithTimeout(e.connCtx, e.a.timeout)
-		err := c.Write(wctx, websocket.MessageText, msg)
-		cancel()
-		if err != nil {
+		// Writes and reads use a context that is never done: a stuck
+		// connection is closed by the sweeper (timeout) or at shutdown,
+		// which unblocks them, and a Done-less context keeps coder/websocket
+		// from arming a timer per message.
+		if err := c.Write(context.Background(), websocket.MessageText, msg); err != nil {
 			e.drop(u, c, "ws: connection dropped")
 		}
 	}
@@ -235,7 +259,7 @@ func (e *wsEngine) finish(u *wsUser, ch wsChat, now time.Time) {
 	})
 	if e.sending.Load() && !e.closing.Load() {
 		if e.live.take(e.a.maxRequests) {
-			e.enqueue(u, time.Now())
+			e.sendNow(u)
 		} else {
 			e.spentOnce.Do(func() { close(e.spent) })
 		}
@@ -245,13 +269,39 @@ func (e *wsEngine) finish(u *wsUser, ch wsChat, now time.Time) {
 
 // read is the reader goroutine of connection c of u.
 func (e *wsEngine) read(u *wsUser, c *websocket.Conn) {
+	var buf []byte // reused: events are copied out of it where kept
 	for {
-		_, b, err := c.Read(e.connCtx)
+		b, err := readMsg(c, buf[:0])
 		if err != nil {
 			e.drop(u, c, "ws: connection dropped")
 			return
 		}
+		buf = b
 		e.event(u, b)
+	}
+}
+
+// readMsg reads the next message of c into buf (grown as needed).
+func readMsg(c *websocket.Conn, buf []byte) ([]byte, error) {
+	_, r, err := c.Reader(context.Background())
+	if err != nil {
+		return buf, err
+	}
+	if cap(buf) == 0 {
+		buf = make([]byte, 0, 512)
+	}
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
 	}
 }
 
@@ -259,8 +309,8 @@ func (e *wsEngine) read(u *wsUser, c *websocket.Conn) {
 func (e *wsEngine) event(u *wsUser, b []byte) {
 	now := time.Now()
 	var ev wireEvent
-	jerr := json.Unmarshal(b, &ev)
-	if jerr == nil && (ev.Type == "connection_established" || ev.Type == "pong") {
+	bad := !decodeEvent(b, &ev)
+	if !bad && (string(ev.Type) == "connection_established" || string(ev.Type) == "pong") {
 		return
 	}
 	me := u.i
@@ -276,8 +326,8 @@ func (e *wsEngine) event(u *wsUser, b []byte) {
 			return
 		}
 		h := &u.out[0]
-		if jerr == nil && ev.Type != "error" && h.runID != "" && ev.RunID != "" && ev.RunID != h.runID &&
-			ev.UserID == e.pool.ids[me] && ev.ThreadID == e.pool.threads[me] {
+		if !bad && string(ev.Type) != "error" && h.runID != "" && len(ev.RunID) > 0 && string(ev.RunID) != h.runID &&
+			string(ev.UserID) == e.pool.ids[me] && string(ev.ThreadID) == e.pool.threads[me] {
 			// The next chat's events began: h is missing the rest of its own.
 			if h.reason == "" {
 				h.reason = fmt.Sprintf("ws: missing %s", eventTypes[min(h.idx, 4)])
@@ -295,11 +345,11 @@ func (e *wsEngine) event(u *wsUser, b []byte) {
 	}
 	finished := false
 	switch {
-	case jerr != nil:
+	case bad:
 		h.reason = firstReason(h.reason, "ws: bad json")
 		finished = true
-	case ev.Type == "error":
-		msg := ev.Error
+	case string(ev.Type) == "error":
+		msg := string(ev.Error)
 		if len(msg) > 40 {
 			msg = msg[:40]
 		}
@@ -310,10 +360,10 @@ func (e *wsEngine) event(u *wsUser, b []byte) {
 		if f := e.pool.foreign(b, me); f != "" {
 			h.violations++
 			if h.violation == "" {
-				h.violation = f + " in " + ev.Type
+				h.violation = f + " in " + string(ev.Type)
 			}
 		}
-		if ev.UserID != e.pool.ids[me] || ev.ThreadID != e.pool.threads[me] {
+		if string(ev.UserID) != e.pool.ids[me] || string(ev.ThreadID) != e.pool.threads[me] {
 			// Another user's event on this user's connection.
 			h.reason = firstReason(h.reason, "ws: foreign event")
 			if h.violation == "" {
@@ -323,14 +373,14 @@ func (e *wsEngine) event(u *wsUser, b []byte) {
 			break
 		}
 		if h.idx == 0 {
-			h.runID = ev.RunID
+			h.runID = string(ev.RunID)
 			h.factoryID = factoryOf(&ev)
 		}
 		if reason, _ := e.pool.checkEvent(&ev, h.idx, me, h.runID); reason != "" {
 			h.reason = firstReason(h.reason, "ws: "+reason)
 		}
 		h.idx++
-		finished = ev.Type == eventTypes[4] || h.idx >= len(eventTypes)
+		finished = string(ev.Type) == eventTypes[4] || h.idx >= len(eventTypes)
 	}
 	if finished {
 		done = append(done, *h)
@@ -342,11 +392,12 @@ func (e *wsEngine) event(u *wsUser, b []byte) {
 	}
 }
 
+// popOut removes the oldest chat in flight, keeping the slice's storage
+// (usually one chat is in flight: no allocation per chat).
 func (u *wsUser) popOut() {
-	u.out = u.out[1:]
-	if len(u.out) == 0 {
-		u.out = nil
-	}
+	n := copy(u.out, u.out[1:])
+	u.out[n] = wsChat{}
+	u.out = u.out[:n]
 }
 
 func firstReason(have, next string) string {
