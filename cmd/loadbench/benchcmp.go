@@ -4,7 +4,6 @@ import (
 	"strconv"
 
 	"github.com/loadbench/loadbench/internal/gate"
-	"github.com/loadbench/loadbench/results"
 	"github.com/spf13/cobra"
 )
 
@@ -46,14 +45,7 @@ Exit codes: 0 pass, 1 fail, 2 unreadable input or no common benchmark,
 			if err := res.Report()(s.Out); err != nil {
 				return withCode(exitRunError, err)
 			}
-			switch res.Verdict {
-			case results.Pass:
-				return nil
-			case results.Fail:
-				return withCode(exitFail, errSilent)
-			default:
-				return withCode(exitInconclusive, errSilent)
-			}
+			return verdictExit(res.Verdict)
 		},
 	}
 	cmd.Flags().StringVar(&budget, "budget", strconv.FormatFloat(gate.DefaultBudget*100, 'f', -1, 64)+"%", "allowed slowdown per benchmark and unit (5% or 0.05)")

@@ -7,13 +7,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/loadbench/loadbench/internal/compare"
-	"github.com/loadbench/loadbench/internal/gate"
 	"github.com/loadbench/loadbench/internal/report"
 	"github.com/loadbench/loadbench/results"
 	"github.com/spf13/cobra"
@@ -22,8 +20,7 @@ import (
 func newCompareCmd(s streams) *cobra.Command {
 	var (
 		cfg                         compare.Config
-		httpRate, wsRate            string
-		budget, percentiles         string
+		lf                          loadFlags
 		baselineArgs, candidateArgs string
 		jsonOut, quiet              bool
 	)
@@ -42,30 +39,11 @@ as its own child process, and ends them when done.
 Exit codes: 0 pass, 1 fail, 2 bad usage, 3 run error, 4 inconclusive.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var err error
-			if cfg.HTTPRate, err = compareRate("compare: --http-rate", httpRate); err != nil {
+			if err := lf.apply("compare", &cfg); err != nil {
 				return err
 			}
-			if cfg.WSRate, err = compareRate("compare: --ws-rate", wsRate); err != nil {
-				return err
-			}
-			cfg.Gate = gate.DefaultConfig()
-			if cfg.Gate.Budget, err = gate.ParseBudget(budget); err != nil {
-				return usageErr("compare: --budget: %v", err)
-			}
-			if cfg.Gate.Percentiles, err = gate.ParsePercentiles(percentiles); err != nil {
-				return usageErr("compare: --percentiles: %v", err)
-			}
-			alpha, _ := cmd.Flags().GetFloat64("alpha")
-			if alpha <= 0 || alpha >= 1 {
-				return usageErr("compare: --alpha must be between 0 and 1, got %g", alpha)
-			}
-			cfg.Gate.Alpha = alpha
 			cfg.BaselineArgs = strings.Fields(baselineArgs)
 			cfg.CandidateArgs = strings.Fields(candidateArgs)
-			if cfg.Warmup == 0 {
-				cfg.Warmup = -1 // an explicit --warmup 0: none
-			}
 			if cfg.Out == "" {
 				cfg.Out = filepath.Join("runs", time.Now().UTC().Format("20060102T150405Z"))
 			}
@@ -95,18 +73,9 @@ Exit codes: 0 pass, 1 fail, 2 bad usage, 3 run error, 4 inconclusive.`,
 	f.StringVar(&cfg.CandidateImpl, "candidate-impl", "perrequest", "build served by the built-in candidate (baseline|perrequest)")
 	f.StringVar(&baselineArgs, "baseline-args", "", `extra "serve" flags for the built-in baseline, e.g. "--think 10ms"`)
 	f.StringVar(&candidateArgs, "candidate-args", "", `extra "serve" flags for the built-in candidate, e.g. "--slowdown 1.1" or "--leak 1024"`)
-	f.IntVar(&cfg.Rounds, "rounds", compare.DefaultRounds, "interleaved rounds (at least 2)")
-	f.DurationVar(&cfg.RoundDuration, "round-duration", compare.DefaultRoundDuration, "load time of each build in each round")
-	f.DurationVar(&cfg.Warmup, "warmup", compare.DefaultWarmup, "unrecorded load on each build before the first round (0: none)")
-	f.DurationVar(&cfg.Settle, "settle", compare.DefaultSettle, "pause after each segment before memory is read")
-	f.StringVar(&httpRate, "http-rate", "200", "HTTP chats per second (0 disables)")
-	f.StringVar(&wsRate, "ws-rate", "200", "WebSocket chats per second (0 disables)")
-	f.IntVar(&cfg.Users, "users", compare.DefaultUsers, "virtual users")
+	lf.register(f)
 	f.DurationVar(&cfg.Timeout, "timeout", 30*time.Second, "per-chat timeout")
 	f.Float64Var(&cfg.MaxErrorRate, "max-error-rate", compare.DefaultMaxErrorRate, "share of failed chats in a segment above which the run is an error (exit 3)")
-	f.StringVar(&budget, "budget", "5%", "latency budget of the candidate over the baseline")
-	f.StringVar(&percentiles, "percentiles", "50,95,99", "latency percentiles gated")
-	f.Float64("alpha", 0.05, "significance level of the latency test")
 	f.StringVar(&cfg.HTTPPath, "http-path", "/api/agents/run", "HTTP chat route")
 	f.StringVar(&cfg.WSPath, "ws-path", "/api/demo/ws", "WebSocket chat route")
 	f.StringVar(&cfg.MetricsPath, "metrics-path", compare.DefaultMetricsPath, `Prometheus route, scraped when present ("-": never)`)
@@ -144,24 +113,7 @@ func compareOutcome(s streams, res *compare.Result, runErr error, jsonOut, quiet
 	default:
 		return withCode(exitRunError, runErr)
 	}
-	switch res.Summary.Verdict {
-	case results.Pass:
-		return nil
-	case results.Fail:
-		return withCode(exitFail, errSilent)
-	default:
-		return withCode(exitInconclusive, errSilent)
-	}
-}
-
-// compareRate reads a non-negative chats-per-second rate; compare measures
-// at fixed rates only, so "max" is not accepted.
-func compareRate(what, v string) (float64, error) {
-	r, err := strconv.ParseFloat(v, 64)
-	if err != nil || r < 0 {
-		return 0, usageErr("%s must be a non-negative number, got %q", what, v)
-	}
-	return r, nil
+	return verdictExit(res.Summary.Verdict)
 }
 
 // progressLine redraws one status line on a terminal.

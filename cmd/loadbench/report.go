@@ -79,14 +79,7 @@ damaged or incomplete.`,
 			for _, f := range formats {
 				fmt.Fprintf(s.Out, "wrote %s\n", filepath.Join(dest, reportFile(f)))
 			}
-			switch sum.Verdict {
-			case results.Pass:
-				return nil
-			case results.Fail:
-				return withCode(exitFail, errSilent)
-			default:
-				return withCode(exitInconclusive, errSilent)
-			}
+			return verdictExit(sum.Verdict)
 		},
 	}
 	f := cmd.Flags()

@@ -11,23 +11,18 @@ import (
 	"time"
 
 	"github.com/loadbench/loadbench/internal/compare"
-	"github.com/loadbench/loadbench/internal/gate"
 	"github.com/loadbench/loadbench/internal/validate"
 	"github.com/spf13/cobra"
 )
 
 func newValidateCmd(s streams) *cobra.Command {
 	var (
-		cfg                validate.Config
-		httpRate, wsRate   string
-		scenarios          string
-		slowdowns          string
-		jsonOut, quiet     bool
-		reports            bool
-		rounds, users      int
-		roundDur           time.Duration
-		warmup, settle     time.Duration
-		budget, percentile string
+		cfg            validate.Config
+		lf             loadFlags
+		scenarios      string
+		slowdowns      string
+		jsonOut, quiet bool
+		reports        bool
 	)
 	cmd := &cobra.Command{
 		Use:   "validate [--runs 20] [--rounds R] [--round-duration D] [--out DIR] [--json]",
@@ -52,9 +47,6 @@ in a run error (or the validation was interrupted).`,
 			if cfg.Runs < 1 {
 				return usageErr("validate: --runs must be at least 1, got %d", cfg.Runs)
 			}
-			if rounds < 2 {
-				return usageErr("validate: --rounds must be at least 2, got %d", rounds)
-			}
 			factors, err := validate.ParseSlowdowns(slowdowns)
 			if err != nil {
 				return usageErr("validate: --slowdowns: %v", err)
@@ -69,28 +61,11 @@ in a run error (or the validation was interrupted).`,
 				return usageErr("validate: --scenarios: %v", err)
 			}
 			c := &cfg.Compare
-			if c.HTTPRate, err = compareRate("validate: --http-rate", httpRate); err != nil {
+			if err := lf.apply("validate", c); err != nil {
 				return err
 			}
-			if c.WSRate, err = compareRate("validate: --ws-rate", wsRate); err != nil {
-				return err
-			}
-			c.Gate = gate.DefaultConfig()
-			if c.Gate.Budget, err = gate.ParseBudget(budget); err != nil {
-				return usageErr("validate: --budget: %v", err)
-			}
-			if c.Gate.Percentiles, err = gate.ParsePercentiles(percentile); err != nil {
-				return usageErr("validate: --percentiles: %v", err)
-			}
-			alpha, _ := cmd.Flags().GetFloat64("alpha")
-			if alpha <= 0 || alpha >= 1 {
-				return usageErr("validate: --alpha must be between 0 and 1, got %g", alpha)
-			}
-			c.Gate.Alpha = alpha
-			c.Rounds, c.RoundDuration, c.Users, c.Settle = rounds, roundDur, users, settle
-			c.Warmup = warmup
-			if c.Warmup == 0 {
-				c.Warmup = -1 // an explicit --warmup 0: none
+			if c.Rounds < 2 {
+				return usageErr("validate: --rounds must be at least 2, got %d", c.Rounds)
 			}
 			if reports {
 				c.Render = renderReports
@@ -118,16 +93,7 @@ in a run error (or the validation was interrupted).`,
 	f.IntVar(&cfg.Runs, "runs", validate.DefaultRuns, "compares per scenario")
 	f.StringVar(&scenarios, "scenarios", strings.Join(validate.DefaultScenarioNames(), ","), "scenarios to run (aa,slowdown,leak,isolation)")
 	f.StringVar(&slowdowns, "slowdowns", "", "extra slowdown factors to measure, e.g. 1.05,1.10,1.20")
-	f.IntVar(&rounds, "rounds", compare.DefaultRounds, "interleaved rounds of each compare (at least 2)")
-	f.DurationVar(&roundDur, "round-duration", compare.DefaultRoundDuration, "load time of each build in each round")
-	f.DurationVar(&warmup, "warmup", compare.DefaultWarmup, "unrecorded load on each build before the first round (0: none)")
-	f.DurationVar(&settle, "settle", compare.DefaultSettle, "pause after each segment before memory is read")
-	f.StringVar(&httpRate, "http-rate", "200", "HTTP chats per second (0 disables)")
-	f.StringVar(&wsRate, "ws-rate", "200", "WebSocket chats per second (0 disables)")
-	f.IntVar(&users, "users", compare.DefaultUsers, "virtual users")
-	f.StringVar(&budget, "budget", "5%", "latency budget of the candidate over the baseline")
-	f.StringVar(&percentile, "percentiles", "50,95,99", "latency percentiles gated")
-	f.Float64("alpha", gate.DefaultAlpha, "significance level of the latency test")
+	lf.register(f)
 	f.StringVar(&cfg.Out, "out", "", "validation directory (default runs/validate-<UTC timestamp>)")
 	f.BoolVar(&jsonOut, "json", false, "print the rates as JSON instead of the table")
 	f.BoolVar(&reports, "reports", false, "render the reports of every compare")
