@@ -13,14 +13,6 @@ import (
 // timingSamples bounds each timing ring of the factory.
 const timingSamples = 256
 
-// Metrics are the factory's counters, shared by every user.
-type Metrics struct {
-	InstancesCreated uint64
-	ActiveContexts   int
-	ContextsCleaned  uint64
-	Errors           uint64
-}
-
 // Factory is the legacy AgentInstanceFactory. All its state is shared by
 // every user of the process.
 type Factory struct {
@@ -46,7 +38,7 @@ type Factory struct {
 	history        []string                              // recent messages of every user
 	seq            uint64
 
-	metrics Metrics
+	metrics agent.FactoryMetrics
 	timings struct{ contextCreation, agentCreation, cleanup []time.Duration }
 }
 
@@ -123,7 +115,7 @@ func (f *Factory) Bridge() agent.Bridge {
 }
 
 // Metrics returns a snapshot of the factory's counters.
-func (f *Factory) Metrics() Metrics {
+func (f *Factory) Metrics() agent.FactoryMetrics {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	m := f.metrics

@@ -46,14 +46,6 @@ func (t *Tracker) Tracked() int64 { return t.tracked.Load() }
 
 func (t *Tracker) collected() { t.live.Add(-1) }
 
-// Metrics are one factory's counters.
-type Metrics struct {
-	InstancesCreated uint64
-	ActiveContexts   int
-	ContextsCleaned  uint64
-	Errors           uint64
-}
-
 // Factory is the AgentInstanceFactory of one request. It is safe for
 // concurrent use; it satisfies agent.Session.
 type Factory struct {
@@ -71,7 +63,7 @@ type Factory struct {
 	agentInstances map[string]*agent.AgentInstance
 	history        []string
 	seq            uint64
-	metrics        Metrics
+	metrics        agent.FactoryMetrics
 	timings        struct{ contextCreation, agentCreation, cleanup time.Duration }
 }
 
@@ -118,7 +110,7 @@ func (f *Factory) FactoryID() string { return f.id }
 func (f *Factory) Context() agent.UserExecutionContext { return f.uctx }
 
 // Metrics returns a snapshot of the factory's counters.
-func (f *Factory) Metrics() Metrics {
+func (f *Factory) Metrics() agent.FactoryMetrics {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	m := f.metrics

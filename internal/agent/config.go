@@ -32,6 +32,15 @@ const (
 	CleanupInterval          = 300 * time.Second
 )
 
+// FactoryMetrics are an AgentInstanceFactory's counters: in the legacy
+// build shared by every user, in the per-request build one request's.
+type FactoryMetrics struct {
+	InstancesCreated uint64
+	ActiveContexts   int
+	ContextsCleaned  uint64
+	Errors           uint64
+}
+
 // FactoryConfig is the configuration an AgentInstanceFactory holds.
 type FactoryConfig struct {
 	MaxConcurrentRunsPerUser int
