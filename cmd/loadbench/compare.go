@@ -96,7 +96,7 @@ func compareOutcome(s streams, res *compare.Result, runErr error, jsonOut, quiet
 				return withCode(exitRunError, err)
 			}
 		} else {
-			if err := compare.Text(res.Summary)(s.Out); err != nil {
+			if err := report.Text(res.Summary)(s.Out); err != nil {
 				return withCode(exitRunError, err)
 			}
 			fmt.Fprintf(s.Out, "results: %s (report: %s)\n", res.Dir, filepath.Join(res.Dir, "report.html"))

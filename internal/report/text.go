@@ -1,4 +1,4 @@
-package compare
+package report
 
 import (
 	"fmt"
@@ -9,8 +9,8 @@ import (
 	"github.com/loadbench/loadbench/results"
 )
 
-// Text renders a summary as the table compare prints: the verdict first,
-// then latency, memory and isolation.
+// Text renders a summary as the plain-text table compare prints on a
+// terminal: the verdict first, then latency, memory and isolation.
 func Text(sum *results.Summary) func(io.Writer) error {
 	return func(w io.Writer) error {
 		var b strings.Builder
@@ -41,7 +41,7 @@ func Text(sum *results.Summary) func(io.Writer) error {
 			if !ok {
 				continue
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%.1f B\t%s\t%s\t%s\n", build, bytesString(m.RetainedBytes),
+			fmt.Fprintf(tw, "%s\t%s\t%.1f B\t%s\t%s\t%s\n", build, bytesIEC(m.RetainedBytes),
 				m.RetainedBytesPerRequest, count(m.FactoriesLiveAfter), count(m.AgentInstancesRetained), m.Verdict)
 		}
 		fmt.Fprintln(tw)
@@ -63,25 +63,4 @@ func Text(sum *results.Summary) func(io.Writer) error {
 		_, err := io.WriteString(w, b.String())
 		return err
 	}
-}
-
-func count(v float64) string {
-	if v < 0 {
-		return "n/a"
-	}
-	return fmt.Sprintf("%.0f", v)
-}
-
-func bytesString(v float64) string {
-	neg := ""
-	if v < 0 {
-		neg, v = "-", -v
-	}
-	switch {
-	case v >= 1<<20:
-		return fmt.Sprintf("%s%.2f MiB", neg, v/(1<<20))
-	case v >= 1<<10:
-		return fmt.Sprintf("%s%.1f KiB", neg, v/(1<<10))
-	}
-	return fmt.Sprintf("%s%.0f B", neg, v)
 }
