@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -46,9 +47,65 @@ type Protocol struct {
 	Redials     int64 `json:"redials,omitempty"`
 	// Latency from the intended send time to the complete answer (HTTP: the
 	// response body; WebSocket: agent_completed).
+	// Latency holds answered chats only (Success of them); failed chats
+	// are in Failed, by error class.
 	Latency    *Histogram `json:"latency"`
 	Connect    *Histogram `json:"connect,omitempty"`     // WebSocket dial time
 	FirstEvent *Histogram `json:"first_event,omitempty"` // WebSocket: intended send → first event
+	// Failed holds, per error class (the keys of Errors), the time from the
+	// intended send to the failure.
+	Failed map[string]*Histogram `json:"failed,omitempty"`
+	// NotSent counts chats the schedule asked for that the generator did
+	// not send (its in-flight limit was reached). They are the generator's,
+	// never the target's, and are not in Requests.
+	NotSent int64 `json:"not_sent,omitempty"`
+	// OtherMessages counts WebSocket messages outside the chat contract
+	// (heartbeats, notices) that carried no other user's data.
+	OtherMessages int64 `json:"other_messages,omitempty"`
+	// SendLag holds, for every chat sent, actual send − intended send.
+	SendLag *Histogram `json:"send_lag,omitempty"`
+	// SendLagLimit is the p99 send lag above which the generator counts as
+	// saturated; Saturated is true when SendLag's p99 exceeded it.
+	SendLagLimit time.Duration `json:"send_lag_limit_ns,omitempty"`
+	Saturated    bool          `json:"saturated,omitempty"`
+	// InFlightMax and InFlightMean describe the chats in flight at the
+	// generator during the segment.
+	InFlightMax  int64   `json:"in_flight_max,omitempty"`
+	InFlightMean float64 `json:"in_flight_mean,omitempty"`
+}
+
+// GeneratorErrorPrefix starts every error class that is the load
+// generator's own (no free port, no descriptor, in-flight limit): those are
+// never charged to the target.
+const GeneratorErrorPrefix = "generator: "
+
+// IsGeneratorError reports whether the error class is the generator's.
+func IsGeneratorError(class string) bool { return strings.HasPrefix(class, GeneratorErrorPrefix) }
+
+// TargetErrorCount is the number of failed chats charged to the target
+// (every error class but the generator's).
+func (p *Protocol) TargetErrorCount() int64 {
+	var n int64
+	for c, v := range p.Errors {
+		if !IsGeneratorError(c) {
+			n += v
+		}
+	}
+	return n
+}
+
+// GeneratorErrorCount is the number of chats that failed because of the
+// generator itself.
+func (p *Protocol) GeneratorErrorCount() int64 { return p.ErrorCount() - p.TargetErrorCount() }
+
+// TargetErrorRate is TargetErrorCount over the chats that reached the
+// target (Success + TargetErrorCount), within 0–1; 0 when none did.
+func (p *Protocol) TargetErrorRate() float64 {
+	n := p.Success + p.TargetErrorCount()
+	if n == 0 {
+		return 0
+	}
+	return float64(p.TargetErrorCount()) / float64(n)
 }
 
 // NewProtocol returns an empty Protocol with its histograms allocated
