@@ -13,22 +13,14 @@ import (
 
 	"github.com/loadbench/loadbench/charts"
 	"github.com/loadbench/loadbench/internal/report"
+	"github.com/loadbench/loadbench/internal/testtool"
 )
 
-// chromium returns the headless browser, skipping the test when it is not
-// installed outside CI (in CI, where .ci/run installs it, it must be there).
+// chromium returns the headless browser (see internal/testtool for when a
+// missing one skips and when it fails).
 func chromium(t *testing.T) string {
 	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("chromium is not installed (apt-get install chromium)")
-	}
-	t.Skip("chromium is not installed; apt-get install -y --no-install-recommends chromium")
-	return ""
+	return testtool.Need(t, "chromium", "chromium", "chromium-browser")
 }
 
 func runChromium(t *testing.T, bin string, args ...string) []byte {
