@@ -125,10 +125,7 @@ func runAttack(ctx context.Context, cmd *cobra.Command, s streams, f attackFlags
 	}
 	a, err := load.NewAttacker(args[0], opts...)
 	if err != nil {
-		if errors.Is(err, load.ErrUsage) {
-			return withCode(exitUsage, err)
-		}
-		return withCode(exitRunError, err)
+		return withCode(exitRunError, err) // run maps usage.ErrUsage to exit 2
 	}
 	seg, aerr := a.Attack(ctx)
 	if live {

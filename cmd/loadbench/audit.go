@@ -46,7 +46,7 @@ a violation, 0 when the build is isolated.`,
 				return withCode(exitRunError, fmt.Errorf("audit: %w", err))
 			}
 			if !rep.Isolated() {
-				return withCode(exitFail, errSilent)
+				return withCode(exitFail, nil)
 			}
 			return nil
 		},

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -48,13 +47,13 @@ Exit codes: 0 pass, 1 fail, 2 bad usage, 3 run error, 4 inconclusive.`,
 				cfg.Out = filepath.Join("runs", time.Now().UTC().Format("20060102T150405Z"))
 			}
 			if cfg.BaselineURL == "" && cfg.CandidateURL == "" {
-				exe, err := os.Executable()
+				exe, err := s.executable()
 				if err != nil {
 					return withCode(exitRunError, fmt.Errorf("compare: find own executable: %w", err))
 				}
 				cfg.Executable = exe
 			}
-			cfg.Args = os.Args
+			cfg.Args = s.Args
 			cfg.Render = renderReports
 			var prog *progressLine
 			if !quiet && isTerminal(s.Err) {
@@ -106,8 +105,6 @@ func compareOutcome(s streams, res *compare.Result, runErr error, jsonOut, quiet
 	}
 	switch {
 	case runErr == nil:
-	case errors.Is(runErr, compare.ErrUsage):
-		return withCode(exitUsage, runErr)
 	case errors.Is(runErr, context.Canceled):
 		return withCode(exitRunError, fmt.Errorf("compare: interrupted; partial results written"))
 	default:

@@ -79,8 +79,8 @@ func verdictExit(verdict string) error {
 	case results.Pass:
 		return nil
 	case results.Fail:
-		return withCode(exitFail, errSilent)
+		return withCode(exitFail, nil)
 	default:
-		return withCode(exitInconclusive, errSilent)
+		return withCode(exitInconclusive, nil)
 	}
 }

@@ -21,7 +21,10 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr})
+	code := run(ctx, os.Args[1:], streams{
+		In: os.Stdin, Out: os.Stdout, Err: os.Stderr,
+		Args: os.Args, Executable: os.Executable,
+	})
 	stop()
 	os.Exit(code)
 }

@@ -41,10 +41,22 @@ func (s *syncBuffer) String() string {
 }
 
 // runCmd runs loadbench with args and returns its exit code, stdout and stderr.
+// The test binary is the executable compare starts as the built-in targets
+// (it acts as loadbench when envAsMain is set, see builtinTargets).
 func runCmd(ctx context.Context, t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
+	return runWith(ctx, t, os.Executable, args...)
+}
+
+// runWith is runCmd with the executable injected by exe.
+func runWith(ctx context.Context, t *testing.T, exe func() (string, error), args ...string) (int, string, string) {
+	t.Helper()
 	var out, errb syncBuffer
-	code := run(ctx, args, streams{In: strings.NewReader(""), Out: &out, Err: &errb})
+	s := streams{
+		In: strings.NewReader(""), Out: &out, Err: &errb,
+		Args: append([]string{"loadbench"}, args...), Executable: exe,
+	}
+	code := run(ctx, args, s)
 	return code, out.String(), errb.String()
 }
 

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/loadbench/loadbench/internal/usage"
 	"github.com/spf13/cobra"
 )
 
@@ -20,11 +21,31 @@ const (
 	exitInconclusive = 4
 )
 
-// streams are the I/O a command may use; injected so tests can capture them.
+// streams are what a command may take from its process: its I/O, its
+// command line and its executable. main fills them from os; tests inject
+// their own, so no command reads os.Args, os.Executable or the standard
+// streams directly.
 type streams struct {
 	In  io.Reader
 	Out io.Writer
 	Err io.Writer
+	// Args is the whole command line, program name first; run records it in
+	// the manifests of what it writes.
+	Args []string
+	// Executable returns the path of the loadbench executable, which compare
+	// and validate start as the built-in targets. Nil means unknown.
+	Executable func() (string, error)
+}
+
+// errNoExecutable is returned by streams.executable when none was injected.
+var errNoExecutable = errors.New("executable unknown")
+
+// executable returns the path of the loadbench executable.
+func (s streams) executable() (string, error) {
+	if s.Executable == nil {
+		return "", errNoExecutable
+	}
+	return s.Executable()
 }
 
 // isTerminal reports whether w is a character device (a terminal).
@@ -43,7 +64,14 @@ type exitError struct {
 	err  error
 }
 
-func (e *exitError) Error() string { return e.err.Error() }
+// Error is the message run prints: none for a silent exit (nil err).
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return ""
+	}
+	return e.err.Error()
+}
+
 func (e *exitError) Unwrap() error { return e.err }
 
 // withCode wraps err so that run exits with code. A nil err with a non-zero
@@ -52,12 +80,8 @@ func withCode(code int, err error) error { return &exitError{code: code, err: er
 
 // usageErr formats a bad-usage error (exit 2).
 func usageErr(format string, args ...any) error {
-	return withCode(exitUsage, fmt.Errorf(format, args...))
+	return usage.Errorf(format, args...)
 }
-
-// silent is the error of a command that printed its own outcome and only
-// needs a non-zero exit code.
-var errSilent = errors.New("")
 
 func newRootCmd(s streams) *cobra.Command {
 	root := &cobra.Command{
@@ -69,8 +93,8 @@ func newRootCmd(s streams) *cobra.Command {
 	root.SetIn(s.In)
 	root.SetOut(s.Out)
 	root.SetErr(s.Err)
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
-		return withCode(exitUsage, err)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usage.Errorf("%s: %v", c.Name(), err)
 	})
 	for _, c := range subcommands(s) {
 		root.AddCommand(c)
@@ -82,13 +106,21 @@ func newRootCmd(s streams) *cobra.Command {
 func run(ctx context.Context, args []string, s streams) int {
 	root := newRootCmd(s)
 	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
+	return exitCode(s, root.ExecuteContext(ctx))
+}
+
+// exitCode maps the error of a command to the process exit code and prints
+// its first line on s.Err, or nothing for a silent exit (withCode(code, nil)).
+func exitCode(s streams, err error) int {
 	if err == nil {
 		return exitOK
 	}
 	code := exitUsage // cobra's own errors (unknown command, bad args) are usage errors
 	var ee *exitError
-	if errors.As(err, &ee) {
+	switch {
+	case errors.Is(err, usage.ErrUsage): // from any package, whatever code it was wrapped with
+		code = exitUsage
+	case errors.As(err, &ee):
 		code = ee.code
 	}
 	if msg := strings.TrimSpace(err.Error()); msg != "" {

@@ -5,12 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/loadbench/loadbench/internal/compare"
+	"github.com/loadbench/loadbench/internal/usage"
 	"github.com/loadbench/loadbench/internal/validate"
 	"github.com/spf13/cobra"
 )
@@ -70,7 +70,7 @@ in a run error (or the validation was interrupted).`,
 			if reports {
 				c.Render = renderReports
 			}
-			exe, err := os.Executable()
+			exe, err := s.executable()
 			if err != nil {
 				return withCode(exitRunError, fmt.Errorf("validate: find own executable: %w", err))
 			}
@@ -78,7 +78,7 @@ in a run error (or the validation was interrupted).`,
 			if cfg.Out == "" {
 				cfg.Out = filepath.Join("runs", "validate-"+time.Now().UTC().Format("20060102T150405Z"))
 			}
-			cfg.Args = os.Args
+			cfg.Args = s.Args
 			var prog *progressLine
 			if !quiet && isTerminal(s.Err) {
 				prog = &progressLine{w: s.Err}
@@ -104,7 +104,7 @@ in a run error (or the validation was interrupted).`,
 // validateOutcome prints a validation's report and maps it to an exit code:
 // usage 2, run errors and interruption 3, a missed goal 1.
 func validateOutcome(s streams, out string, rep *validate.Report, runErr error, jsonOut bool) error {
-	if errors.Is(runErr, validate.ErrUsage) && (rep == nil || len(rep.Outcomes) == 0) {
+	if errors.Is(runErr, usage.ErrUsage) && (rep == nil || len(rep.Outcomes) == 0) {
 		return withCode(exitUsage, runErr)
 	}
 	if rep != nil {
@@ -126,8 +126,6 @@ func validateOutcome(s streams, out string, rep *validate.Report, runErr error, 
 	}
 	switch {
 	case runErr == nil:
-	case errors.Is(runErr, validate.ErrUsage):
-		return withCode(exitUsage, runErr)
 	case errors.Is(runErr, context.Canceled):
 		return withCode(exitRunError, fmt.Errorf("validate: interrupted; counts so far in %s", out))
 	default:
@@ -137,7 +135,7 @@ func validateOutcome(s streams, out string, rep *validate.Report, runErr error, 
 	case rep.Errors > 0:
 		return withCode(exitRunError, fmt.Errorf("validate: %d compare(s) ended in a run error; see %s", rep.Errors, filepath.Join(out, validate.JSONFile)))
 	case !rep.GoalsMet:
-		return withCode(exitFail, errSilent)
+		return withCode(exitFail, nil)
 	}
 	return nil
 }

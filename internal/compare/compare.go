@@ -15,6 +15,7 @@ import (
 
 	"github.com/loadbench/loadbench/internal/gate"
 	"github.com/loadbench/loadbench/internal/load"
+	"github.com/loadbench/loadbench/internal/usage"
 	"github.com/loadbench/loadbench/results"
 )
 
@@ -51,8 +52,6 @@ var (
 	// ErrRun is wrapped by every error that makes the run itself fail: a
 	// target unreachable or crashed, an error rate over the limit.
 	ErrRun = errors.New("run error")
-	// ErrUsage is wrapped by configuration errors.
-	ErrUsage = errors.New("bad usage")
 )
 
 // Config configures a compare. The zero value of a field means its default.
@@ -147,34 +146,34 @@ func (c *Config) setDefaults() {
 func (c *Config) validate() error {
 	switch {
 	case (c.BaselineURL == "") != (c.CandidateURL == ""):
-		return fmt.Errorf("compare: give both --baseline and --candidate, or neither: %w", ErrUsage)
+		return usage.Errorf("compare: give both --baseline and --candidate, or neither")
 	case c.BaselineURL != "" && (len(c.BaselineArgs) > 0 || len(c.CandidateArgs) > 0):
-		return fmt.Errorf("compare: --baseline-args and --candidate-args apply to the built-in targets only: %w", ErrUsage)
+		return usage.Errorf("compare: --baseline-args and --candidate-args apply to the built-in targets only")
 	case !validImpl(c.BaselineImpl) || !validImpl(c.CandidateImpl):
-		return fmt.Errorf("compare: --baseline-impl and --candidate-impl must be baseline or perrequest, got %q and %q: %w", c.BaselineImpl, c.CandidateImpl, ErrUsage)
+		return usage.Errorf("compare: --baseline-impl and --candidate-impl must be baseline or perrequest, got %q and %q", c.BaselineImpl, c.CandidateImpl)
 	case c.Rounds < 2:
-		return fmt.Errorf("compare: --rounds must be at least 2, got %d: %w", c.Rounds, ErrUsage)
+		return usage.Errorf("compare: --rounds must be at least 2, got %d", c.Rounds)
 	case c.RoundDuration <= 0:
-		return fmt.Errorf("compare: --round-duration must be positive, got %s: %w", c.RoundDuration, ErrUsage)
+		return usage.Errorf("compare: --round-duration must be positive, got %s", c.RoundDuration)
 	case c.Settle < 0:
-		return fmt.Errorf("compare: --settle must not be negative, got %s: %w", c.Settle, ErrUsage)
+		return usage.Errorf("compare: --settle must not be negative, got %s", c.Settle)
 	case c.HTTPRate < 0 || c.WSRate < 0:
-		return fmt.Errorf("compare: rates must not be negative: %w", ErrUsage)
+		return usage.Errorf("compare: rates must not be negative")
 	case c.HTTPRate == 0 && c.WSRate == 0:
-		return fmt.Errorf("compare: --http-rate and --ws-rate are both 0: nothing to measure: %w", ErrUsage)
+		return usage.Errorf("compare: --http-rate and --ws-rate are both 0: nothing to measure")
 	case c.Users <= 0:
-		return fmt.Errorf("compare: --users must be positive, got %d: %w", c.Users, ErrUsage)
+		return usage.Errorf("compare: --users must be positive, got %d", c.Users)
 	case c.Out == "":
-		return fmt.Errorf("compare: no output directory: %w", ErrUsage)
+		return usage.Errorf("compare: no output directory")
 	case c.BaselineURL == "" && c.Executable == "":
-		return fmt.Errorf("compare: no loadbench executable to start the built-in targets: %w", ErrUsage)
+		return usage.Errorf("compare: no loadbench executable to start the built-in targets")
 	}
 	for _, u := range []string{c.BaselineURL, c.CandidateURL} {
 		if u == "" {
 			continue
 		}
 		if _, err := load.NewAttacker(u, load.WithHTTPRate(c.HTTPRate), load.WithWSRate(c.WSRate)); err != nil {
-			return fmt.Errorf("compare: %w: %w", err, ErrUsage)
+			return fmt.Errorf("compare: %w", err) // wraps usage.ErrUsage
 		}
 	}
 	return nil
@@ -205,7 +204,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
-		return nil, fmt.Errorf("compare: %w: %w", err, ErrUsage)
+		return nil, fmt.Errorf("compare: %w: %w", err, usage.ErrUsage)
 	}
 	c := &comparer{cfg: cfg, client: &http.Client{Timeout: 30 * time.Second}}
 	c.manifest = results.NewManifest("compare", cfg.Args)
@@ -305,7 +304,7 @@ func (c *comparer) startTargets(ctx context.Context) error {
 			ch, err := startChild(ctx, s.build, c.cfg.Executable, s.impl, s.extra, filepath.Join(c.cfg.Out, s.build+".log"))
 			if err != nil {
 				if errors.Is(err, ErrChildUsage) {
-					return fmt.Errorf("compare: %w: %w", err, ErrUsage)
+					return fmt.Errorf("compare: %w: %w", err, usage.ErrUsage)
 				}
 				return fmt.Errorf("compare: %w: %w", err, ErrRun)
 			}
@@ -341,7 +340,7 @@ func (c *comparer) attack(ctx context.Context, t *target, round int, d time.Dura
 	}
 	a, err := load.NewAttacker(t.url, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", err, ErrUsage)
+		return nil, err // wraps usage.ErrUsage
 	}
 	seg, err := a.Attack(ctx)
 	if err != nil {
@@ -421,7 +420,7 @@ func (c *comparer) segment(ctx context.Context, t *target, round, order int) (*r
 }
 
 func (c *comparer) runErr(ctx context.Context, err error) error {
-	if ctx.Err() != nil || errors.Is(err, ErrRun) || errors.Is(err, ErrUsage) {
+	if ctx.Err() != nil || errors.Is(err, ErrRun) || errors.Is(err, usage.ErrUsage) {
 		return err
 	}
 	return fmt.Errorf("%w: %w", err, ErrRun)

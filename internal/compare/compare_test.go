@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/loadbench/loadbench/internal/usage"
 )
 
 const metricsText = `# HELP go_memstats_heap_alloc_bytes Number of heap bytes allocated and currently in use.
@@ -195,7 +197,7 @@ func TestConfigValidation(t *testing.T) {
 			c := Config{HTTPRate: 1, WSRate: 1, Out: t.TempDir(), Executable: "/bin/true"}
 			tc.mod(&c)
 			_, err := Run(context.Background(), c)
-			if !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), tc.want) {
+			if !errors.Is(err, usage.ErrUsage) || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("err = %v, want a usage error containing %q", err, tc.want)
 			}
 		})

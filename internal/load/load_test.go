@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/loadbench/loadbench/internal/usage"
 	"github.com/loadbench/loadbench/results"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 )
@@ -281,7 +282,7 @@ func TestBadInput(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := NewAttacker(c.url, c.opts...)
-			if err == nil || !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), c.want) || !strings.HasPrefix(err.Error(), "attack: ") {
+			if err == nil || !errors.Is(err, usage.ErrUsage) || !strings.Contains(err.Error(), c.want) || !strings.HasPrefix(err.Error(), "attack: ") {
 				t.Errorf("err = %v, want ErrUsage containing %q", err, c.want)
 			}
 		})

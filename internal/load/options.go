@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/loadbench/loadbench/internal/usage"
 	"github.com/loadbench/loadbench/results"
 )
 
@@ -42,23 +43,9 @@ const (
 	Max = -1.0 // a rate meaning "as fast as possible" (throughput mode)
 )
 
-// ErrUsage is wrapped by every error of NewAttacker: the configuration is
-// invalid (the CLI maps it to exit code 2).
-var ErrUsage = errors.New("bad usage")
-
 // ErrUnreachable is wrapped by Attack's error when the target cannot be
 // reached.
 var ErrUnreachable = errors.New("target unreachable")
-
-// usageError is an ErrUsage with a message of its own (no sentinel text).
-type usageError struct{ msg string }
-
-func (e *usageError) Error() string        { return e.msg }
-func (e *usageError) Is(target error) bool { return target == ErrUsage }
-
-func usagef(format string, args ...any) error {
-	return &usageError{msg: fmt.Sprintf(format, args...)}
-}
 
 // Option configures an Attacker.
 type Option func(*Attacker)
@@ -128,7 +115,7 @@ type Attacker struct {
 }
 
 // NewAttacker validates baseURL (http:// or https://) and the options. Every
-// error wraps ErrUsage.
+// error wraps usage.ErrUsage.
 func NewAttacker(baseURL string, opts ...Option) (*Attacker, error) {
 	a := &Attacker{
 		httpRate: DefaultRate,
@@ -146,14 +133,14 @@ func NewAttacker(baseURL string, opts ...Option) (*Attacker, error) {
 	}
 	u, err := url.Parse(baseURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Hostname() == "" {
-		return nil, usagef("attack: malformed target url %q: want http://host[:port] or https://host[:port]", baseURL)
+		return nil, usage.Errorf("attack: malformed target url %q: want http://host[:port] or https://host[:port]", baseURL)
 	}
 	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return nil, usagef("attack: malformed target url %q: no query, fragment or credentials allowed", baseURL)
+		return nil, usage.Errorf("attack: malformed target url %q: no query, fragment or credentials allowed", baseURL)
 	}
 	if p := u.Port(); p != "" {
 		if n, perr := parsePort(p); perr != nil || n == 0 {
-			return nil, usagef("attack: malformed target url %q: bad port %q", baseURL, p)
+			return nil, usage.Errorf("attack: malformed target url %q: bad port %q", baseURL, p)
 		}
 	}
 	a.base = u
@@ -162,28 +149,28 @@ func NewAttacker(baseURL string, opts ...Option) (*Attacker, error) {
 		v    float64
 	}{{"http rate", a.httpRate}, {"ws rate", a.wsRate}} {
 		if math.IsNaN(r.v) || math.IsInf(r.v, 0) || (r.v < 0 && r.v != Max) {
-			return nil, usagef("attack: %s must be a non-negative number or max, got %v", r.name, r.v)
+			return nil, usage.Errorf("attack: %s must be a non-negative number or max, got %v", r.name, r.v)
 		}
 	}
 	switch {
 	case a.httpRate == 0 && a.wsRate == 0:
-		return nil, usagef("attack: both rates are 0: nothing to send")
+		return nil, usage.Errorf("attack: both rates are 0: nothing to send")
 	case a.duration <= 0:
-		return nil, usagef("attack: duration must be positive, got %s", a.duration)
+		return nil, usage.Errorf("attack: duration must be positive, got %s", a.duration)
 	case a.timeout <= 0:
-		return nil, usagef("attack: timeout must be positive, got %s", a.timeout)
+		return nil, usage.Errorf("attack: timeout must be positive, got %s", a.timeout)
 	case a.maxRequests < 0:
-		return nil, usagef("attack: max requests must not be negative, got %d", a.maxRequests)
+		return nil, usage.Errorf("attack: max requests must not be negative, got %d", a.maxRequests)
 	case a.users < 1 || a.users > 1_000_000:
-		return nil, usagef("attack: users must be between 1 and 1000000, got %d", a.users)
+		return nil, usage.Errorf("attack: users must be between 1 and 1000000, got %d", a.users)
 	case a.workers < 1:
-		return nil, usagef("attack: workers must be positive, got %d", a.workers)
+		return nil, usage.Errorf("attack: workers must be positive, got %d", a.workers)
 	case a.prefix == "" || strings.ContainsAny(a.prefix, " \t\r\n\"\\0123456789"):
-		return nil, usagef("attack: user prefix %q must be non-empty, without digits, spaces or quotes", a.prefix)
+		return nil, usage.Errorf("attack: user prefix %q must be non-empty, without digits, spaces or quotes", a.prefix)
 	}
 	for _, p := range []struct{ name, v string }{{"http path", a.httpPath}, {"ws path", a.wsPath}} {
 		if !strings.HasPrefix(p.v, "/") || strings.ContainsAny(p.v, " ?#") {
-			return nil, usagef("attack: %s must start with / and hold no spaces, ? or #, got %q", p.name, p.v)
+			return nil, usage.Errorf("attack: %s must start with / and hold no spaces, ? or #, got %q", p.name, p.v)
 		}
 	}
 	root := strings.TrimRight(u.Path, "/")

@@ -12,6 +12,7 @@ import (
 
 	"github.com/loadbench/loadbench/internal/compare"
 	"github.com/loadbench/loadbench/internal/gate"
+	"github.com/loadbench/loadbench/internal/usage"
 	"github.com/loadbench/loadbench/results"
 )
 
@@ -53,10 +54,6 @@ type Progress struct {
 	Done, Total int
 }
 
-// ErrUsage is wrapped by configuration errors: a bad validation config or a
-// compare that rejects its settings.
-var ErrUsage = errors.New("bad usage")
-
 // Run executes the validation: cfg.Runs rounds of one compare per scenario,
 // scenarios interleaved, the report rewritten to cfg.Out after every
 // compare. It returns the report also on error. Run errors of single
@@ -77,11 +74,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	switch {
 	case cfg.Runs < 1:
-		return nil, fmt.Errorf("validate: runs must be at least 1, got %d: %w", cfg.Runs, ErrUsage)
+		return nil, usage.Errorf("validate: runs must be at least 1, got %d", cfg.Runs)
 	case len(cfg.Scenarios) == 0:
-		return nil, fmt.Errorf("validate: no scenarios: %w", ErrUsage)
+		return nil, usage.Errorf("validate: no scenarios")
 	case cfg.Out == "":
-		return nil, fmt.Errorf("validate: no output directory: %w", ErrUsage)
+		return nil, usage.Errorf("validate: no output directory")
 	}
 	manifest := results.NewManifest("validate", cfg.Args)
 	settings := settingsOf(cfg)
@@ -121,9 +118,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			res, err := cfg.CompareFunc(ctx, cc)
 			o := Outcome{Scenario: sc.Name, Run: run, Dir: cc.Out, Seconds: time.Since(began).Seconds()}
 			switch {
-			case errors.Is(err, compare.ErrUsage):
+			case errors.Is(err, usage.ErrUsage):
 				rep, _ := write()
-				return rep, fmt.Errorf("validate: %s: %w: %w", sc.Name, err, ErrUsage)
+				return rep, fmt.Errorf("validate: %s: %w", sc.Name, err)
 			case err != nil && ctx.Err() != nil:
 				// Interrupted: the compare's partial data is not an outcome.
 				rep, _ := write()

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/loadbench/loadbench/internal/compare"
+	"github.com/loadbench/loadbench/internal/usage"
 	"github.com/loadbench/loadbench/results"
 )
 
@@ -425,13 +426,13 @@ func TestRunStopsOnCancellationKeepingCounts(t *testing.T) {
 }
 
 func TestRunUsageErrors(t *testing.T) {
-	f := &fakeCompare{t: t, errAt: 1, errOf: fmt.Errorf("compare: --rounds must be at least 2: %w", compare.ErrUsage)}
+	f := &fakeCompare{t: t, errAt: 1, errOf: usage.Errorf("compare: rounds must be at least 2")}
 	f.out = t.TempDir()
-	if _, err := Run(context.Background(), Config{Out: f.out, CompareFunc: f.run}); !errors.Is(err, ErrUsage) || len(f.calls) != 1 {
+	if _, err := Run(context.Background(), Config{Out: f.out, CompareFunc: f.run}); !errors.Is(err, usage.ErrUsage) || len(f.calls) != 1 {
 		t.Errorf("compare usage error: %v after %d calls, want ErrUsage after 1", err, len(f.calls))
 	}
 	for _, cfg := range []Config{{Runs: -1, Out: "x"}, {Runs: 1}, {Runs: 1, Out: "x", Scenarios: []Scenario{}}} {
-		if _, err := Run(context.Background(), cfg); !errors.Is(err, ErrUsage) {
+		if _, err := Run(context.Background(), cfg); !errors.Is(err, usage.ErrUsage) {
 			t.Errorf("Run(%+v) = %v, want ErrUsage", cfg, err)
 		}
 	}
