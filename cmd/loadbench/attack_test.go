@@ -37,6 +37,7 @@ func targetServer(t *testing.T, impl string) string {
 }
 
 func TestAttackBadInput(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name string
 		args []string
@@ -76,6 +77,7 @@ func TestAttackBadInput(t *testing.T) {
 }
 
 func TestAttackUnreachableExits3(t *testing.T) {
+	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -97,6 +99,7 @@ func TestAttackUnreachableExits3(t *testing.T) {
 }
 
 func TestAttackCleanTargetExits0AndWritesResults(t *testing.T) {
+	t.Parallel()
 	url := targetServer(t, targets.ImplPerRequest)
 	out := filepath.Join(t.TempDir(), "run")
 	code, stdout, stderr := attackCLI(context.Background(), url, "--http-rate", "30", "--ws-rate", "30", "--users", "5", "--duration", "1s", "--out", out)
@@ -127,6 +130,7 @@ func TestAttackCleanTargetExits0AndWritesResults(t *testing.T) {
 }
 
 func TestAttackJSON(t *testing.T) {
+	t.Parallel()
 	url := targetServer(t, targets.ImplPerRequest)
 	code, stdout, stderr := attackCLI(context.Background(), url, "--http-rate", "20", "--ws-rate", "0", "--users", "2",
 		"--duration", "500ms", "--json", "--out", filepath.Join(t.TempDir(), "run"))
@@ -154,6 +158,7 @@ func TestAttackJSON(t *testing.T) {
 }
 
 func TestAttackLegacyBuildExits1OnViolations(t *testing.T) {
+	t.Parallel()
 	url := targetServer(t, targets.ImplBaseline)
 	code, stdout, stderr := attackCLI(context.Background(), url, "--http-rate", "40", "--ws-rate", "40", "--users", "8",
 		"--duration", "1s", "--out", filepath.Join(t.TempDir(), "run"))
@@ -163,6 +168,7 @@ func TestAttackLegacyBuildExits1OnViolations(t *testing.T) {
 }
 
 func TestAttackErrorRate(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, `{"error":"down"}`, http.StatusServiceUnavailable)
 	}))
@@ -179,6 +185,7 @@ func TestAttackErrorRate(t *testing.T) {
 }
 
 func TestAttackInterruptedWritesPartialResults(t *testing.T) {
+	t.Parallel()
 	url := targetServer(t, targets.ImplPerRequest)
 	out := filepath.Join(t.TempDir(), "run")
 	ctx, cancel := context.WithCancel(context.Background())

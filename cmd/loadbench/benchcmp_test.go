@@ -8,6 +8,7 @@ import (
 )
 
 func TestBenchcmpExitCodes(t *testing.T) {
+	t.Parallel()
 	const td = "../../internal/gate/testdata/"
 	for _, tc := range []struct {
 		name   string

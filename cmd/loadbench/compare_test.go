@@ -139,6 +139,7 @@ func TestCompareLegacyCandidateFailsOnIsolation(t *testing.T) {
 }
 
 func TestCompareUnreachableExits3Quickly(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "run")
 	start := time.Now()
 	code, _, errOut := runCmd(context.Background(), t, "compare", "--quiet", "--out", dir,
@@ -155,6 +156,7 @@ func TestCompareUnreachableExits3Quickly(t *testing.T) {
 }
 
 func TestCompareBadUsageExits2(t *testing.T) {
+	t.Parallel()
 	for _, args := range [][]string{
 		{"compare", "--rounds", "1"},
 		{"compare", "--round-duration", "-1s"},

@@ -14,6 +14,7 @@ import (
 )
 
 func TestServeBadImplIsUsage(t *testing.T) {
+	t.Parallel()
 	var out, errb bytes.Buffer
 	code := run(context.Background(), []string{"serve", "--impl", "nope"}, streams{Out: &out, Err: &errb})
 	if code != exitUsage || !strings.Contains(errb.String(), "--impl must be baseline or perrequest") {
@@ -25,6 +26,7 @@ func TestServeBadImplIsUsage(t *testing.T) {
 }
 
 func TestServeListensAndShutsDown(t *testing.T) {
+	t.Parallel()
 	auditLog := filepath.Join(t.TempDir(), "audit.jsonl")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

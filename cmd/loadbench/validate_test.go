@@ -12,6 +12,7 @@ import (
 )
 
 func TestValidateBadUsage(t *testing.T) {
+	t.Parallel()
 	out := filepath.Join(t.TempDir(), "v")
 	for _, args := range [][]string{
 		{"--runs", "0"},

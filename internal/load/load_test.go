@@ -101,6 +101,9 @@ func stallCheck(t *testing.T, name string, p *results.Protocol) {
 }
 
 func TestStallShowsInLatency(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end: stalled chats for ~8 s; run without -short")
+	}
 	for _, proto := range []string{results.HTTP, results.WS} {
 		t.Run(proto, func(t *testing.T) {
 			f := newFake()
@@ -123,6 +126,9 @@ func TestStallShowsInLatency(t *testing.T) {
 }
 
 func TestLeakyTargetIsolationViolations(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end: 2 s of load on a leaky target; run without -short")
+	}
 	for _, proto := range []string{results.HTTP, results.WS} {
 		t.Run(proto, func(t *testing.T) {
 			f := newFake()
@@ -160,6 +166,9 @@ func TestLeakyTargetIsolationViolations(t *testing.T) {
 }
 
 func TestFiveEventChecks(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end: ~6 s of malformed WebSocket answers; run without -short")
+	}
 	cases := []struct {
 		name      string
 		mutate    func(n int64, evs []event) []event
@@ -310,6 +319,9 @@ func TestUnreachable(t *testing.T) {
 }
 
 func TestCancelReturnsPartialResults(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end: ~2 s of stalled load cut short; run without -short")
+	}
 	f := newFake()
 	f.stall = 900 * time.Millisecond // most chats are stuck when we cancel
 	srv := startFake(t, f)

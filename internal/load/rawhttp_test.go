@@ -18,6 +18,9 @@ import (
 // The HTTP engine's own client must cope with every way a Go (or other)
 // server may frame a response.
 func TestHTTPFraming(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end: ~4 s of load over four framings; run without -short")
+	}
 	cases := []struct {
 		name string
 		wrap func(h http.Handler) http.Handler

@@ -14,6 +14,9 @@ import (
 // other users' messages (violations, one factory id), the per-request build
 // does not (a factory per chat), and both answer every chat correctly.
 func TestRealTargets(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end: ~2 s of load on both built-in targets; run without -short")
+	}
 	for _, impl := range targets.Impls() {
 		t.Run(impl, func(t *testing.T) {
 			s, err := targets.New(impl)
@@ -55,6 +58,9 @@ func TestRealTargets(t *testing.T) {
 
 // The stall case against a real target, slowed by a freezing middleware.
 func TestRealTargetStall(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end: ~3 s of load on a stalled built-in target; run without -short")
+	}
 	s, err := targets.New(targets.ImplPerRequest)
 	if err != nil {
 		t.Fatal(err)

@@ -44,6 +44,9 @@ func runChromium(t *testing.T, bin string, args ...string) []byte {
 // that the rendered DOM has every chart, and takes a screenshot that must
 // show the charts (both build colours, many colours, not blank).
 func TestHTMLRendersInChromium(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end: starts headless Chromium (~2 s); run without -short")
+	}
 	bin := chromium(t)
 	dir, _ := writeAll(t)
 	url := "file://" + filepath.Join(dir, report.HTMLFile)
