@@ -1,23 +1,61 @@
 # loadbench: see README.md. Every target works on a fresh machine with Go alone.
 GO      ?= go
-BIN     := bin/loadbench
+BIN     ?= bin/loadbench
 RUNS    ?= runs
+# Extra flags for the compare of `make run` and `make gate`, e.g. COMPARE_FLAGS='--rounds 4'.
+COMPARE_FLAGS ?=
+# The full suite's per-package limit: the race-enabled end-to-end tests of
+# cmd/loadbench take a few minutes on a loaded 2-core machine.
+TEST_TIMEOUT  ?= 15m
 
-.PHONY: build run test vet bench perf clean
+.PHONY: build run gate test test-short tools vet bench perf clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/loadbench
 
-# The main job: a full compare of the built-in targets (legacy vs per-request).
-run: build
-	./$(BIN) compare
+# compare runs `loadbench compare` over the built-in targets and ends with one
+# line naming the verdict and what loadbench's exit code means. $(1) = verdict:
+# exit 0 on any verdict (pass, fail, inconclusive), loadbench's code on a run
+# error or bad usage; $(1) = code: always exit with loadbench's code.
+define compare
+	@$(BIN) compare $(COMPARE_FLAGS); code=$$?; \
+	case $$code in \
+	0) v="verdict PASS";; 1) v="verdict FAIL";; 4) v="verdict INCONCLUSIVE";; \
+	2) v="no verdict: bad usage";; 3) v="no verdict: run error";; *) v="no verdict: unexpected exit";; esac; \
+	echo "make $@: $$v (loadbench exit $$code: 0 pass, 1 fail, 4 inconclusive, 3 run error, 2 bad usage)"; \
+	case "$(1)/$$code" in verdict/0|verdict/1|verdict/4) exit 0;; *) exit $$code;; esac
+endef
 
-# What CI runs: vet, formatting, and the race-enabled test suite.
-test:
+# The main job: a full compare of the built-in targets (legacy vs per-request).
+# Succeeds whenever the compare reached a verdict; see `gate` for pipelines.
+run: build
+	$(call compare,verdict)
+
+# The same compare as a pipeline step: exits with loadbench's own code.
+gate: build
+	$(call compare,code)
+
+# Programs some tests drive beyond Go. A missing one skips those tests, unless
+# LOADBENCH_REQUIRE_TOOLS=1 (set by .ci/run) makes it a failure: say which.
+tools:
+	@if [ -n "$$LOADBENCH_REQUIRE_TOOLS" ] && [ "$$LOADBENCH_REQUIRE_TOOLS" != 0 ]; then \
+	  then="will FAIL (LOADBENCH_REQUIRE_TOOLS is set)"; else then="will skip"; fi; \
+	if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then \
+	  echo "make: chromium not found: the HTML report's browser test (internal/report) $$then; install: sudo apt-get install -y --no-install-recommends chromium"; fi; \
+	if ! command -v nginx >/dev/null 2>&1; then \
+	  echo "make: nginx not found: the tests against a real nginx $$then; install: sudo apt-get install -y --no-install-recommends nginx (or run .ci/run)"; fi
+
+# What CI runs (.ci/run): vet, formatting, and the race-enabled test suite.
+test: tools
 	$(GO) vet ./...
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
-	$(GO) test -race -timeout 20m ./...
+	$(GO) test -race -timeout $(TEST_TIMEOUT) ./...
+
+# The inner loop while editing: the long end-to-end tests skip under -short.
+test-short: tools
+	$(GO) vet ./...
+	$(GO) test -short -timeout 5m ./...
 
 bench: build
 	@mkdir -p $(RUNS)/bench
@@ -25,7 +63,7 @@ bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -count=10 ./perrequest/ | tee $(RUNS)/bench/perrequest.txt
 	@# The verdict is printed, not enforced here: building a factory per request
 	@# allocates more per Acquire by design, so B/op fails a 5% budget.
-	-./$(BIN) benchcmp $(RUNS)/bench/baseline.txt $(RUNS)/bench/perrequest.txt
+	-$(BIN) benchcmp $(RUNS)/bench/baseline.txt $(RUNS)/bench/perrequest.txt
 
 # Generator speed against vegeta and a bare WebSocket client, and a 10k-user
 # hold; writes docs/performance.md (a few minutes; see internal/perf/run.sh).
