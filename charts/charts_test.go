@@ -18,6 +18,7 @@ import (
 )
 
 func TestRenderWritesEveryChart(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	run := reporttest.Write(t, dir)
 	got, err := charts.Render(dir, run, run.Summary)
@@ -72,6 +73,7 @@ func TestRenderWritesEveryChart(t *testing.T) {
 }
 
 func TestRenderIsDeterministic(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	run := reporttest.Write(t, dir)
 	var first []byte
@@ -94,6 +96,7 @@ func TestRenderIsDeterministic(t *testing.T) {
 // A run without samples, memory or summary (an old or partial run) still
 // gives every chart, with "(no data)" where there is nothing to draw.
 func TestRenderSparseRun(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	run := reporttest.Write(t, dir)
 	for _, s := range run.Segments {
@@ -119,6 +122,7 @@ func TestRenderSparseRun(t *testing.T) {
 }
 
 func TestRendererUnknown(t *testing.T) {
+	t.Parallel()
 	run := reporttest.Write(t, t.TempDir())
 	if _, err := charts.Renderer("nope", charts.PNG, run, nil); err == nil || !strings.Contains(err.Error(), "no such chart") {
 		t.Errorf("unknown chart: err %v", err)

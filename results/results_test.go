@@ -28,6 +28,7 @@ func testSegment(build string, round int, lat ...time.Duration) *Segment {
 }
 
 func TestHistogramQuantilesAndJSONRoundTrip(t *testing.T) {
+	t.Parallel()
 	h := NewHistogram()
 	for i := 1; i <= 1000; i++ {
 		h.Record(time.Duration(i) * time.Millisecond)
@@ -55,6 +56,7 @@ func TestHistogramQuantilesAndJSONRoundTrip(t *testing.T) {
 }
 
 func TestHistogramClampsOutOfRange(t *testing.T) {
+	t.Parallel()
 	h := NewHistogram()
 	h.Record(-time.Second)
 	h.Record(time.Hour)
@@ -67,6 +69,7 @@ func TestHistogramClampsOutOfRange(t *testing.T) {
 }
 
 func TestSegmentWriteReadMerge(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	a := testSegment(Baseline, 1, time.Millisecond, 2*time.Millisecond, 3*time.Millisecond)
 	if err := WriteSegment(dir, a); err != nil {
@@ -102,6 +105,7 @@ func TestSegmentWriteReadMerge(t *testing.T) {
 }
 
 func TestReadSegmentNamesMissingAndDamagedFiles(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	if err := WriteSegment(dir, testSegment(Candidate, 2, time.Millisecond)); err != nil {
 		t.Fatal(err)
@@ -121,6 +125,7 @@ func TestReadSegmentNamesMissingAndDamagedFiles(t *testing.T) {
 }
 
 func TestWriteFileAtomicLeavesNoTemporaries(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "sub", "x.json")
 	for i := 0; i < 3; i++ {
@@ -160,6 +165,7 @@ func writeRun(t *testing.T, dir string, rounds int, lat time.Duration) *Run {
 }
 
 func TestReadRunAndMergeRuns(t *testing.T) {
+	t.Parallel()
 	a := writeRun(t, t.TempDir(), 3, time.Millisecond)
 	b := writeRun(t, t.TempDir(), 3, 5*time.Millisecond)
 	if a.Rounds() != 3 || len(a.Segments) != 6 || a.Summary != nil {
@@ -184,6 +190,7 @@ func TestReadRunAndMergeRuns(t *testing.T) {
 }
 
 func TestReadRunKeepsCompleteRoundsOfACutRun(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	writeRun(t, dir, 2, time.Millisecond)
 	// Round 3 was cut short: the baseline finished, the candidate left a partial directory.

@@ -10,6 +10,7 @@ import (
 )
 
 func TestValidateRejectsPlaceholdersAndReservedKeys(t *testing.T) {
+	t.Parallel()
 	bad := []string{"", "  ", "placeholder", "DEFAULT", "temp", "none", "null", "0", "1", "test", "demo", "mock", "registry",
 		"placeholder_x", "registry_1", "temp_abc", "mock_user", "default_u", "a\nb", strings.Repeat("x", MaxIDLength+1)}
 	for _, id := range bad {
@@ -43,6 +44,7 @@ func TestValidateRejectsPlaceholdersAndReservedKeys(t *testing.T) {
 }
 
 func TestContextIsDeepCopied(t *testing.T) {
+	t.Parallel()
 	in := map[string]any{"nested": map[string]any{"k": "v"}, "list": []any{"a"}}
 	c, err := NewUserExecutionContext("u-1", "t-1", "r-1", WithAgentContext(in), WithWebSocketClientID("conn-1"))
 	if err != nil {
@@ -64,6 +66,7 @@ func TestContextIsDeepCopied(t *testing.T) {
 }
 
 func TestWorkflowEmitsFiveEventsInOrder(t *testing.T) {
+	t.Parallel()
 	c, err := NewUserExecutionContext("u-1", "t-1", "r-1")
 	if err != nil {
 		t.Fatal(err)
@@ -111,6 +114,7 @@ func TestWorkflowEmitsFiveEventsInOrder(t *testing.T) {
 }
 
 func TestSlowdownScalesWork(t *testing.T) {
+	t.Parallel()
 	w := NewWorkflow(WithThink(10*time.Millisecond), WithTool(2*time.Millisecond), WithSlowdown(3), WithCPURounds(4))
 	if w.think != 30*time.Millisecond || w.tool != 6*time.Millisecond || w.rounds != 12 {
 		t.Errorf("workflow %+v", *w)

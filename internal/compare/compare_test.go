@@ -31,6 +31,7 @@ loadbench_requests_total{code="200",route="/api/agents/run"} 10
 `
 
 func TestParseMetrics(t *testing.T) {
+	t.Parallel()
 	r, err := parseMetrics(strings.NewReader(metricsText))
 	if err != nil {
 		t.Fatal(err)
@@ -179,6 +180,7 @@ func TestStartChild(t *testing.T) {
 }
 
 func TestConfigValidation(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		mod  func(*Config)

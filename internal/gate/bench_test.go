@@ -12,6 +12,7 @@ import (
 )
 
 func TestWriteBench(t *testing.T) {
+	t.Parallel()
 	run := synthRun(build{factor: steady(1, tight[:2]...)}, build{factor: steady(1.5, tight[:2]...)})
 	var buf bytes.Buffer
 	if err := WriteBench(&buf, run); err != nil {
@@ -72,6 +73,7 @@ type failWriter struct{}
 func (failWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
 
 func TestWriteBenchError(t *testing.T) {
+	t.Parallel()
 	run := synthRun(build{factor: tight}, build{factor: tight})
 	if err := WriteBench(failWriter{}, run); err == nil {
 		t.Fatal("no error from a failing writer")

@@ -24,6 +24,7 @@ func benchFiles(t *testing.T, oldName, newName string) *BenchResult {
 }
 
 func TestBenchCompareGolden(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ newFile, verdict string }{
 		{"new_fail.txt", results.Fail},
 		{"new_pass.txt", results.Pass},
@@ -48,6 +49,7 @@ func TestBenchCompareGolden(t *testing.T) {
 // made with `benchstat -ignore pkg old.txt new_fail.txt`, x/perf as of
 // go.mod).
 func TestBenchCompareMatchesBenchstat(t *testing.T) {
+	t.Parallel()
 	res := benchFiles(t, "old.txt", "new_fail.txt")
 	bs := benchstatRows(t, "benchstat_fail.golden")
 	for _, row := range res.Rows {
@@ -111,6 +113,7 @@ func benchstatRows(t *testing.T, name string) map[string]string {
 }
 
 func TestBenchCompareErrors(t *testing.T) {
+	t.Parallel()
 	cfg := DefaultConfig()
 	if _, err := BenchCompareFiles("testdata/nope.txt", "testdata/old.txt", cfg); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing file: %v", err)
@@ -125,6 +128,7 @@ func TestBenchCompareErrors(t *testing.T) {
 }
 
 func TestBenchCompareFewRuns(t *testing.T) {
+	t.Parallel()
 	old := "BenchmarkX-8 10 100 ns/op\nBenchmarkX-8 10 101 ns/op\nBenchmarkX-8 10 99 ns/op\n"
 	res, err := BenchCompare(strings.NewReader(old), strings.NewReader(old), DefaultConfig())
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 // 2/C(12,6) = 2/924; the 95% interval of a median of 6 is [min, max]
 // (coverage 1 - 2/2^6 = 96.9%).
 func TestComparePairedKnownValues(t *testing.T) {
+	t.Parallel()
 	b := []float64{10.0, 10.1, 9.9, 10.2, 9.8, 10.05}
 	c := make([]float64, len(b))
 	ratios := []float64{1.5, 1.55, 1.45, 1.5, 1.6, 1.4}
@@ -47,12 +48,14 @@ func TestComparePairedKnownValues(t *testing.T) {
 }
 
 func TestComparePairedLengthMismatch(t *testing.T) {
+	t.Parallel()
 	if _, err := ComparePaired([]float64{1, 2}, []float64{1}, DefaultConfig()); err == nil || !strings.HasPrefix(err.Error(), "compare paired:") {
 		t.Fatalf("err = %v", err)
 	}
 }
 
 func TestDecisionRule(t *testing.T) {
+	t.Parallel()
 	b := []float64{100, 102, 98, 101, 99, 100.5}
 	scale := func(f float64, jitter ...float64) []float64 {
 		out := make([]float64, len(b))
@@ -101,6 +104,7 @@ func TestDecisionRule(t *testing.T) {
 // Rounds share conditions (machine load), which makes the unpaired U test
 // weak; the paired interval still sees a slowdown in every round.
 func TestDecisionPairedDrift(t *testing.T) {
+	t.Parallel()
 	drift := []float64{1.0, 1.3, 0.8, 1.2, 0.9, 1.1}
 	var b, c []float64
 	for i, d := range drift {
@@ -120,6 +124,7 @@ func TestDecisionPairedDrift(t *testing.T) {
 }
 
 func TestMoreRounds(t *testing.T) {
+	t.Parallel()
 	cfg := DefaultConfig()
 	// n' = 6·(0.08/0.05)² = 15.36 → 16 rounds, 10 more.
 	if got := moreRounds(6, 1.0, 0.95, 1.08, 1.05, cfg); got != 10 {
@@ -138,6 +143,7 @@ func TestMoreRounds(t *testing.T) {
 }
 
 func TestCompareUnpairedZeroVariance(t *testing.T) {
+	t.Parallel()
 	same := []float64{8, 8, 8, 8, 8, 8, 8, 8, 8, 8}
 	c := CompareUnpaired(same, same, false, DefaultConfig())
 	if c.Ratio != 1 || c.Lo != 1 || c.Hi != 1 || c.P != 1 || c.Verdict != results.Pass {
@@ -160,6 +166,7 @@ func TestCompareUnpairedZeroVariance(t *testing.T) {
 }
 
 func TestCompareUnpairedHigherIsBetter(t *testing.T) {
+	t.Parallel()
 	old := []float64{100, 101, 99, 100, 102, 98, 100, 101, 99, 100}
 	slow := make([]float64, len(old))
 	for i, v := range old {

@@ -7,6 +7,7 @@ import (
 )
 
 func TestParseBudget(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		in      string
 		want    float64
@@ -44,6 +45,7 @@ func TestParseBudget(t *testing.T) {
 }
 
 func TestParsePercentiles(t *testing.T) {
+	t.Parallel()
 	got, err := ParsePercentiles("50, p95,99.9")
 	if err != nil || !slices.Equal(got, []float64{50, 95, 99.9}) {
 		t.Fatalf("ParsePercentiles = %v, %v", got, err)
@@ -56,6 +58,7 @@ func TestParsePercentiles(t *testing.T) {
 }
 
 func TestConfigValidate(t *testing.T) {
+	t.Parallel()
 	if err := DefaultConfig().Validate(); err != nil {
 		t.Fatalf("default config invalid: %v", err)
 	}

@@ -67,6 +67,7 @@ func synthRun(base, cand build) *results.Run {
 }
 
 func TestEvaluate(t *testing.T) {
+	t.Parallel()
 	legacy := build{factor: steady(1, tight...), leakPerReq: 3000, factories: 1, forced: true}
 	good := build{factor: steady(1, 1.001, 0.998, 1.003, 1.0, 1.002, 0.999), forced: true}
 	for _, tc := range []struct {
@@ -126,6 +127,7 @@ func TestEvaluate(t *testing.T) {
 }
 
 func TestEvaluateLatencyValues(t *testing.T) {
+	t.Parallel()
 	base := build{factor: steady(1, tight...), forced: true}
 	cand := build{factor: steady(1.5, tight...), forced: true}
 	sum := Evaluate(synthRun(base, cand), DefaultConfig())
@@ -143,6 +145,7 @@ func TestEvaluateLatencyValues(t *testing.T) {
 }
 
 func TestEvaluatePartial(t *testing.T) {
+	t.Parallel()
 	base := build{factor: steady(1, tight...), forced: true}
 	cand := build{factor: steady(1, tight[:3]...), forced: true} // cut short in round 4
 	run := synthRun(base, cand)
@@ -172,6 +175,7 @@ func TestEvaluatePartial(t *testing.T) {
 }
 
 func TestEvaluateOneRoundAndDisabledProtocol(t *testing.T) {
+	t.Parallel()
 	base := build{factor: []float64{1}, forced: true}
 	run := synthRun(base, build{factor: []float64{1}, forced: true})
 	for _, s := range run.Segments {
@@ -190,6 +194,7 @@ func TestEvaluateOneRoundAndDisabledProtocol(t *testing.T) {
 }
 
 func TestEvaluateNoMemory(t *testing.T) {
+	t.Parallel()
 	run := synthRun(build{factor: tight, forced: true}, build{factor: tight, forced: true})
 	for _, s := range run.Segments {
 		s.Memory = nil

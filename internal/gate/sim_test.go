@@ -38,6 +38,7 @@ func simulate(t *testing.T, seed uint64, trials int, drift, noise, effect float6
 // round-to-round drift; and the false-alarm bound also with 6% noise, where
 // detection is (rightly) not promised.
 func TestErrorRates(t *testing.T) {
+	t.Parallel()
 	const trials = 2000
 	for _, tc := range []struct {
 		drift, noise float64

@@ -266,6 +266,7 @@ func TestThroughputModeBoundedByDuration(t *testing.T) {
 }
 
 func TestBadInput(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name, url string
 		opts      []Option

@@ -122,6 +122,7 @@ func TestRawClientTLSAndAbort(t *testing.T) {
 }
 
 func TestDecoders(t *testing.T) {
+	t.Parallel()
 	body := []byte(`{ "run_id":"r1","user_id":"u\"1","thread_id":"t1","factory_id":"f",
 		"events":[{"type":"agent_started","run_id":"r1","user_id":"u\"1","thread_id":"t1","timestamp":"2026-01-02T03:04:05.123Z","data":{"factory_id":"f","n":[1,2,{"x":"]}"}]}},
 		{"type":"agent_thinking","data":{"context":["a","b"]},"timestamp":"2026-01-02T03:04:05+01:00","extra":null}],
@@ -153,6 +154,7 @@ func TestDecoders(t *testing.T) {
 }
 
 func TestForeignScan(t *testing.T) {
+	t.Parallel()
 	p, err := newPool("lb_user_", 3)
 	if err != nil {
 		t.Fatal(err)

@@ -45,6 +45,7 @@ func goldenSegment() *results.Segment {
 }
 
 func TestReportGolden(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		file string
 		r    Reporter

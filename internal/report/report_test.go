@@ -86,16 +86,19 @@ func read(t *testing.T, path string) []byte {
 }
 
 func TestGoldenMarkdown(t *testing.T) {
+	t.Parallel()
 	dir, _ := writeAll(t)
 	golden(t, "report.md", read(t, filepath.Join(dir, report.MarkdownFile)))
 }
 
 func TestGoldenJUnit(t *testing.T) {
+	t.Parallel()
 	dir, _ := writeAll(t)
 	golden(t, "junit.xml", read(t, filepath.Join(dir, report.JUnitFile)))
 }
 
 func TestMarkdownOrderAndLinks(t *testing.T) {
+	t.Parallel()
 	dir, _ := writeAll(t)
 	md := string(read(t, filepath.Join(dir, report.MarkdownFile)))
 	sum := reporttest.Summary()
@@ -129,6 +132,7 @@ func TestMarkdownOrderAndLinks(t *testing.T) {
 }
 
 func TestJUnitStructure(t *testing.T) {
+	t.Parallel()
 	dir, _ := writeAll(t)
 	var doc struct {
 		Tests    int `xml:"tests,attr"`
@@ -172,6 +176,7 @@ func TestJUnitStructure(t *testing.T) {
 var externalRef = regexp.MustCompile(`(?i)https?://|<script|<link|@import|url\(\s*['"]?(?:[a-z]+:)?//|<iframe|<object|<embed|src\s*=`)
 
 func TestHTMLSelfContained(t *testing.T) {
+	t.Parallel()
 	dir, _ := writeAll(t)
 	page := string(read(t, filepath.Join(dir, report.HTMLFile)))
 	// The reported target URLs and the SVG namespaces are the only URLs;
@@ -213,6 +218,7 @@ func TestHTMLSelfContained(t *testing.T) {
 }
 
 func TestTheSelfContainedCheckCatchesReferences(t *testing.T) {
+	t.Parallel()
 	for _, bad := range []string{`<script src="x.js">`, `<link rel="stylesheet" href="a.css">`, `@import "b.css"`, `url(https://x/f.woff)`, `<img src="a.png">`, `see http://example.com`} {
 		if !externalRef.MatchString(bad) {
 			t.Errorf("check misses %q", bad)
@@ -270,6 +276,7 @@ func TestWriteWithoutSummary(t *testing.T) {
 }
 
 func TestParseFormats(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string][]report.Format{
 		"all":        report.All,
 		"md":         {report.FormatMD},

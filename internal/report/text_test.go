@@ -8,6 +8,7 @@ import (
 )
 
 func TestTextLeadsWithVerdict(t *testing.T) {
+	t.Parallel()
 	sum := &results.Summary{Verdict: results.Fail, Reason: "http p99 +12% over the 5% budget", Budget: 0.05, Rounds: 6,
 		Latency: []results.LatencyVerdict{{Protocol: "http", Percentile: 99, BaselineMs: 10, CandidateMs: 11.2, Ratio: 1.12, CILow: 1.08, CIHigh: 1.17, PValue: 0.002, Verdict: results.Fail}},
 		Memory:  map[string]results.MemoryVerdict{results.Candidate: {RetainedBytes: 2048, RetainedBytesPerRequest: 1.5, FactoriesLiveAfter: 0, AgentInstancesRetained: -1, Verdict: results.Pass}},

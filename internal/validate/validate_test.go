@@ -52,6 +52,7 @@ func rate(t *testing.T, r *float64) float64 {
 }
 
 func TestTallyCountsRatesAndGoals(t *testing.T) {
+	t.Parallel()
 	var all []Outcome
 	all = append(all, outcomes(AA, 15, 1, 4, 0)...)        // 5% false alarms: met
 	all = append(all, outcomes(Slowdown, 1, 18, 1, 0)...)  // 90% detected: met
@@ -98,6 +99,7 @@ func TestTallyCountsRatesAndGoals(t *testing.T) {
 }
 
 func TestTallyFalseAlarmsOverGoalAndMissingData(t *testing.T) {
+	t.Parallel()
 	sc := builtin(t)
 	all := append(outcomes(AA, 17, 2, 1, 0), outcomes(Slowdown, 0, 0, 0, 3)...)
 	rep := Tally(sc, 20, all, 0)
@@ -117,6 +119,7 @@ func TestTallyFalseAlarmsOverGoalAndMissingData(t *testing.T) {
 }
 
 func TestTallyJSONKeys(t *testing.T) {
+	t.Parallel()
 	rep := Tally(builtin(t), 1, outcomes(AA, 1, 0, 0, 0), 3)
 	data, err := json.Marshal(rep)
 	if err != nil {
@@ -137,6 +140,7 @@ func TestTallyJSONKeys(t *testing.T) {
 }
 
 func TestTallySmallestDetectedSlowdown(t *testing.T) {
+	t.Parallel()
 	sc := builtin(t, 1.05, 1.10, 1.20)
 	if len(sc) != 6 { // ×1.10 is the built-in slowdown scenario, not a second one
 		t.Fatalf("%d scenarios, want 6", len(sc))
@@ -177,6 +181,7 @@ func verdict(t *testing.T, rep *Report) string {
 }
 
 func TestTextAndMarkdownTables(t *testing.T) {
+	t.Parallel()
 	var all []Outcome
 	all = append(all, outcomes(AA, 19, 1, 0, 0)...)
 	all = append(all, outcomes(Slowdown, 0, 20, 0, 0)...)
@@ -209,6 +214,7 @@ func TestTextAndMarkdownTables(t *testing.T) {
 }
 
 func TestClassifiers(t *testing.T) {
+	t.Parallel()
 	lat := func(vs ...string) []results.LatencyVerdict {
 		var out []results.LatencyVerdict
 		for _, v := range vs {
@@ -249,6 +255,7 @@ func TestClassifiers(t *testing.T) {
 }
 
 func TestScenariosConfigure(t *testing.T) {
+	t.Parallel()
 	base := compare.Config{CandidateArgs: []string{"--think", "1ms"}, Rounds: 6}
 	got := map[string]compare.Config{}
 	for _, s := range builtin(t, 1.05) {
@@ -277,6 +284,7 @@ func TestScenariosConfigure(t *testing.T) {
 }
 
 func TestScenariosAndSlowdownsRejectBadInput(t *testing.T) {
+	t.Parallel()
 	for _, names := range [][]string{{"aa", "bogus"}, {"aa", "aa"}, {}} {
 		if _, err := Scenarios(names, nil); err == nil {
 			t.Errorf("Scenarios(%q) = nil error", names)
@@ -349,6 +357,7 @@ func (f *fakeCompare) run(ctx context.Context, c compare.Config) (*compare.Resul
 }
 
 func TestRunInterleavesCountsErrorsAndWritesAfterEveryCompare(t *testing.T) {
+	t.Parallel()
 	out := t.TempDir()
 	f := &fakeCompare{t: t, out: out, errAt: 6, errOf: fmt.Errorf("compare: target crashed: %w", compare.ErrRun)}
 	var progress []Progress
@@ -405,6 +414,7 @@ func TestRunInterleavesCountsErrorsAndWritesAfterEveryCompare(t *testing.T) {
 }
 
 func TestRunStopsOnCancellationKeepingCounts(t *testing.T) {
+	t.Parallel()
 	out := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -426,6 +436,7 @@ func TestRunStopsOnCancellationKeepingCounts(t *testing.T) {
 }
 
 func TestRunUsageErrors(t *testing.T) {
+	t.Parallel()
 	f := &fakeCompare{t: t, errAt: 1, errOf: usage.Errorf("compare: rounds must be at least 2")}
 	f.out = t.TempDir()
 	if _, err := Run(context.Background(), Config{Out: f.out, CompareFunc: f.run}); !errors.Is(err, usage.ErrUsage) || len(f.calls) != 1 {
