@@ -14,14 +14,14 @@ import (
 
 // Defaults of Options: the zero value of a field means its default.
 const (
-	DefaultRate     = load.DefaultRate     // chats per second, per protocol
-	DefaultUsers    = load.DefaultUsers    // virtual users, shared by both protocols
-	DefaultDuration = load.DefaultDuration // how long chats are sent
-	DefaultTimeout  = load.DefaultTimeout  // per chat, from its intended send time
-	DefaultHTTPPath = load.DefaultHTTPPath
-	DefaultWSPath   = load.DefaultWSPath
+	DefaultRate     = 200.0            // chats per second, per protocol
+	DefaultUsers    = 100              // virtual users, shared by both protocols
+	DefaultDuration = 10 * time.Second // how long chats are sent
+	DefaultTimeout  = 30 * time.Second // per chat, from its intended send time
+	DefaultHTTPPath = "/api/agents/run"
+	DefaultWSPath   = "/api/demo/ws"
 	// DefaultUserPrefix starts every virtual user id (lb_user_00042).
-	DefaultUserPrefix = load.DefaultUserPrefix
+	DefaultUserPrefix = "lb_user_"
 )
 
 // Special rates of Options.HTTPRate and Options.WSRate.
@@ -29,7 +29,7 @@ const (
 	// Max is throughput mode: HTTP from a fixed number of closed-loop
 	// workers, WebSocket with every user sending its next chat when the
 	// previous one is answered. Latency then measures a saturated target.
-	Max = load.Max
+	Max = -1.0
 	// Off disables the protocol.
 	Off = -2.0
 )

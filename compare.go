@@ -17,18 +17,19 @@ import (
 
 // Defaults of CompareOptions: the zero value of a field means its default.
 const (
-	DefaultRounds        = compare.DefaultRounds        // interleaved rounds
-	DefaultRoundDuration = compare.DefaultRoundDuration // load per build per round
-	DefaultWarmup        = compare.DefaultWarmup        // unrecorded load per build first
-	DefaultSettle        = compare.DefaultSettle        // pause before memory is read
-	DefaultBudget        = gate.DefaultBudget           // allowed slowdown: 5%
-	DefaultAlpha         = gate.DefaultAlpha            // significance level
+	DefaultRounds        = 6               // interleaved rounds
+	DefaultRoundDuration = 6 * time.Second // load per build per round
+	DefaultWarmup        = 3 * time.Second // unrecorded load per build first
+	DefaultSettle        = 1 * time.Second // pause before memory is read
+	DefaultBudget        = 0.05            // allowed slowdown: 5%
+	DefaultAlpha         = 0.05            // significance level
 	// DefaultMaxErrorRate is the share of failed chats in a segment above
 	// which the compare is a run error, not a measurement.
-	DefaultMaxErrorRate = compare.DefaultMaxErrorRate
+	DefaultMaxErrorRate = 0.01
 )
 
-// DefaultPercentiles are the latency percentiles gated by default.
+// DefaultPercentiles are the latency percentiles gated by default: 50, 95
+// and 99.
 func DefaultPercentiles() []float64 { return gate.DefaultPercentiles() }
 
 // CompareOptions shape a compare. The zero value is the CLI's default

@@ -19,8 +19,8 @@ type Build string
 
 // The built-in builds compared by default.
 const (
-	Baseline   Build = targets.ImplBaseline   // the legacy singleton factory
-	PerRequest Build = targets.ImplPerRequest // a factory per request
+	Baseline   Build = "baseline"   // the legacy singleton factory
+	PerRequest Build = "perrequest" // a factory per request
 )
 
 // Builds lists every build the project serves, baseline first.
