@@ -67,6 +67,23 @@ type Options struct {
 	// UserPrefix starts every user id; empty means DefaultUserPrefix. Give
 	// each load machine its own when several attack one target.
 	UserPrefix string
+	// VegetaFile, when set, also receives the HTTP results in vegeta's
+	// binary encoding (written atomically when the attack ends), for
+	// `vegeta report` and `vegeta plot`.
+	VegetaFile string
+	// Progress, when set, is called about four times a second from one
+	// goroutine while the attack runs, and once at the end.
+	Progress func(Progress)
+}
+
+// Progress is a snapshot of a running attack.
+type Progress struct {
+	Elapsed, Total time.Duration
+	// Sent chats, Done (answered or failed), Errors (failed) and isolation
+	// Violations so far.
+	Sent, Done, Errors, Violations int64
+	// Rate is the recent sending rate, chats per second.
+	Rate float64
 }
 
 // engineOptions maps o to the engine's options.
@@ -100,6 +117,15 @@ func (o Options) engineOptions(op string) ([]load.Option, error) {
 	}
 	if o.UserPrefix != "" {
 		opts = append(opts, load.WithUserPrefix(o.UserPrefix))
+	}
+	if o.VegetaFile != "" && httpRate != 0 {
+		opts = append(opts, load.WithVegetaFile(o.VegetaFile))
+	}
+	if f := o.Progress; f != nil {
+		opts = append(opts, load.WithProgress(func(p load.Progress) {
+			f(Progress{Elapsed: p.Elapsed, Total: p.Total, Sent: p.Sent, Done: p.Done,
+				Errors: p.Errors, Violations: p.Violations, Rate: p.Rate})
+		}))
 	}
 	// Headers and TLS (load.WithHeader, load.WithTLSConfig) are mapped
 	// here from Options fields Header http.Header and TLS *tls.Config.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/loadbench/loadbench"
 	"github.com/loadbench/loadbench/results"
+	vegeta "github.com/tsenart/vegeta/v12/lib"
 )
 
 func startTarget(t *testing.T, b loadbench.Build) *loadbench.Target {
@@ -99,8 +100,12 @@ func TestAttack(t *testing.T) {
 
 func TestAttackOneProtocolAndMaxRequests(t *testing.T) {
 	tg := startTarget(t, loadbench.PerRequest)
+	var last loadbench.Progress
+	calls := 0
 	res, err := loadbench.Attack(context.Background(), tg.URL, loadbench.Options{
 		HTTPRate: loadbench.Off, WSRate: 500, Users: 5, MaxRequests: 40, Duration: 5 * time.Second,
+		VegetaFile: filepath.Join(t.TempDir(), "vegeta.bin"), // HTTP is off: not written
+		Progress:   func(p loadbench.Progress) { last, calls = p, calls+1 },
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -116,6 +121,38 @@ func TestAttackOneProtocolAndMaxRequests(t *testing.T) {
 	}
 	if res.Elapsed > 3*time.Second {
 		t.Errorf("MaxRequests did not end the attack early: %s", res.Elapsed)
+	}
+	if calls == 0 || last.Sent != 40 || last.Done != 40 || last.Errors != 0 || last.Total != 5*time.Second {
+		t.Errorf("%d progress calls, last %+v", calls, last)
+	}
+}
+
+func TestAttackVegetaFile(t *testing.T) {
+	tg := startTarget(t, loadbench.PerRequest)
+	path := filepath.Join(t.TempDir(), "results.bin")
+	res, err := loadbench.Attack(context.Background(), tg.URL, loadbench.Options{
+		HTTPRate: 200, WSRate: loadbench.Off, MaxRequests: 20, VegetaFile: path,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fh, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	dec := vegeta.NewDecoder(fh)
+	var m vegeta.Metrics
+	for {
+		var r vegeta.Result
+		if err := dec.Decode(&r); err != nil {
+			break
+		}
+		m.Add(&r)
+	}
+	m.Close()
+	if m.Requests != uint64(res.Chats()) || m.Requests != 20 || m.Success != 1 {
+		t.Errorf("vegeta file: %d requests, success %v; attack sent %d", m.Requests, m.Success, res.Chats())
 	}
 }
 
