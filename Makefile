@@ -51,19 +51,29 @@ test: tools
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
 	$(GO) test -race -timeout $(TEST_TIMEOUT) ./...
+	cd examples/gate && $(GO) vet ./... && $(GO) test ./...
 
 # The inner loop while editing: the long end-to-end tests skip under -short.
 test-short: tools
 	$(GO) vet ./...
 	$(GO) test -short -timeout 5m ./...
+	cd examples/gate && $(GO) test -short ./...
 
+# Microbenchmarks of the two factories, and BenchmarkChat: every built-in
+# build end to end over loopback HTTP and WebSocket at CHAT_RATE chats/s.
+# Both verdicts are printed, not enforced: building a factory per request
+# allocates more per Acquire by design, so B/op fails a 5% budget.
+CHAT_RATE  ?= 400
+CHAT_FLAGS ?= -benchtime 2000x -count 6
 bench: build
 	@mkdir -p $(RUNS)/bench
 	$(GO) test -run '^$$' -bench . -benchmem -count=10 ./baseline/ | tee $(RUNS)/bench/baseline.txt
 	$(GO) test -run '^$$' -bench . -benchmem -count=10 ./perrequest/ | tee $(RUNS)/bench/perrequest.txt
-	@# The verdict is printed, not enforced here: building a factory per request
-	@# allocates more per Acquire by design, so B/op fails a 5% budget.
+	$(GO) test -run '^$$' -bench '^BenchmarkChat$$' $(CHAT_FLAGS) -chat.rate $(CHAT_RATE) . | tee $(RUNS)/bench/chat.txt
+	@echo "== microbenchmarks: perrequest against baseline"
 	-$(BIN) benchcmp $(RUNS)/bench/baseline.txt $(RUNS)/bench/perrequest.txt
+	@echo "== end to end (BenchmarkChat): perrequest against baseline"
+	-$(BIN) benchcmp --col build=baseline,perrequest $(RUNS)/bench/chat.txt
 
 # Generator speed against vegeta and a bare WebSocket client, and a 10k-user
 # hold; writes docs/performance.md (a few minutes; see internal/perf/run.sh).

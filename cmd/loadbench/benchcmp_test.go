@@ -26,6 +26,11 @@ func TestBenchcmpExitCodes(t *testing.T) {
 		{"negative budget", []string{"benchcmp", "--budget", "-5%", td + "old.txt", td + "new_pass.txt"}, exitUsage, "", "negative"},
 		{"budget 100%", []string{"benchcmp", "--budget", "100%", td + "old.txt", td + "new_pass.txt"}, exitUsage, "", "not below 100%"},
 		{"bad alpha", []string{"benchcmp", "--alpha", "2", td + "old.txt", td + "new_pass.txt"}, exitUsage, "", "--alpha"},
+		{"columns", []string{"benchcmp", "--col", "build=baseline,perrequest", td + "chat.txt"}, exitFail, "verdict: fail: Chat/proto=", ""},
+		{"columns reversed", []string{"benchcmp", "--col", "build=perrequest,baseline", td + "chat.txt"}, exitFail, "retained-B/chat +99.9%", ""},
+		{"columns three builds", []string{"benchcmp", "--col", "build", td + "chat.txt"}, exitUsage, "", "3 values"},
+		{"columns bad spec", []string{"benchcmp", "--col", "build=baseline", td + "chat.txt"}, exitUsage, "", "KEY=OLD,NEW"},
+		{"columns two files", []string{"benchcmp", "--col", "build", td + "chat.txt", td + "chat.txt"}, exitUsage, "", "one FILE"},
 		{"no common benchmark", []string{"benchcmp", td + "old.txt", td + "rounds.bench.golden"}, exitUsage, "", "no benchmark in both files"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -75,14 +75,72 @@ func benchCompare(old io.Reader, oldName string, new io.Reader, newName string, 
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("benchcmp: %w", err)
 	}
-	o, err := readBench(old, oldName)
+	o, err := readBench(old, oldName, "")
 	if err != nil {
 		return nil, err
 	}
-	n, err := readBench(new, newName)
+	n, err := readBench(new, newName, "")
 	if err != nil {
 		return nil, err
 	}
+	od, nd := o.cols[""], n.cols[""]
+	od.warnings, nd.warnings = o.warnings, n.warnings
+	return compareData(od, oldName, nd, newName, cfg)
+}
+
+// BenchColumnsFile is BenchColumns on a file.
+func BenchColumnsFile(path, key, oldVal, newVal string, cfg Config) (*BenchResult, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("benchcmp: %w", err)
+	}
+	defer f.Close()
+	return benchColumns(f, path, key, oldVal, newVal, cfg)
+}
+
+// BenchColumns compares two columns of one `go test -bench` output, as
+// `benchstat -col /KEY` shows them: the results whose name holds
+// /KEY=oldVal against those with /KEY=newVal, matched by the rest of the
+// name (BenchmarkChat/build=baseline/proto=http against
+// BenchmarkChat/build=perrequest/proto=http). With oldVal and newVal empty
+// the key must have exactly two values, and the first seen is the old one.
+// The rule is BenchCompare's; results without the key are ignored.
+func BenchColumns(r io.Reader, key, oldVal, newVal string, cfg Config) (*BenchResult, error) {
+	return benchColumns(r, "input", key, oldVal, newVal, cfg)
+}
+
+func benchColumns(r io.Reader, name, key, oldVal, newVal string, cfg Config) (*BenchResult, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("benchcmp: %w", err)
+	}
+	if key == "" || strings.ContainsAny(key, "/= ") || (oldVal == "") != (newVal == "") || (oldVal != "" && oldVal == newVal) {
+		return nil, fmt.Errorf("benchcmp: want a key and two distinct values of it, or the key alone, got %q=%q,%q", key, oldVal, newVal)
+	}
+	d, err := readBench(r, name, key)
+	if err != nil {
+		return nil, err
+	}
+	if oldVal == "" {
+		if len(d.colOrder) != 2 {
+			return nil, fmt.Errorf("benchcmp: %s: key %s has %d values %v: name the two to compare", name, key, len(d.colOrder), d.colOrder)
+		}
+		oldVal, newVal = d.colOrder[0], d.colOrder[1]
+	}
+	o, n := d.cols[oldVal], d.cols[newVal]
+	for _, c := range []struct {
+		v string
+		d *benchData
+	}{{oldVal, o}, {newVal, n}} {
+		if c.d == nil {
+			return nil, fmt.Errorf("benchcmp: %s: no result with %s=%s (values: %v)", name, key, c.v, d.colOrder)
+		}
+	}
+	o.warnings = append(d.warnings, o.warnings...)
+	return compareData(o, key+"="+oldVal, n, key+"="+newVal, cfg)
+}
+
+// compareData compares every benchmark and unit in both o and n.
+func compareData(o *benchData, oldName string, n *benchData, newName string, cfg Config) (*BenchResult, error) {
 	res := &BenchResult{Old: oldName, New: newName, Budget: cfg.Budget, Alpha: cfg.Alpha}
 	res.Warnings = append(res.Warnings, o.warnings...)
 	res.Warnings = append(res.Warnings, n.warnings...)
@@ -91,7 +149,10 @@ func benchCompare(old io.Reader, oldName string, new io.Reader, newName string, 
 		if !ok {
 			continue
 		}
-		better := o.units.GetBetter(k.unit)
+		better := o.better(k.unit)
+		if better == 0 {
+			res.Warnings = appendUnique(res.Warnings, fmt.Errorf("unit %s: direction unknown, lower taken as better", k.unit))
+		}
 		c := CompareUnpaired(o.values[k], nv, better > 0, cfg)
 		res.Rows = append(res.Rows, BenchRow{Name: k.name, Unit: k.unit, Comparison: c})
 		for _, w := range c.Warnings {
@@ -105,6 +166,15 @@ func benchCompare(old io.Reader, oldName string, new io.Reader, newName string, 
 	return res, nil
 }
 
+// better is the direction of unit: a `Unit` metadata line of the input
+// first, then UnitBetter.
+func (d *benchData) better(unit string) int {
+	if d.units.Get(unit, "better") != nil {
+		return d.units.GetBetter(unit)
+	}
+	return UnitBetter(unit)
+}
+
 type benchKey struct{ name, unit string }
 
 type benchData struct {
@@ -114,21 +184,40 @@ type benchData struct {
 	warnings []error
 }
 
-func readBench(r io.Reader, name string) (*benchData, error) {
-	d := &benchData{values: map[benchKey][]float64{}}
+// benchFile is one input, split into columns by a name key ("" when not
+// split).
+type benchFile struct {
+	cols     map[string]*benchData
+	colOrder []string
+	warnings []error
+}
+
+func readBench(r io.Reader, name, key string) (*benchFile, error) {
+	f := &benchFile{cols: map[string]*benchData{}}
 	pkgs := map[string]string{} // benchmark name → first pkg seen
+	skipped := 0
 	br := benchfmt.NewReader(r, name)
 	for br.Scan() {
 		switch rec := br.Result().(type) {
 		case *benchfmt.SyntaxError:
-			d.warnings = append(d.warnings, rec)
+			f.warnings = append(f.warnings, rec)
 		case *benchfmt.Result:
-			bn := rec.Name.String()
+			bn, col, ok := splitName(rec.Name, key)
+			if !ok {
+				skipped++
+				continue
+			}
+			d := f.cols[col]
+			if d == nil {
+				d = &benchData{values: map[benchKey][]float64{}}
+				f.cols[col] = d
+				f.colOrder = append(f.colOrder, col)
+			}
 			pkg := rec.GetConfig("pkg")
-			if first, ok := pkgs[bn]; !ok {
-				pkgs[bn] = pkg
+			if first, ok := pkgs[rec.Name.String()]; !ok {
+				pkgs[rec.Name.String()] = pkg
 			} else if first != pkg {
-				d.warnings = appendUnique(d.warnings, fmt.Errorf("%s: %s is in %s and %s: merged", name, bn, first, pkg))
+				f.warnings = appendUnique(f.warnings, fmt.Errorf("%s: %s is in %s and %s: merged", name, rec.Name, first, pkg))
 			}
 			for _, v := range rec.Values {
 				k := benchKey{bn, v.Unit}
@@ -142,11 +231,37 @@ func readBench(r io.Reader, name string) (*benchData, error) {
 	if err := br.Err(); err != nil {
 		return nil, fmt.Errorf("benchcmp: read %s: %w", name, err)
 	}
-	if len(d.order) == 0 {
+	if len(f.cols) == 0 {
+		if key != "" && skipped > 0 {
+			return nil, fmt.Errorf("benchcmp: %s: no benchmark result named with /%s=", name, key)
+		}
 		return nil, fmt.Errorf("benchcmp: %s: no benchmark results", name)
 	}
-	d.units = br.Units()
-	return d, nil
+	for _, d := range f.cols {
+		d.units = br.Units()
+	}
+	return f, nil
+}
+
+// splitName returns the full name without its /key=value part, and the
+// value; ok is false when the name has no such part. With key "" the name
+// is whole and the value "".
+func splitName(n benchfmt.Name, key string) (name, value string, ok bool) {
+	if key == "" {
+		return n.String(), "", true
+	}
+	base, parts := n.Parts()
+	var b strings.Builder
+	b.Write(base)
+	prefix := "/" + key + "="
+	for _, p := range parts {
+		if v, found := strings.CutPrefix(string(p), prefix); found && !ok {
+			value, ok = v, true
+			continue
+		}
+		b.Write(p)
+	}
+	return b.String(), value, ok
 }
 
 // benchOverall: fail if any row fails, else inconclusive if any is, else

@@ -8,8 +8,11 @@
 // time, also from a run cut short (only complete rounds count).
 //
 // BenchCompare applies the same latency rule to two `go test -bench` outputs
-// (the `loadbench benchcmp` command), and WriteBench writes a compare run in
-// the Go benchmark format for benchstat.
+// (the `loadbench benchcmp` command), BenchColumns to two columns of one
+// output (`benchcmp --col build=baseline,perrequest`, for BenchmarkChat),
+// each unit in its direction (UnitBetter: lower is better for *-ms, B/*
+// and errors); WriteBench writes a compare run in the Go benchmark format
+// for benchstat.
 //
 // The statistics are those of golang.org/x/perf/benchmath, as in benchstat:
 // medians with distribution-free (order statistic) confidence intervals and

@@ -1,0 +1,323 @@
+package loadbench
+
+import (
+	"context"
+	"maps"
+	"math"
+	"time"
+
+	"github.com/loadbench/loadbench/internal/load"
+	"github.com/loadbench/loadbench/internal/usage"
+	"github.com/loadbench/loadbench/results"
+)
+
+// Defaults of Options: the zero value of a field means its default.
+const (
+	DefaultRate     = 200.0            // chats per second, per protocol
+	DefaultUsers    = 100              // virtual users, shared by both protocols
+	DefaultDuration = 10 * time.Second // how long chats are sent
+	DefaultTimeout  = 30 * time.Second // per chat, from its intended send time
+	DefaultHTTPPath = "/api/agents/run"
+	DefaultWSPath   = "/api/demo/ws"
+	// DefaultUserPrefix starts every virtual user id (lb_user_00042).
+	DefaultUserPrefix = "lb_user_"
+)
+
+// Special rates of Options.HTTPRate and Options.WSRate.
+const (
+	// Max is throughput mode: HTTP from a fixed number of closed-loop
+	// workers, WebSocket with every user sending its next chat when the
+	// previous one is answered. Latency then measures a saturated target.
+	Max = -1.0
+	// Off disables the protocol.
+	Off = -2.0
+)
+
+// ErrUnreachable is wrapped by Attack's error when the target does not
+// accept connections.
+var ErrUnreachable = load.ErrUnreachable
+
+// Options shape an attack. The zero value is the CLI's default attack:
+// 200 chats/s over each protocol from 100 users for 10 s.
+type Options struct {
+	// HTTPRate and WSRate are open-model arrival rates in chats per second
+	// (WSRate in total over all users): chats are sent on schedule whether
+	// or not earlier ones were answered, and latency is measured from the
+	// intended send time. 0 means DefaultRate, Off disables the protocol,
+	// Max is throughput mode.
+	HTTPRate, WSRate float64
+	// Users is the number of virtual users (one WebSocket connection
+	// each); 0 means DefaultUsers.
+	Users int
+	// Duration is how long chats are sent; 0 means DefaultDuration.
+	Duration time.Duration
+	// Timeout bounds each chat from its intended send time; 0 means
+	// DefaultTimeout.
+	Timeout time.Duration
+	// MaxRequests stops sending after this many chats over all protocols;
+	// 0 is no limit (the duration still bounds the attack).
+	MaxRequests int64
+	// Workers is the number of HTTP workers in throughput mode; 0 means
+	// 8 × GOMAXPROCS.
+	Workers int
+	// HTTPPath and WSPath are the routes under the base URL; empty means
+	// DefaultHTTPPath and DefaultWSPath.
+	HTTPPath, WSPath string
+	// UserPrefix starts every user id; empty means DefaultUserPrefix. Give
+	// each load machine its own when several attack one target.
+	UserPrefix string
+	// VegetaFile, when set, also receives the HTTP results in vegeta's
+	// binary encoding (written atomically when the attack ends), for
+	// `vegeta report` and `vegeta plot`.
+	VegetaFile string
+	// Progress, when set, is called about four times a second from one
+	// goroutine while the attack runs, and once at the end.
+	Progress func(Progress)
+}
+
+// Progress is a snapshot of a running attack.
+type Progress struct {
+	Elapsed, Total time.Duration
+	// Sent chats, Done (answered or failed), Errors (failed) and isolation
+	// Violations so far.
+	Sent, Done, Errors, Violations int64
+	// Rate is the recent sending rate, chats per second.
+	Rate float64
+}
+
+// engineOptions maps o to the engine's options.
+func (o Options) engineOptions(op string) ([]load.Option, error) {
+	httpRate, err := rate(op, "http rate", o.HTTPRate)
+	if err != nil {
+		return nil, err
+	}
+	wsRate, err := rate(op, "ws rate", o.WSRate)
+	if err != nil {
+		return nil, err
+	}
+	opts := []load.Option{load.WithHTTPRate(httpRate), load.WithWSRate(wsRate), load.WithMaxRequests(o.MaxRequests)}
+	if o.Users != 0 {
+		opts = append(opts, load.WithUsers(o.Users))
+	}
+	if o.Duration != 0 {
+		opts = append(opts, load.WithDuration(o.Duration))
+	}
+	if o.Timeout != 0 {
+		opts = append(opts, load.WithTimeout(o.Timeout))
+	}
+	if o.Workers != 0 {
+		opts = append(opts, load.WithWorkers(o.Workers))
+	}
+	if o.HTTPPath != "" {
+		opts = append(opts, load.WithHTTPPath(o.HTTPPath))
+	}
+	if o.WSPath != "" {
+		opts = append(opts, load.WithWSPath(o.WSPath))
+	}
+	if o.UserPrefix != "" {
+		opts = append(opts, load.WithUserPrefix(o.UserPrefix))
+	}
+	if o.VegetaFile != "" && httpRate != 0 {
+		opts = append(opts, load.WithVegetaFile(o.VegetaFile))
+	}
+	if f := o.Progress; f != nil {
+		opts = append(opts, load.WithProgress(func(p load.Progress) {
+			f(Progress{Elapsed: p.Elapsed, Total: p.Total, Sent: p.Sent, Done: p.Done,
+				Errors: p.Errors, Violations: p.Violations, Rate: p.Rate})
+		}))
+	}
+	// Headers and TLS (load.WithHeader, load.WithTLSConfig) are mapped
+	// here from Options fields Header http.Header and TLS *tls.Config.
+	return opts, nil
+}
+
+// rate maps an Options rate to the engine's: 0 → DefaultRate, Off → 0.
+func rate(op, name string, r float64) (float64, error) {
+	switch {
+	case r == 0:
+		return DefaultRate, nil
+	case r == Off:
+		return 0, nil
+	case r == Max:
+		return load.Max, nil
+	case r < 0 || math.IsNaN(r) || math.IsInf(r, 0):
+		return 0, usage.Errorf("%s: %s must be positive, Off or Max, got %v", op, name, r)
+	}
+	return r, nil
+}
+
+// Attack sends chats to the service at baseURL (http:// or https://; the
+// WebSocket URL is derived from it) as o describes, checks every response
+// and event, and returns what it measured.
+//
+// It first checks that the target accepts connections (the error then
+// wraps ErrUnreachable). When ctx is cancelled it stops sending, waits
+// briefly for the answers in flight, and returns the partial Result
+// (Partial set) with ctx's error. Invalid input returns an error wrapping
+// ErrUsage and no Result.
+func Attack(ctx context.Context, baseURL string, o Options) (*Result, error) {
+	a, err := o.attacker(baseURL)
+	if err != nil {
+		return nil, err
+	}
+	seg, err := a.Attack(ctx)
+	if seg == nil {
+		return nil, err
+	}
+	return newResult(seg), err
+}
+
+// attacker validates o and baseURL and builds the engine's attacker.
+func (o Options) attacker(baseURL string) (*load.Attacker, error) {
+	opts, err := o.engineOptions("attack")
+	if err != nil {
+		return nil, err
+	}
+	a, err := load.NewAttacker(baseURL, opts...)
+	if err != nil {
+		return nil, err // the engine's usage errors already wrap ErrUsage
+	}
+	return a, nil
+}
+
+// Result is what an attack measured.
+type Result struct {
+	// Protocols holds the enabled protocols, in report order.
+	Protocols []ProtocolResult
+	Isolation Isolation
+	// Elapsed is the attack's wall time, dial to last answer.
+	Elapsed time.Duration
+	// Partial is set when the attack was cut short.
+	Partial bool
+	// Segment is the raw result, as `loadbench attack` writes it.
+	Segment *results.Segment
+}
+
+// ProtocolResult is one protocol's share of a Result. Latencies are those
+// of the answered chats only, from the intended send time.
+type ProtocolResult struct {
+	Protocol Protocol
+	// Chats were sent; Answered were fully and correctly answered.
+	Chats, Answered int64
+	// Errors counts the failed chats; TargetErrors those charged to the
+	// target (not to the generator itself).
+	Errors, TargetErrors int64
+	// ErrorClasses counts failed chats by reason ("http 503", "timeout").
+	ErrorClasses map[string]int64
+	// P50, P95, P99 and Max are latency percentiles of the answered chats.
+	P50, P95, P99, Max time.Duration
+
+	latency *results.Histogram
+}
+
+// Latency returns the latency at percentile pct (0–100) of the answered
+// chats; zero when none was answered.
+func (p ProtocolResult) Latency(pct float64) time.Duration { return p.latency.Quantile(pct / 100) }
+
+// Isolation is what the isolation check found.
+type Isolation struct {
+	// Checked responses and events; Violations carried another user's data.
+	Checked, Violations int64
+	// Examples describe the first violations.
+	Examples []string
+}
+
+func newResult(seg *results.Segment) *Result {
+	r := &Result{
+		Elapsed: seg.Manifest.End.Sub(seg.Manifest.Start),
+		Partial: seg.Manifest.Partial,
+		Segment: seg,
+		Isolation: Isolation{
+			Checked:    seg.Isolation.Checked,
+			Violations: seg.Isolation.Violations,
+		},
+	}
+	for _, v := range seg.Isolation.Examples {
+		r.Isolation.Examples = append(r.Isolation.Examples, v.Protocol+": "+v.UserID+": "+v.Reason)
+	}
+	for _, proto := range Protocols() {
+		p := seg.Protocols[proto.String()]
+		if p == nil {
+			continue
+		}
+		h := p.Latency
+		if h == nil {
+			h = results.NewHistogram()
+		}
+		r.Protocols = append(r.Protocols, ProtocolResult{
+			Protocol: proto, Chats: p.Requests, Answered: p.Success,
+			Errors: p.ErrorCount(), TargetErrors: p.TargetErrorCount(),
+			ErrorClasses: maps.Clone(p.Errors),
+			P50:          h.Quantile(0.50), P95: h.Quantile(0.95), P99: h.Quantile(0.99), Max: h.Max(),
+			latency: h,
+		})
+	}
+	return r
+}
+
+// Protocol returns the result of protocol p, and whether it was attacked.
+func (r *Result) Protocol(p Protocol) (ProtocolResult, bool) {
+	for _, pr := range r.Protocols {
+		if pr.Protocol == p {
+			return pr, true
+		}
+	}
+	return ProtocolResult{}, false
+}
+
+// Chats is the number of chats sent over all protocols.
+func (r *Result) Chats() int64 {
+	var n int64
+	for _, p := range r.Protocols {
+		n += p.Chats
+	}
+	return n
+}
+
+// Errors is the number of failed chats over all protocols.
+func (r *Result) Errors() int64 {
+	var n int64
+	for _, p := range r.Protocols {
+		n += p.Errors
+	}
+	return n
+}
+
+// Latency returns the latency at percentile pct (0–100) of the chats
+// answered over all protocols.
+func (r *Result) Latency(pct float64) time.Duration {
+	h := results.NewHistogram()
+	for _, p := range r.Protocols {
+		h.Merge(p.latency)
+	}
+	return h.Quantile(pct / 100)
+}
+
+// MetricReporter receives benchmark metrics; *testing.B is one.
+type MetricReporter interface {
+	ReportMetric(n float64, unit string)
+}
+
+// Units reported by ReportMetrics. Lower is better for every one of them
+// (`loadbench benchcmp` knows).
+const (
+	UnitP50    = "p50-ms"
+	UnitP95    = "p95-ms"
+	UnitP99    = "p99-ms"
+	UnitErrors = "errors"
+)
+
+// ReportMetrics reports r into a benchmark: the latency percentiles of the
+// chats answered over all protocols in milliseconds (p50-ms, p95-ms,
+// p99-ms) and the failed chats (errors). It sets ns/op to 0, which drops it
+// from the output: the benchmark's wall time per iteration is the pacing of
+// the arrival rate, not a latency, and must not be read as one.
+func (r *Result) ReportMetrics(b MetricReporter) {
+	// ns/op would be Elapsed/b.N: the schedule, not the target's speed.
+	b.ReportMetric(0, "ns/op")
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	b.ReportMetric(ms(r.Latency(50)), UnitP50)
+	b.ReportMetric(ms(r.Latency(95)), UnitP95)
+	b.ReportMetric(ms(r.Latency(99)), UnitP99)
+	b.ReportMetric(float64(r.Errors()), UnitErrors)
+}

@@ -1,0 +1,80 @@
+package loadbench
+
+import (
+	"fmt"
+
+	"github.com/loadbench/loadbench/internal/usage"
+	"github.com/loadbench/loadbench/results"
+)
+
+// ErrUsage is wrapped by every error that reports invalid input (a bad URL,
+// a negative rate, ...) as opposed to a failed run: errors.Is(err, ErrUsage).
+var ErrUsage = usage.ErrUsage
+
+// Protocol is a protocol loadbench drives.
+type Protocol int
+
+// The protocols, in report order.
+const (
+	HTTP      Protocol = iota + 1 // POST {base}/api/agents/run
+	WebSocket                     // GET {base}/api/demo/ws
+)
+
+// Protocols lists every protocol, in report order.
+func Protocols() []Protocol { return []Protocol{HTTP, WebSocket} }
+
+// String is "http" or "ws", the names used in run directories and reports.
+func (p Protocol) String() string {
+	switch p {
+	case HTTP:
+		return results.HTTP
+	case WebSocket:
+		return results.WS
+	}
+	return fmt.Sprintf("Protocol(%d)", int(p))
+}
+
+func protocolOf(name string) (Protocol, bool) {
+	switch name {
+	case results.HTTP:
+		return HTTP, true
+	case results.WS:
+		return WebSocket, true
+	}
+	return 0, false
+}
+
+// Verdict is the outcome of a gate.
+type Verdict int
+
+// The verdicts. The zero value is not a verdict.
+const (
+	Pass         Verdict = iota + 1 // within the budget
+	Fail                            // over the budget, significantly; or a memory or isolation failure
+	Inconclusive                    // the data cannot tell; more rounds may
+)
+
+// String is "pass", "fail" or "inconclusive".
+func (v Verdict) String() string {
+	switch v {
+	case Pass:
+		return results.Pass
+	case Fail:
+		return results.Fail
+	case Inconclusive:
+		return results.Inconclusive
+	}
+	return fmt.Sprintf("Verdict(%d)", int(v))
+}
+
+func verdictOf(s string) Verdict {
+	switch s {
+	case results.Pass:
+		return Pass
+	case results.Fail:
+		return Fail
+	case results.Inconclusive:
+		return Inconclusive
+	}
+	return 0
+}
