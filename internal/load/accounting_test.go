@@ -318,7 +318,9 @@ func TestSlowRedialIsATimingViolation(t *testing.T) {
 
 func TestClassifyGeneratorAndTarget(t *testing.T) {
 	t.Parallel()
-	op := func(err error) error { return &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", err)} }
+	op := func(err error) error {
+		return &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", err)}
+	}
 	for _, c := range []struct {
 		err  error
 		want string
