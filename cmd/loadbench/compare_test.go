@@ -166,6 +166,9 @@ func TestCompareBadUsageExits2(t *testing.T) {
 		{"compare", "--no-such-flag"},
 		{"compare", "extra-arg"},
 		{"compare", "--candidate-impl", "nope"},
+		{"compare", "--max-in-flight", "0"},
+		{"compare", "--max-send-lag=-1ms"},
+		{"compare", "--max-event-gap=-1ms"},
 	} {
 		dir := filepath.Join(t.TempDir(), "run")
 		code, out, errOut := runCmd(context.Background(), t, append(args, "--out", dir)...)
