@@ -494,6 +494,7 @@ func (c *comparer) finish(partial bool) (*Result, error) {
 	}
 	run.Segments = complete
 	sum := gate.Evaluate(run, c.cfg.Gate)
+	results.AddAccounting(run, sum)
 	sum.Partial = sum.Partial || partial
 	run.Summary = sum
 	res.Run, res.Summary = run, sum
