@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/loadbench/loadbench/results"
 )
 
 // wsEngine holds one WebSocket connection per user. Chats of a user are
@@ -121,6 +122,9 @@ func (e *wsEngine) dial(ctx context.Context, u *wsUser) error {
 	c, resp, err := websocket.Dial(dctx, e.a.wsURL, &websocket.DialOptions{HTTPClient: e.hc, CompressionMode: websocket.CompressionDisabled})
 	if err != nil {
 		reason := "ws: dial: " + classify(err)
+		if c := classify(err); results.IsGeneratorError(c) {
+			reason = c // the generator's own (no port, no descriptor): never the target's
+		}
 		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
 			reason = fmt.Sprintf("ws: dial: http %d", resp.StatusCode)
 		}
