@@ -4,8 +4,13 @@
 // build in one round of a compare):
 //
 //	manifest.json     who ran what, where and when (Manifest)
-//	protocols.json    per protocol: counts, errors by reason and HDR histograms
-//	timeline.json     per protocol, per second: requests, errors, p50, p99
+//	protocols.json    per protocol: counts, errors by class (the target's and
+//	                  the generator's), HDR histograms of answered chats'
+//	                  latency, of failed chats' time to failure and of send
+//	                  lag; not-sent chats, in-flight figures, saturation and
+//	                  timing violations (docs/accounting.md)
+//	timeline.json     per protocol, per second: requests, errors, generator
+//	                  errors, not sent, p50, p99 (answered chats only)
 //	isolation.json    cross-user checks: counts, distinct factory ids, examples
 //	memory.json       optional: memory before and after the segment (compare)
 //	samples.json      optional: /metrics samples taken during the segment

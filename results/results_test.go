@@ -211,3 +211,91 @@ func TestReadRunKeepsCompleteRoundsOfACutRun(t *testing.T) {
 		t.Errorf("empty dir: %v", err)
 	}
 }
+
+// accountingSegment is a segment whose generator was saturated, hit its
+// in-flight limit and ran out of ports, against a target that failed some
+// chats itself.
+func accountingSegment(build string, round int) *Segment {
+	s := testSegment(build, round, time.Millisecond, 2*time.Millisecond)
+	p := s.Protocols[HTTP]
+	p.Errors[ErrInFlightLimit] = 5
+	p.Errors[ErrNoFreePort] = 1
+	p.Requests++ // the chat that found no free port was sent
+	p.NotSent = 5
+	p.Failed = map[string]*Histogram{"http 500": NewHistogram(), ErrInFlightLimit: NewHistogram()}
+	p.Failed["http 500"].Record(3 * time.Millisecond)
+	p.Failed[ErrInFlightLimit].Record(0)
+	p.SendLag = NewHistogram()
+	for i := range 100 {
+		p.SendLag.Record(time.Duration(i) * time.Millisecond)
+	}
+	p.CheckSaturation(20 * time.Millisecond)
+	p.InFlightMax, p.InFlightMean = 8, 2.5
+	p.TimingViolations, p.TimingExamples = 1, []string{"http: 150ms between two events"}
+	p.ConnErrors = map[string]int64{"ws: dial: http 503": 2}
+	return s
+}
+
+func TestProtocolAccountingAndMerge(t *testing.T) {
+	t.Parallel()
+	a := accountingSegment(Baseline, 1)
+	p := a.Protocols[HTTP]
+	if !p.Saturated || p.SendLagLimit != 20*time.Millisecond {
+		t.Errorf("saturated %v limit %s p99 %s", p.Saturated, p.SendLagLimit, p.SendLagP99())
+	}
+	if p.TargetErrorCount() != 1 || p.GeneratorErrorCount() != 6 || p.TargetErrorRate() != 1.0/3 {
+		t.Errorf("target %d generator %d rate %v", p.TargetErrorCount(), p.GeneratorErrorCount(), p.TargetErrorRate())
+	}
+	if r := p.SuccessRatio(); r != 2.0/8 {
+		t.Errorf("success ratio %v, want 2 of 8 scheduled", r)
+	}
+	dir := t.TempDir()
+	if err := WriteSegment(dir, a); err != nil {
+		t.Fatal(err)
+	}
+	back, err := ReadSegment(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := back.Protocols[HTTP]
+	if q.NotSent != 5 || !q.Saturated || q.SendLag.Count() != 100 || q.Failed["http 500"].Count() != 1 || q.InFlightMax != 8 ||
+		q.TimingViolations != 1 || q.ConnErrors["ws: dial: http 503"] != 2 {
+		t.Errorf("round trip lost fields: %+v", q)
+	}
+	m := &Segment{}
+	m.Merge(back)
+	m.Merge(accountingSegment(Baseline, 1))
+	mp := m.Protocols[HTTP]
+	if mp.NotSent != 10 || mp.SendLag.Count() != 200 || mp.Failed[ErrInFlightLimit].Count() != 2 || !mp.Saturated ||
+		mp.InFlightMax != 16 || mp.InFlightMean != 5 || mp.TimingViolations != 2 || len(mp.TimingExamples) != 2 ||
+		mp.ConnErrors["ws: dial: http 503"] != 4 || mp.SendLagLimit != 20*time.Millisecond {
+		t.Errorf("merge: %+v", mp)
+	}
+	if r := mp.SuccessRatio(); r < 0 || r > 1 {
+		t.Errorf("merged success ratio %v", r)
+	}
+}
+
+func TestAccountAndGeneratorWarnings(t *testing.T) {
+	t.Parallel()
+	run := &Run{Segments: []*Segment{accountingSegment(Baseline, 1), testSegment(Candidate, 1, time.Millisecond)}}
+	acc := Account(run)
+	b, c := acc[Baseline][HTTP], acc[Candidate][HTTP]
+	if b.Segments != 1 || b.TargetErrors != 1 || b.GeneratorErrors != 6 || b.NotSent != 5 || b.SaturatedSegments != 1 ||
+		b.InFlightMax != 8 || b.TopTargetError != "http 500" || b.SendLagP99Ms < 20 || b.TimingViolations != 1 || b.ConnErrors != 2 {
+		t.Errorf("baseline accounting %+v", b)
+	}
+	if c.GeneratorErrors != 0 || c.SaturatedSegments != 0 || c.TargetErrors != 1 {
+		t.Errorf("candidate accounting %+v", c)
+	}
+	sum := &Summary{Warnings: []string{"earlier"}}
+	AddAccounting(run, sum)
+	AddAccounting(run, sum) // idempotent
+	if len(sum.Warnings) != 3 || !strings.Contains(sum.Warnings[1], "baseline round 1 http: the generator was saturated") ||
+		!strings.Contains(sum.Warnings[2], "6 chats failed or not sent because of the generator (5 not sent") {
+		t.Errorf("warnings %q", sum.Warnings)
+	}
+	if sum.Load[Baseline][HTTP] != b {
+		t.Errorf("summary load %+v", sum.Load)
+	}
+}

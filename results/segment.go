@@ -72,7 +72,27 @@ type Protocol struct {
 	// generator during the segment.
 	InFlightMax  int64   `json:"in_flight_max,omitempty"`
 	InFlightMean float64 `json:"in_flight_mean,omitempty"`
+	// ConnErrors counts errors that are no chat's (a failed WebSocket
+	// dial, a message no chat in flight could own), by reason: each counts
+	// once, however many chats it made fail (those are in Errors).
+	ConnErrors map[string]int64 `json:"conn_errors,omitempty"`
+	// TimingViolations counts breaches of the contract's timing limits:
+	// chats with more than MaxEventGap between two consecutive events,
+	// and WebSocket redials that took longer than RedialWithin. They are
+	// the target's, reported apart from latency; TimingExamples holds a
+	// few (at most MaxExamples).
+	TimingViolations int64         `json:"timing_violations,omitempty"`
+	TimingExamples   []string      `json:"timing_examples,omitempty"`
+	MaxEventGap      time.Duration `json:"max_event_gap_ns,omitempty"`
+	RedialWithin     time.Duration `json:"redial_within_ns,omitempty"`
 }
+
+// Classes of the generator's own errors (GeneratorErrorPrefix + …).
+const (
+	ErrNoFreePort       = GeneratorErrorPrefix + "no free port"
+	ErrNoFileDescriptor = GeneratorErrorPrefix + "no file descriptor"
+	ErrInFlightLimit    = GeneratorErrorPrefix + "in-flight limit"
+)
 
 // GeneratorErrorPrefix starts every error class that is the load
 // generator's own (no free port, no descriptor, in-flight limit): those are
@@ -111,7 +131,7 @@ func (p *Protocol) TargetErrorRate() float64 {
 // NewProtocol returns an empty Protocol with its histograms allocated
 // (Connect and FirstEvent only for WS).
 func NewProtocol(name string) *Protocol {
-	p := &Protocol{Errors: map[string]int64{}, Latency: NewHistogram()}
+	p := &Protocol{Errors: map[string]int64{}, Latency: NewHistogram(), Failed: map[string]*Histogram{}, SendLag: NewHistogram()}
 	if name == WS {
 		p.Connect = NewHistogram()
 		p.FirstEvent = NewHistogram()
@@ -119,7 +139,8 @@ func NewProtocol(name string) *Protocol {
 	return p
 }
 
-// ErrorCount is the number of failed chats.
+// ErrorCount is the number of failed chats, the target's and the
+// generator's (chats not sent because of the in-flight limit included).
 func (p *Protocol) ErrorCount() int64 {
 	var n int64
 	for _, c := range p.Errors {
@@ -145,16 +166,35 @@ func (p *Protocol) Throughput() float64 {
 	return float64(p.Success) / d.Seconds()
 }
 
-// SuccessRatio is Success/Requests, 0 when nothing was sent.
+// SuccessRatio is Success over the chats scheduled (Requests + NotSent),
+// within 0–1; 0 when none was.
 func (p *Protocol) SuccessRatio() float64 {
-	if p.Requests == 0 {
+	n := p.Requests + p.NotSent
+	if n == 0 {
 		return 0
 	}
-	return float64(p.Success) / float64(p.Requests)
+	return min(float64(p.Success)/float64(n), 1)
 }
 
-// Merge adds o into p: counts add, histograms merge, durations take the
-// longer (segments merged from several machines ran side by side).
+// SendLagP99 is the 99th percentile of SendLag, 0 when none was recorded.
+func (p *Protocol) SendLagP99() time.Duration {
+	if p.SendLag == nil {
+		return 0
+	}
+	return p.SendLag.Quantile(0.99)
+}
+
+// CheckSaturation sets SendLagLimit to limit and Saturated when SendLag's
+// p99 exceeds it (limit 0: never saturated).
+func (p *Protocol) CheckSaturation(limit time.Duration) {
+	p.SendLagLimit = limit
+	p.Saturated = limit > 0 && p.SendLagP99() > limit
+}
+
+// Merge adds o into p: counts add, histograms merge, durations and limits
+// take the longer (segments merged from several machines ran side by side).
+// In-flight figures add (the mean exactly; the maximum is an upper bound),
+// and the merge is saturated when either side was.
 func (p *Protocol) Merge(o *Protocol) {
 	p.Requests += o.Requests
 	p.Success += o.Success
@@ -170,11 +210,43 @@ func (p *Protocol) Merge(o *Protocol) {
 	p.BytesOut += o.BytesOut
 	p.Connections += o.Connections
 	p.Redials += o.Redials
+	p.NotSent += o.NotSent
+	p.OtherMessages += o.OtherMessages
+	p.SendLagLimit = max(p.SendLagLimit, o.SendLagLimit)
+	p.Saturated = p.Saturated || o.Saturated
+	p.InFlightMax += o.InFlightMax
+	p.InFlightMean += o.InFlightMean
+	p.TimingViolations += o.TimingViolations
+	for _, e := range o.TimingExamples {
+		if len(p.TimingExamples) < MaxExamples {
+			p.TimingExamples = append(p.TimingExamples, e)
+		}
+	}
+	p.MaxEventGap = max(p.MaxEventGap, o.MaxEventGap)
+	p.RedialWithin = max(p.RedialWithin, o.RedialWithin)
+	for k, v := range o.ConnErrors {
+		if p.ConnErrors == nil {
+			p.ConnErrors = map[string]int64{}
+		}
+		p.ConnErrors[k] += v
+	}
+	for k, h := range o.Failed {
+		if h == nil {
+			continue
+		}
+		if p.Failed == nil {
+			p.Failed = map[string]*Histogram{}
+		}
+		if p.Failed[k] == nil {
+			p.Failed[k] = NewHistogram()
+		}
+		p.Failed[k].Merge(h)
+	}
 	for _, hh := range []struct {
 		dst **Histogram
 		src *Histogram
 	}{
-		{&p.Latency, o.Latency}, {&p.Connect, o.Connect}, {&p.FirstEvent, o.FirstEvent},
+		{&p.Latency, o.Latency}, {&p.Connect, o.Connect}, {&p.FirstEvent, o.FirstEvent}, {&p.SendLag, o.SendLag},
 	} {
 		if hh.src == nil {
 			continue
@@ -193,8 +265,13 @@ type Second struct {
 	Time     time.Time `json:"time"`
 	Requests int64     `json:"requests"`
 	Errors   int64     `json:"errors"`
-	P50Ms    float64   `json:"p50_ms"`
-	P99Ms    float64   `json:"p99_ms"`
+	// Errors are the target's; GeneratorErrors the chats that failed
+	// because of the generator itself, and NotSent the chats scheduled in
+	// this second that the generator did not send (its in-flight limit).
+	GeneratorErrors int64   `json:"generator_errors,omitempty"`
+	NotSent         int64   `json:"not_sent,omitempty"`
+	P50Ms           float64 `json:"p50_ms"` // of the answered chats only
+	P99Ms           float64 `json:"p99_ms"`
 }
 
 // Timeline is per protocol, per second.
@@ -219,6 +296,8 @@ func (t Timeline) Merge(o Timeline) {
 			d := &t[proto][i]
 			d.Requests += s.Requests
 			d.Errors += s.Errors
+			d.NotSent += s.NotSent
+			d.GeneratorErrors += s.GeneratorErrors
 			d.P50Ms = max(d.P50Ms, s.P50Ms)
 			d.P99Ms = max(d.P99Ms, s.P99Ms)
 		}

@@ -14,6 +14,10 @@ type Summary struct {
 	Isolation map[string]IsolationVerdict `json:"isolation"` // Baseline, Candidate
 	Requests  map[string]int64            `json:"requests"`  // Baseline, Candidate
 	Warnings  []string                    `json:"warnings,omitempty"`
+	// Load is the load accounting of each build and protocol (build →
+	// protocol): target and generator errors, chats not sent, in-flight
+	// chats, send lag and saturation, timing violations.
+	Load map[string]map[string]Accounting `json:"load,omitempty"`
 }
 
 // LatencyVerdict is the verdict on one protocol and percentile. The ms

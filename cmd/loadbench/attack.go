@@ -29,6 +29,7 @@ type attackFlags struct {
 	prefix           string
 	out              string
 	json, quiet      bool
+	engine           engineFlags
 }
 
 func newAttackCmd(s streams) *cobra.Command {
@@ -67,6 +68,7 @@ Results go to --out (default runs/attack-<UTC time>/). Exit codes: 0 clean;
 	fl.StringVar(&f.out, "out", "", "results directory (default runs/attack-<UTC time>)")
 	fl.BoolVar(&f.json, "json", false, "print the summary as one JSON object")
 	fl.BoolVar(&f.quiet, "quiet", false, "no progress line")
+	f.engine.register(fl)
 	return cmd
 }
 
@@ -104,6 +106,10 @@ func runAttack(ctx context.Context, cmd *cobra.Command, s streams, f attackFlags
 	case cmd.Flags().Changed("workers") && f.workers < 1:
 		return usageErr("attack: --workers must be positive, got %d", f.workers)
 	}
+	engineOpts, err := f.engine.options("attack")
+	if err != nil {
+		return err
+	}
 	out := f.out
 	if out == "" {
 		out = filepath.Join("runs", "attack-"+time.Now().UTC().Format("20060102T150405Z"))
@@ -113,6 +119,7 @@ func runAttack(ctx context.Context, cmd *cobra.Command, s streams, f attackFlags
 		load.WithUsers(f.users), load.WithTimeout(f.timeout), load.WithMaxRequests(f.maxRequests),
 		load.WithHTTPPath(f.httpPath), load.WithWSPath(f.wsPath), load.WithUserPrefix(f.prefix),
 	}
+	opts = append(opts, engineOpts...)
 	if f.workers > 0 {
 		opts = append(opts, load.WithWorkers(f.workers))
 	}
@@ -161,14 +168,16 @@ func runAttack(ctx context.Context, cmd *cobra.Command, s streams, f attackFlags
 	if v := seg.Isolation.Violations; v > 0 {
 		return withCode(exitFail, fmt.Errorf("attack: %d isolation violations (another user's data in a response)", v))
 	}
-	var reqs, errs int64
+	// Only the target's errors count against it: chats the generator could
+	// not send or failed itself are reported, not charged.
+	var reached, errs int64
 	for _, p := range seg.Protocols {
-		reqs += p.Requests
-		errs += p.ErrorCount()
+		reached += p.Success + p.TargetErrorCount()
+		errs += p.TargetErrorCount()
 	}
-	if reqs > 0 && float64(errs)/float64(reqs) > f.maxErrorRate {
-		return withCode(exitFail, fmt.Errorf("attack: error rate %.2f%% (%d of %d chats) over --max-error-rate %.2f%%",
-			100*float64(errs)/float64(reqs), errs, reqs, 100*f.maxErrorRate))
+	if reached > 0 && float64(errs)/float64(reached) > f.maxErrorRate {
+		return withCode(exitFail, fmt.Errorf("attack: target error rate %.2f%% (%d of %d chats) over --max-error-rate %.2f%%",
+			100*float64(errs)/float64(reached), errs, reached, 100*f.maxErrorRate))
 	}
 	return nil
 }

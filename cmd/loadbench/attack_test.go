@@ -55,6 +55,10 @@ func TestAttackBadInput(t *testing.T) {
 		{"bad error rate", []string{"http://127.0.0.1:1", "--max-error-rate", "2"}, "attack: --max-error-rate"},
 		{"zero users", []string{"http://127.0.0.1:1", "--users", "0"}, "attack: users must be"},
 		{"zero workers", []string{"http://127.0.0.1:1", "--workers", "0"}, "attack: --workers must be positive"},
+		{"zero in flight", []string{"http://127.0.0.1:1", "--max-in-flight", "0"}, "attack: --max-in-flight must be positive, got 0"},
+		{"negative send lag", []string{"http://127.0.0.1:1", "--max-send-lag=-1ms"}, "attack: --max-send-lag must not be negative"},
+		{"negative event gap", []string{"http://127.0.0.1:1", "--max-event-gap=-5ms"}, "attack: --max-event-gap must not be negative"},
+		{"workers over in flight", []string{"http://127.0.0.1:1", "--http-rate", "max", "--workers", "8", "--max-in-flight", "4"}, "attack: 8 workers exceed the in-flight limit of 4"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -20,6 +20,7 @@ func newCompareCmd(s streams) *cobra.Command {
 	var (
 		cfg                         compare.Config
 		lf                          loadFlags
+		ef                          engineFlags
 		baselineArgs, candidateArgs string
 		jsonOut, quiet              bool
 	)
@@ -41,6 +42,11 @@ Exit codes: 0 pass, 1 fail, 2 bad usage, 3 run error, 4 inconclusive.`,
 			if err := lf.apply("compare", &cfg); err != nil {
 				return err
 			}
+			engineOpts, err := ef.options("compare")
+			if err != nil {
+				return err
+			}
+			cfg.Load = engineOpts
 			cfg.BaselineArgs = strings.Fields(baselineArgs)
 			cfg.CandidateArgs = strings.Fields(candidateArgs)
 			if cfg.Out == "" {
@@ -73,6 +79,7 @@ Exit codes: 0 pass, 1 fail, 2 bad usage, 3 run error, 4 inconclusive.`,
 	f.StringVar(&baselineArgs, "baseline-args", "", `extra "serve" flags for the built-in baseline, e.g. "--think 10ms"`)
 	f.StringVar(&candidateArgs, "candidate-args", "", `extra "serve" flags for the built-in candidate, e.g. "--slowdown 1.1" or "--leak 1024"`)
 	lf.register(f)
+	ef.register(f)
 	f.DurationVar(&cfg.Timeout, "timeout", 30*time.Second, "per-chat timeout")
 	f.Float64Var(&cfg.MaxErrorRate, "max-error-rate", compare.DefaultMaxErrorRate, "share of failed chats in a segment above which the run is an error (exit 3)")
 	f.StringVar(&cfg.HTTPPath, "http-path", "/api/agents/run", "HTTP chat route")

@@ -86,6 +86,23 @@ func TestCompareBuiltinTargetsEndToEnd(t *testing.T) {
 	if err != nil || !strings.Contains(string(bench), "impl=candidate") || !strings.Contains(string(bench), "p99-ns") {
 		t.Errorf("rounds.bench: %v\n%s", err, bench)
 	}
+	// The load accounting of every build and protocol, over the 4 rounds.
+	for _, build := range []string{results.Baseline, results.Candidate} {
+		var reqs int64
+		for _, proto := range []string{results.HTTP, results.WS} {
+			a := sum.Load[build][proto]
+			reqs += a.Requests
+			if a.Segments != 4 || a.Requests == 0 || a.InFlightMax < 1 || a.InFlightMean <= 0 || a.SendLagLimitMs != 20 || a.GeneratorErrors != 0 {
+				t.Errorf("%s %s accounting %+v", build, proto, a)
+			}
+		}
+		if reqs != sum.Requests[build] {
+			t.Errorf("%s: accounting counts %d requests, summary %d", build, reqs, sum.Requests[build])
+		}
+	}
+	if !strings.Contains(out, "\nload ") || !strings.Contains(out, "candidate ws") {
+		t.Errorf("stdout lacks the load table:\n%s", out)
+	}
 	if len(childPIDs(t)) != 0 {
 		t.Errorf("child processes left: %v", childPIDs(t))
 	}
@@ -168,6 +185,9 @@ func TestCompareBadUsageExits2(t *testing.T) {
 		{"compare", "--no-such-flag"},
 		{"compare", "extra-arg"},
 		{"compare", "--candidate-impl", "nope"},
+		{"compare", "--max-in-flight", "0"},
+		{"compare", "--max-send-lag=-1ms"},
+		{"compare", "--max-event-gap=-1ms"},
 	} {
 		dir := filepath.Join(t.TempDir(), "run")
 		code, out, errOut := runCmd(context.Background(), t, append(args, "--out", dir)...)

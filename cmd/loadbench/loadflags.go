@@ -7,6 +7,7 @@ import (
 
 	"github.com/loadbench/loadbench/internal/compare"
 	"github.com/loadbench/loadbench/internal/gate"
+	"github.com/loadbench/loadbench/internal/load"
 	"github.com/loadbench/loadbench/results"
 	"github.com/spf13/pflag"
 )
@@ -83,4 +84,35 @@ func verdictExit(verdict string) error {
 	default:
 		return withCode(exitInconclusive, nil)
 	}
+}
+
+// engineFlags are the load engine's own limits, shared by attack and
+// compare: how many chats may be in flight at the generator, the send lag
+// past which it counts as saturated, and the contract's event-gap limit.
+type engineFlags struct {
+	maxInFlight             int
+	maxSendLag, maxEventGap time.Duration
+}
+
+func (e *engineFlags) register(f *pflag.FlagSet) {
+	f.IntVar(&e.maxInFlight, "max-in-flight", load.DefaultMaxInFlight,
+		"chats in flight at the generator, both protocols; a chat due past it is not sent and counted as the generator's")
+	f.DurationVar(&e.maxSendLag, "max-send-lag", load.DefaultMaxSendLag,
+		"p99 send lag (actual − intended send) above which the generator is reported saturated (0: never)")
+	f.DurationVar(&e.maxEventGap, "max-event-gap", load.DefaultMaxEventGap,
+		"most time between two consecutive events of a chat; longer is a timing violation (0: no check)")
+}
+
+// options checks the flags and returns them as load options; op prefixes
+// the errors.
+func (e *engineFlags) options(op string) ([]load.Option, error) {
+	switch {
+	case e.maxInFlight < 1:
+		return nil, usageErr("%s: --max-in-flight must be positive, got %d", op, e.maxInFlight)
+	case e.maxSendLag < 0:
+		return nil, usageErr("%s: --max-send-lag must not be negative, got %s", op, e.maxSendLag)
+	case e.maxEventGap < 0:
+		return nil, usageErr("%s: --max-event-gap must not be negative, got %s", op, e.maxEventGap)
+	}
+	return []load.Option{load.WithMaxInFlight(e.maxInFlight), load.WithMaxSendLag(e.maxSendLag), load.WithMaxEventGap(e.maxEventGap)}, nil
 }

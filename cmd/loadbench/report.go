@@ -62,6 +62,7 @@ damaged or incomplete.`,
 					return usageErr("report: %s: %v", run.Dir, err)
 				}
 				sum = gate.Evaluate(run, cfg)
+				results.AddAccounting(run, sum)
 			}
 			if len(runs) > 1 {
 				if err := writeMerged(dest, run); err != nil {

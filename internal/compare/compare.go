@@ -79,6 +79,9 @@ type Config struct {
 	MetricsPath   string // "-" disables scraping
 	GCPath        string // "-" disables forced GC
 	Gate          gate.Config
+	// Load holds extra load-engine options applied to every segment (the
+	// generator's in-flight limit, send-lag and event-gap limits).
+	Load []load.Option
 
 	Out  string   // run directory; created
 	Args []string // the command line, for the manifest
@@ -338,6 +341,7 @@ func (c *comparer) attack(ctx context.Context, t *target, round int, d time.Dura
 			c.progress(Progress{Round: round, Build: t.build, Phase: phase, Load: p})
 		}),
 	}
+	opts = append(opts, c.cfg.Load...)
 	a, err := load.NewAttacker(t.url, opts...)
 	if err != nil {
 		return nil, err // wraps usage.ErrUsage
@@ -408,11 +412,14 @@ func (c *comparer) segment(ctx context.Context, t *target, round, order int) (*r
 	if err := results.WriteSegment(results.SegmentDir(c.cfg.Out, t.build, round), seg); err != nil {
 		return nil, err
 	}
+	// Only the target's errors are charged: the generator's own (no free
+	// port, no descriptor, in-flight limit) are flagged in the segment
+	// (Protocol.GeneratorErrorCount, NotSent, Saturated) and the reports.
 	if limit := c.cfg.MaxErrorRate; limit >= 0 {
 		for name, p := range seg.Protocols {
-			if p.Requests > 0 && float64(p.ErrorCount())/float64(p.Requests) > limit {
+			if r := p.TargetErrorRate(); r > limit {
 				return seg, fmt.Errorf("compare: %s round %d: %s error rate %.2f%% over the %.2f%% limit (%s): %w",
-					t.build, round, name, 100*float64(p.ErrorCount())/float64(p.Requests), 100*limit, topError(p.Errors), ErrRun)
+					t.build, round, name, 100*r, 100*limit, topError(p.Errors), ErrRun)
 			}
 		}
 	}
@@ -429,6 +436,9 @@ func (c *comparer) runErr(ctx context.Context, err error) error {
 func topError(errs map[string]int64) string {
 	best, n := "", int64(-1)
 	for k, v := range errs {
+		if results.IsGeneratorError(k) {
+			continue
+		}
 		if v > n || (v == n && k < best) {
 			best, n = k, v
 		}
@@ -483,6 +493,7 @@ func (c *comparer) finish(partial bool) (*Result, error) {
 	}
 	run.Segments = complete
 	sum := gate.Evaluate(run, c.cfg.Gate)
+	results.AddAccounting(run, sum)
 	sum.Partial = sum.Partial || partial
 	run.Summary = sum
 	res.Run, res.Summary = run, sum

@@ -37,6 +37,11 @@ func (a *Attacker) Attack(ctx context.Context) (*results.Segment, error) {
 		return nil, err
 	}
 	live := &counters{}
+	newRec := func(name string) *recorder {
+		r := newRecorder(name, time.Time{}, live, users)
+		r.maxSendLag, r.maxEventGap, r.redialWithin = a.maxSendLag, a.maxEventGap, a.redialWithin
+		return r
+	}
 	var (
 		he         *httpEngine
 		we         *wsEngine
@@ -46,7 +51,7 @@ func (a *Attacker) Attack(ctx context.Context) (*results.Segment, error) {
 		connectErr error
 	)
 	if a.httpRate != 0 {
-		r := newRecorder(results.HTTP, time.Time{}, live, users)
+		r := newRec(results.HTTP)
 		recs = append(recs, r)
 		he = newHTTPEngine(a, users, r, live)
 		if a.vegetaFile != "" {
@@ -57,7 +62,7 @@ func (a *Attacker) Attack(ctx context.Context) (*results.Segment, error) {
 		}
 	}
 	if a.wsRate != 0 {
-		r := newRecorder(results.WS, time.Time{}, live, users)
+		r := newRec(results.WS)
 		recs = append(recs, r)
 		we = newWSEngine(a, users, r, live)
 		connectErr = we.connect(ctx)

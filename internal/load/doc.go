@@ -25,5 +25,19 @@
 // github.com/coder/websocket with compression off, one reader goroutine and
 // no per-message allocation per connection.
 //
+// Accounting. Latency holds answered chats only; a failed chat counts once,
+// under its error class, with its time to failure (Protocol.Failed).
+// classify separates the target's classes (timeout, connection refused,
+// tls: …) from the generator's own (results.GeneratorErrorPrefix: no free
+// port, no file descriptor, in-flight limit), which are never charged to
+// the target. At most WithMaxInFlight chats are in flight over both
+// protocols (an atomic slot per chat, no lock); a chat due past the limit
+// is not sent and counts as Protocol.NotSent. Every chat's send lag
+// (dispatch − intended send) is recorded and Protocol.Saturated set when
+// its p99 exceeds WithMaxSendLag. More than WithMaxEventGap between two
+// consecutive events of a chat (WebSocket arrivals, HTTP events' own
+// timestamps), or a redial slower than WithRedialWithin, is a timing
+// violation. A failed WebSocket dial counts once (Protocol.ConnErrors).
+//
 // Results are a results.Segment; TextReport and JSONReport render it.
 package load

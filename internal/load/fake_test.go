@@ -27,6 +27,10 @@ type fakeTarget struct {
 	mu      sync.Mutex
 	recent  []string
 	dropWS  atomic.Int64 // close this many WS connections after their first chat
+	// pause is slept before the third event of every chat (tool_executing):
+	// over WebSocket between the messages, over HTTP between the events'
+	// timestamps.
+	pause time.Duration
 }
 
 type event struct {
@@ -57,7 +61,7 @@ func (f *fakeTarget) waitStall() {
 	}
 }
 
-func (f *fakeTarget) events(req chatReq) (string, string, []event) {
+func (f *fakeTarget) events(req chatReq, ws bool) (string, string, []event) {
 	n := f.chats.Add(1) - 1
 	run := fmt.Sprintf("run_%d", n)
 	fid := f.factory
@@ -76,9 +80,12 @@ func (f *fakeTarget) events(req chatReq) (string, string, []event) {
 		f.recent = f.recent[1:]
 	}
 	f.mu.Unlock()
-	ts := time.Now().UTC().Format(time.RFC3339Nano)
 	evs := make([]event, 0, 5)
 	for i, typ := range eventTypes {
+		if i == 2 && f.pause > 0 && !ws {
+			time.Sleep(f.pause)
+		}
+		ts := time.Now().UTC().Format(time.RFC3339Nano)
 		ev := event{Type: typ, RunID: run, UserID: req.UserID, ThreadID: req.ThreadID, AgentName: "triage", Timestamp: ts, Data: map[string]any{}}
 		switch i {
 		case 0:
@@ -107,7 +114,7 @@ func (f *fakeTarget) handler() http.Handler {
 			return
 		}
 		f.waitStall()
-		run, fid, evs := f.events(req)
+		run, fid, evs := f.events(req, false)
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(map[string]any{
 			"run_id": run, "user_id": req.UserID, "thread_id": req.ThreadID, "factory_id": fid,
@@ -148,8 +155,11 @@ func (f *fakeTarget) handler() http.Handler {
 				continue
 			}
 			f.waitStall()
-			_, _, evs := f.events(req)
-			for _, ev := range evs {
+			_, _, evs := f.events(req, true)
+			for i, ev := range evs {
+				if i == 2 && f.pause > 0 {
+					time.Sleep(f.pause)
+				}
 				if send(ev) != nil {
 					return
 				}

@@ -4,16 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
-	"syscall"
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
@@ -45,9 +41,10 @@ func newHTTPEngine(a *Attacker, users *pool, rec *recorder, live *counters) *htt
 	return e
 }
 
-// do sends one chat of user, due at intended, and records the outcome.
+// do sends one chat of user, due at intended, and records the outcome. The
+// caller has taken an in-flight slot; do gives it back.
 func (e *httpEngine) do(user int, intended time.Time, seq uint64) {
-	o := outcome{user: user, intended: intended, first: -1, bytesOut: int64(len(e.pool.httpBody[user]))}
+	o := outcome{user: user, intended: intended, first: -1, lag: time.Since(intended), bytesOut: int64(len(e.pool.httpBody[user]))}
 	buf := e.bufs.Get().(*bytes.Buffer)
 	buf.Reset()
 	code, err := e.client.do(e.reqs[user], intended.Add(e.a.timeout), buf)
@@ -69,6 +66,7 @@ func (e *httpEngine) do(user int, intended time.Time, seq uint64) {
 		e.bufs.Put(buf)
 	}
 	e.rec.record(o)
+	e.rec.release()
 	if e.out != nil {
 		r := vegeta.Result{
 			Attack: "loadbench", Seq: seq, Code: uint16(code), Timestamp: intended, Latency: o.latency,
@@ -122,7 +120,9 @@ func (e *httpEngine) check(b []byte, me int, o *outcome) {
 	}
 	if r.N != len(eventTypes) {
 		o.reason = fmt.Sprintf("http: %d events, want 5", r.N)
+		return
 	}
+	o.gap = eventGap(r.Events[:r.N])
 }
 
 // locate names where in a response body the foreign data is (rare path).
@@ -145,37 +145,6 @@ func (e *httpEngine) locate(b []byte, me int) string {
 	return where
 }
 
-// classify collapses a transport error into a short, stable reason.
-func classify(err error) string {
-	var ne net.Error
-	switch {
-	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
-		return "timeout"
-	case errors.Is(err, context.Canceled), errors.Is(err, errAborted):
-		return "canceled"
-	case errors.Is(err, syscall.ECONNRESET):
-		return "connection reset"
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return "connection refused"
-	case errors.Is(err, syscall.EPIPE):
-		return "broken pipe"
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return "connection closed"
-	}
-	for {
-		u := errors.Unwrap(err)
-		if u == nil {
-			break
-		}
-		err = u
-	}
-	s := err.Error()
-	if len(s) > 60 {
-		s = s[:60]
-	}
-	return s
-}
-
 // run sends chats until the schedule ends (rated mode), sendCtx is done
 // (throughput mode), ctx is cancelled or the budget is spent, and returns
 // when every chat sent has been recorded. reqCtx aborts chats in flight.
@@ -189,6 +158,14 @@ func (e *httpEngine) run(ctx, sendCtx, reqCtx context.Context, began time.Time) 
 		for range e.a.workers {
 			wg.Go(func() {
 				for sendCtx.Err() == nil && e.live.take(e.a.maxRequests) {
+					// A closed loop schedules nothing: it waits for a slot
+					// (held by the other protocol) instead of not sending.
+					for !e.rec.acquire(e.a.maxInFlight) {
+						if sendCtx.Err() != nil {
+							return
+						}
+						time.Sleep(time.Millisecond)
+					}
 					n := seq.next()
 					e.do(int(n%uint64(len(e.pool.ids))), time.Now(), n)
 				}
@@ -197,7 +174,11 @@ func (e *httpEngine) run(ctx, sendCtx, reqCtx context.Context, began time.Time) 
 		wg.Wait()
 		return
 	}
-	schedule(ctx, e.a.httpRate, e.a.duration, began, e.live, e.a.maxRequests, func(n uint64, intended time.Time) {
+	schedule(ctx, e.a.httpRate, e.a.duration, began, e.live, e.a.maxRequests, e.a.beforeSend, func(n uint64, intended time.Time) {
+		if !e.rec.acquire(e.a.maxInFlight) {
+			e.rec.notSent(intended)
+			return
+		}
 		wg.Go(func() { e.do(int(n%uint64(len(e.pool.ids))), intended, n) })
 	})
 	wg.Wait()

@@ -288,6 +288,11 @@ func TestBadInput(t *testing.T) {
 		{"negative max", "http://127.0.0.1:8080", []Option{WithMaxRequests(-1)}, "max requests"},
 		{"bad path", "http://127.0.0.1:8080", []Option{WithHTTPPath("api")}, "http path must"},
 		{"bad prefix", "http://127.0.0.1:8080", []Option{WithUserPrefix("u 1")}, "user prefix"},
+		{"zero in flight", "http://127.0.0.1:8080", []Option{WithMaxInFlight(0)}, "max in flight must be positive"},
+		{"negative send lag", "http://127.0.0.1:8080", []Option{WithMaxSendLag(-time.Millisecond)}, "max send lag must not be negative"},
+		{"negative event gap", "http://127.0.0.1:8080", []Option{WithMaxEventGap(-time.Millisecond)}, "max event gap must not be negative"},
+		{"negative redial limit", "http://127.0.0.1:8080", []Option{WithRedialWithin(-time.Second)}, "redial limit must not be negative"},
+		{"ws users over in flight", "http://127.0.0.1:8080", []Option{WithWSRate(Max), WithUsers(10), WithMaxInFlight(5)}, "10 users in throughput mode exceed"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

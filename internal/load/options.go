@@ -39,6 +39,31 @@ const (
 	ProgressInterval = 250 * time.Millisecond
 	// MaxBody bounds the size of a response body or WebSocket message read.
 	MaxBody = 4 << 20
+	// DefaultMaxInFlight bounds the chats in flight at the generator, over
+	// both protocols. Every HTTP chat in flight holds a connection (a file
+	// descriptor and an ephemeral port); this machine allows 20,000
+	// descriptors per process and 28,232 ephemeral ports (32768–60999) per
+	// destination. The largest measured run holds 10,000 WebSocket
+	// connections (make perf's hold test), so 8,192 chats in flight, plus
+	// those connections and the process's own files, stay under the
+	// descriptor limit and far under the port range. Past it a chat is not
+	// sent and is counted as NotSent (results.ErrInFlightLimit): the
+	// generator's limit, never the target's error.
+	DefaultMaxInFlight = 8192
+	// DefaultMaxSendLag is the p99 send lag (actual − intended send time)
+	// above which the generator counts as saturated (Protocol.Saturated):
+	// its latencies then measure the generator as much as the target. It
+	// is provisional: the lead sets the final value from measurements on
+	// the 2-core CI machine (docs/performance.md).
+	DefaultMaxSendLag = 20 * time.Millisecond
+	// DefaultMaxEventGap is the most time allowed between two consecutive
+	// events of a chat (the real suite's 100 ms limit); a longer gap is a
+	// timing violation (Protocol.TimingViolations). 0 disables the check.
+	DefaultMaxEventGap = 100 * time.Millisecond
+	// DefaultRedialWithin is the longest a WebSocket redial may take after
+	// a dropped connection (the real suite's 3 s); a longer one is a
+	// timing violation.
+	DefaultRedialWithin = 3 * time.Second
 
 	Max = -1.0 // a rate meaning "as fast as possible" (throughput mode)
 )
@@ -89,6 +114,23 @@ func WithWSPath(p string) Option { return func(a *Attacker) { a.wsPath = p } }
 // to path (atomically, when the attack ends).
 func WithVegetaFile(path string) Option { return func(a *Attacker) { a.vegetaFile = path } }
 
+// WithMaxInFlight bounds the chats in flight at the generator over both
+// protocols (DefaultMaxInFlight); a chat due while n are in flight is not
+// sent and counts as NotSent. n must be positive.
+func WithMaxInFlight(n int) Option { return func(a *Attacker) { a.maxInFlight = n } }
+
+// WithMaxSendLag sets the p99 send lag above which the generator counts as
+// saturated (DefaultMaxSendLag); 0 never flags it.
+func WithMaxSendLag(d time.Duration) Option { return func(a *Attacker) { a.maxSendLag = d } }
+
+// WithMaxEventGap sets the longest time allowed between two consecutive
+// events of a chat (DefaultMaxEventGap); 0 disables the check.
+func WithMaxEventGap(d time.Duration) Option { return func(a *Attacker) { a.maxEventGap = d } }
+
+// WithRedialWithin sets the longest a WebSocket redial may take
+// (DefaultRedialWithin); 0 disables the check.
+func WithRedialWithin(d time.Duration) Option { return func(a *Attacker) { a.redialWithin = d } }
+
 // WithProgress sets a callback called about four times a second from one
 // goroutine while the attack runs, and once at the end.
 func WithProgress(f func(Progress)) Option { return func(a *Attacker) { a.progress = f } }
@@ -112,6 +154,13 @@ type Attacker struct {
 	httpPath, wsPath  string
 	vegetaFile        string
 	progress          func(Progress)
+	maxInFlight       int
+	maxSendLag        time.Duration
+	maxEventGap       time.Duration
+	redialWithin      time.Duration
+	// beforeSend, when set (tests only), is called by the schedule before
+	// each chat is dispatched: a slow one throttles the dispatch.
+	beforeSend func()
 }
 
 // NewAttacker validates baseURL (http:// or https://) and the options. Every
@@ -127,6 +176,11 @@ func NewAttacker(baseURL string, opts ...Option) (*Attacker, error) {
 		prefix:   DefaultUserPrefix,
 		httpPath: DefaultHTTPPath,
 		wsPath:   DefaultWSPath,
+
+		maxInFlight:  DefaultMaxInFlight,
+		maxSendLag:   DefaultMaxSendLag,
+		maxEventGap:  DefaultMaxEventGap,
+		redialWithin: DefaultRedialWithin,
 	}
 	for _, o := range opts {
 		o(a)
@@ -165,6 +219,18 @@ func NewAttacker(baseURL string, opts ...Option) (*Attacker, error) {
 		return nil, usage.Errorf("attack: users must be between 1 and 1000000, got %d", a.users)
 	case a.workers < 1:
 		return nil, usage.Errorf("attack: workers must be positive, got %d", a.workers)
+	case a.maxInFlight < 1:
+		return nil, usage.Errorf("attack: max in flight must be positive, got %d", a.maxInFlight)
+	case a.httpRate == Max && a.workers > a.maxInFlight:
+		return nil, usage.Errorf("attack: %d workers exceed the in-flight limit of %d", a.workers, a.maxInFlight)
+	case a.wsRate == Max && a.users > a.maxInFlight:
+		return nil, usage.Errorf("attack: %d users in throughput mode exceed the in-flight limit of %d", a.users, a.maxInFlight)
+	case a.maxSendLag < 0:
+		return nil, usage.Errorf("attack: max send lag must not be negative, got %s", a.maxSendLag)
+	case a.maxEventGap < 0:
+		return nil, usage.Errorf("attack: max event gap must not be negative, got %s", a.maxEventGap)
+	case a.redialWithin < 0:
+		return nil, usage.Errorf("attack: redial limit must not be negative, got %s", a.redialWithin)
 	case a.prefix == "" || strings.ContainsAny(a.prefix, " \t\r\n\"\\0123456789"):
 		return nil, usage.Errorf("attack: user prefix %q must be non-empty, without digits, spaces or quotes", a.prefix)
 	}

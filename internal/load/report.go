@@ -24,20 +24,38 @@ type Report struct {
 }
 
 // ProtocolReport summarises one protocol. Rate is chats sent per second,
-// Throughput successful chats per second, Success the success ratio (0..1),
-// Errors the failed chats by reason.
+// Throughput successful chats per second, Success the success ratio (0..1)
+// over the chats scheduled, Errors the failed chats by class (the target's
+// and the generator's, split in TargetErrors and GeneratorErrors; not-sent
+// chats included), FailedMs their time to failure by class. LatencyMs
+// holds answered chats only. SendLagMs is actual − intended send time;
+// Saturated is true when its p99 exceeded SendLagLimitMs.
 type ProtocolReport struct {
-	Requests     int64            `json:"requests"`
-	Rate         float64          `json:"rate"`
-	Throughput   float64          `json:"throughput"`
-	Success      float64          `json:"success"`
-	ErrorTotal   int64            `json:"error_total"`
-	Errors       map[string]int64 `json:"errors"`
-	LatencyMs    LatencyReport    `json:"latency_ms"`
-	ConnectMs    *LatencyReport   `json:"connect_ms,omitempty"`
-	FirstEventMs *LatencyReport   `json:"first_event_ms,omitempty"`
-	Connections  int64            `json:"connections,omitempty"`
-	Redials      int64            `json:"redials,omitempty"`
+	Requests         int64                    `json:"requests"`
+	Rate             float64                  `json:"rate"`
+	Throughput       float64                  `json:"throughput"`
+	Success          float64                  `json:"success"`
+	ErrorTotal       int64                    `json:"error_total"`
+	Errors           map[string]int64         `json:"errors"`
+	TargetErrors     int64                    `json:"target_errors"`
+	TargetErrorRate  float64                  `json:"target_error_rate"`
+	GeneratorErrors  int64                    `json:"generator_errors"`
+	NotSent          int64                    `json:"not_sent"`
+	FailedMs         map[string]LatencyReport `json:"failed_ms,omitempty"`
+	ConnErrors       map[string]int64         `json:"conn_errors,omitempty"`
+	LatencyMs        LatencyReport            `json:"latency_ms"`
+	SendLagMs        LatencyReport            `json:"send_lag_ms"`
+	SendLagLimitMs   float64                  `json:"send_lag_limit_ms"`
+	Saturated        bool                     `json:"saturated"`
+	InFlightMax      int64                    `json:"in_flight_max"`
+	InFlightMean     float64                  `json:"in_flight_mean"`
+	TimingViolations int64                    `json:"timing_violations"`
+	TimingExamples   []string                 `json:"timing_examples,omitempty"`
+	OtherMessages    int64                    `json:"other_messages,omitempty"`
+	ConnectMs        *LatencyReport           `json:"connect_ms,omitempty"`
+	FirstEventMs     *LatencyReport           `json:"first_event_ms,omitempty"`
+	Connections      int64                    `json:"connections,omitempty"`
+	Redials          int64                    `json:"redials,omitempty"`
 }
 
 // LatencyReport is a latency distribution in milliseconds.
@@ -63,6 +81,9 @@ type IsolationReport struct {
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1e3 }
 
 func latencyOf(h *results.Histogram) LatencyReport {
+	if h == nil {
+		return LatencyReport{}
+	}
 	return LatencyReport{
 		Min: ms(h.Min()), Mean: ms(h.Mean()), P50: ms(h.Quantile(0.50)), P90: ms(h.Quantile(0.90)),
 		P95: ms(h.Quantile(0.95)), P99: ms(h.Quantile(0.99)), P999: ms(h.Quantile(0.999)), Max: ms(h.Max()),
@@ -77,9 +98,23 @@ func Summarize(s *results.Segment) Report {
 			Requests: p.Requests, Rate: round2(p.Rate()), Throughput: round2(p.Throughput()),
 			Success: round4(p.SuccessRatio()), ErrorTotal: p.ErrorCount(), Errors: p.Errors,
 			LatencyMs: latencyOf(p.Latency), Connections: p.Connections, Redials: p.Redials,
+			TargetErrors: p.TargetErrorCount(), TargetErrorRate: round4(p.TargetErrorRate()),
+			GeneratorErrors: p.GeneratorErrorCount(), NotSent: p.NotSent, ConnErrors: p.ConnErrors,
+			SendLagMs: latencyOf(p.SendLag), SendLagLimitMs: ms(p.SendLagLimit), Saturated: p.Saturated,
+			InFlightMax: p.InFlightMax, InFlightMean: round2(p.InFlightMean),
+			TimingViolations: p.TimingViolations, TimingExamples: p.TimingExamples, OtherMessages: p.OtherMessages,
 		}
 		if pr.Errors == nil {
 			pr.Errors = map[string]int64{}
+		}
+		for class, h := range p.Failed {
+			if h.Count() == 0 {
+				continue
+			}
+			if pr.FailedMs == nil {
+				pr.FailedMs = map[string]LatencyReport{}
+			}
+			pr.FailedMs[class] = latencyOf(h)
 		}
 		if name == results.WS {
 			c, f := latencyOf(p.Connect), latencyOf(p.FirstEvent)
@@ -128,6 +163,8 @@ func TextReport(s *results.Segment) Reporter {
 			fmt.Fprintf(tw, "Requests\t[total, rate, throughput]\t%d, %.2f, %.2f\n", p.Requests, p.Rate(), p.Throughput())
 			fmt.Fprintf(tw, "Duration\t[total, attack, wait]\t%s, %s, %s\n", round(p.Duration+p.Wait), round(p.Duration), round(p.Wait))
 			writeLatency(tw, "Latencies", p.Latency)
+			writeLatency(tw, "Send lag", p.SendLag)
+			fmt.Fprintf(tw, "In flight\t[max, mean]\t%d, %.2f\n", p.InFlightMax, p.InFlightMean)
 			if name == results.WS {
 				writeLatency(tw, "First event", p.FirstEvent)
 				writeLatency(tw, "Connect", p.Connect)
@@ -136,9 +173,38 @@ func TextReport(s *results.Segment) Reporter {
 			fmt.Fprintf(tw, "Bytes In\t[total, mean]\t%d, %.2f\n", p.BytesIn, mean(p.BytesIn, p.Requests))
 			fmt.Fprintf(tw, "Bytes Out\t[total, mean]\t%d, %.2f\n", p.BytesOut, mean(p.BytesOut, p.Requests))
 			fmt.Fprintf(tw, "Success\t[ratio]\t%.2f%%\n", 100*p.SuccessRatio())
-			fmt.Fprintf(tw, "Errors\t[total]\t%d\n", p.ErrorCount())
+			fmt.Fprintf(tw, "Errors\t[total, target, generator]\t%d, %d, %d\n", p.ErrorCount(), p.TargetErrorCount(), p.GeneratorErrorCount())
+			fmt.Fprintf(tw, "Target error rate\t[ratio]\t%.2f%%\n", 100*p.TargetErrorRate())
 			for _, e := range sortedErrors(p.Errors) {
-				fmt.Fprintf(tw, "  %s: %d\n", e.reason, e.n)
+				if h := p.Failed[e.reason]; h.Count() > 0 && !strings.HasPrefix(e.reason, results.ErrInFlightLimit) {
+					fmt.Fprintf(tw, "  %s: %d (failed after p50 %s, max %s)\n", e.reason, e.n, round(h.Quantile(0.5)), round(h.Max()))
+				} else {
+					fmt.Fprintf(tw, "  %s: %d\n", e.reason, e.n)
+				}
+			}
+			if p.NotSent > 0 {
+				fmt.Fprintf(tw, "Not sent\t[%s]\t%d\n", results.ErrInFlightLimit, p.NotSent)
+			}
+			if len(p.ConnErrors) > 0 {
+				var n int64
+				for _, v := range p.ConnErrors {
+					n += v
+				}
+				fmt.Fprintf(tw, "Connection errors\t[total]\t%d\n", n)
+				for _, e := range sortedErrors(p.ConnErrors) {
+					fmt.Fprintf(tw, "  %s: %d\n", e.reason, e.n)
+				}
+			}
+			if p.OtherMessages > 0 {
+				fmt.Fprintf(tw, "Other messages\t[total]\t%d\n", p.OtherMessages)
+			}
+			fmt.Fprintf(tw, "Timing\t[violations, max event gap, redial within]\t%d, %s, %s\n", p.TimingViolations, limit(p.MaxEventGap), limit(p.RedialWithin))
+			for _, e := range p.TimingExamples {
+				fmt.Fprintf(tw, "  %s\n", e)
+			}
+			if p.Saturated {
+				fmt.Fprintf(tw, "SATURATED: the generator sent late (p99 send lag %s over %s): its latencies measure the generator, not only the target\n",
+					round(p.SendLagP99()), p.SendLagLimit)
 			}
 		}
 		fmt.Fprintln(tw)
@@ -167,6 +233,14 @@ func round(d time.Duration) time.Duration {
 	default:
 		return d.Round(time.Microsecond)
 	}
+}
+
+// limit shows a limit, "off" when 0.
+func limit(d time.Duration) string {
+	if d <= 0 {
+		return "off"
+	}
+	return d.String()
 }
 
 func mean(total, n int64) float64 {

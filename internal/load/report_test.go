@@ -30,6 +30,27 @@ func goldenSegment() *results.Segment {
 	h.Requests, h.Success, h.Duration, h.Wait = 1000, 997, 5*time.Second, 120*time.Millisecond
 	h.Errors["http 500"] = 2
 	h.Errors["timeout"] = 1
+	h.Errors[results.ErrInFlightLimit] = 4
+	h.NotSent = 4
+	h.Failed = map[string]*results.Histogram{"http 500": results.NewHistogram(), "timeout": results.NewHistogram(), results.ErrInFlightLimit: results.NewHistogram()}
+	h.Failed["http 500"].Record(3 * time.Millisecond)
+	h.Failed["http 500"].Record(5 * time.Millisecond)
+	h.Failed["timeout"].Record(30 * time.Second)
+	for range 4 {
+		h.Failed[results.ErrInFlightLimit].Record(0)
+	}
+	for i := range 1000 {
+		h.SendLag.Record(time.Duration(i%10) * 50 * time.Microsecond)
+		w.SendLag.Record(time.Duration(i%100) * time.Millisecond)
+	}
+	h.CheckSaturation(20 * time.Millisecond)
+	w.CheckSaturation(20 * time.Millisecond)
+	h.InFlightMax, h.InFlightMean = 12, 3.25
+	w.InFlightMax, w.InFlightMean = 9, 2.5
+	h.MaxEventGap, w.MaxEventGap, w.RedialWithin = 100*time.Millisecond, 100*time.Millisecond, 3*time.Second
+	w.TimingViolations = 2
+	w.TimingExamples = []string{"ws: 152ms between two events of a chat of lb_user_00004, over 100ms", "redial took 3.2s, over 3s"}
+	w.ConnErrors = map[string]int64{"ws: dial: http 503": 1}
 	h.BytesIn, h.BytesOut = 1_000_000, 140_000
 	w.Requests, w.Success, w.Duration, w.Wait = 1000, 1000, 5*time.Second, 3*time.Millisecond
 	w.Connections, w.Redials = 11, 1

@@ -37,8 +37,11 @@ func pacer(rate float64) vegeta.ConstantPacer {
 // interval, for every chat due within duration, until ctx is done or the
 // budget is spent. send must not block: the schedule is open, so a slow
 // target never delays it, and the intended time, not the moment send is
-// called, is the start of the chat's latency.
-func schedule(ctx context.Context, rate float64, duration time.Duration, began time.Time, live *counters, maxReq int64, send func(n uint64, intended time.Time)) {
+// called, is the start of the chat's latency. When the generator cannot
+// keep up, chats are sent late, at once, and their send lag (the moment
+// send runs − intended) shows it. before, when not nil, runs before each
+// send (tests throttle the dispatch with it).
+func schedule(ctx context.Context, rate float64, duration time.Duration, began time.Time, live *counters, maxReq int64, before func(), send func(n uint64, intended time.Time)) {
 	p := pacer(rate)
 	interval := p.Per / time.Duration(p.Freq)
 	timer := time.NewTimer(time.Hour)
@@ -64,6 +67,9 @@ func schedule(ctx context.Context, rate float64, duration time.Duration, began t
 		}
 		if !live.take(maxReq) {
 			return
+		}
+		if before != nil {
+			before()
 		}
 		send(hits, began.Add(offset))
 	}

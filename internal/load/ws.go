@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/loadbench/loadbench/results"
 )
 
 // wsEngine holds one WebSocket connection per user. Chats of a user are
@@ -43,14 +44,23 @@ type wsUser struct {
 	conn    *websocket.Conn
 	hadConn bool
 	writing bool
-	unsent  []time.Time // intended send times of chats not yet written
-	out     []wsChat    // written chats awaiting their events, in order
+	unsent  []pending // chats dispatched and not yet written, in order
+	out     []wsChat  // written chats awaiting their events, in order
+}
+
+// pending is a chat dispatched to a user and not yet written.
+type pending struct {
+	intended time.Time
+	lag      time.Duration // dispatch − intended
 }
 
 // wsChat is a chat in flight.
 type wsChat struct {
 	intended   time.Time
 	first      time.Duration // intended → first event; <0 before it
+	lag        time.Duration // send lag: dispatch − intended
+	last       time.Time     // arrival of the latest event
+	gap        time.Duration // longest time between two consecutive events
 	idx        int           // events received
 	runID      string
 	reason     string
@@ -112,6 +122,9 @@ func (e *wsEngine) dial(ctx context.Context, u *wsUser) error {
 	c, resp, err := websocket.Dial(dctx, e.a.wsURL, &websocket.DialOptions{HTTPClient: e.hc, CompressionMode: websocket.CompressionDisabled})
 	if err != nil {
 		reason := "ws: dial: " + classify(err)
+		if c := classify(err); results.IsGeneratorError(c) {
+			reason = c // the generator's own (no port, no descriptor): never the target's
+		}
 		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
 			reason = fmt.Sprintf("ws: dial: http %d", resp.StatusCode)
 		}
@@ -139,12 +152,18 @@ func (e *wsEngine) dial(ctx context.Context, u *wsUser) error {
 	return nil
 }
 
-// enqueue schedules a chat of u, intended at t. It never blocks on the
-// network.
+// enqueue schedules a chat of u, intended at t, unless the generator's
+// in-flight limit is reached (the chat is then counted as not sent). It
+// never blocks on the network.
 func (e *wsEngine) enqueue(u *wsUser, t time.Time) {
+	lag := time.Since(t)
+	if !e.rec.acquire(e.a.maxInFlight) {
+		e.rec.notSent(t)
+		return
+	}
 	e.inflight.Add(1)
 	u.mu.Lock()
-	u.unsent = append(u.unsent, t)
+	u.unsent = append(u.unsent, pending{intended: t, lag: lag})
 	start := !u.writing
 	u.writing = true
 	u.mu.Unlock()
@@ -163,6 +182,11 @@ func (e *wsEngine) sendNow(u *wsUser) {
 	if c == nil || u.writing || len(u.unsent) > 0 || e.closing.Load() {
 		u.mu.Unlock()
 		e.enqueue(u, t)
+		return
+	}
+	if !e.rec.acquire(e.a.maxInFlight) {
+		u.mu.Unlock()
+		e.rec.notSent(t)
 		return
 	}
 	e.inflight.Add(1)
@@ -194,7 +218,7 @@ func (e *wsEngine) drain(u *wsUser) {
 		}
 		t := u.unsent[0]
 		u.unsent = u.unsent[:copy(u.unsent, u.unsent[1:])]
-		u.out = append(u.out, wsChat{intended: t, first: -1})
+		u.out = append(u.out, wsChat{intended: t.intended, lag: t.lag, first: -1})
 		u.mu.Unlock()
 		// Writes and reads use a context that is never done: a stuck
 		// connection is closed by the sweeper (timeout) or at shutdown,
@@ -214,7 +238,7 @@ func (e *wsEngine) failUnsent(u *wsUser, reason string) {
 	u.mu.Unlock()
 	now := time.Now()
 	for _, t := range ts {
-		e.finish(u, wsChat{intended: t, first: -1, reason: reason}, now)
+		e.finish(u, wsChat{intended: t.intended, lag: t.lag, first: -1, reason: reason}, now)
 	}
 }
 
@@ -250,13 +274,15 @@ func (e *wsEngine) drop(u *wsUser, c *websocket.Conn, reason string) {
 	}
 }
 
-// finish records a chat and, in throughput mode, sends u's next one.
+// finish records a chat, gives back its in-flight slot and, in throughput
+// mode, sends u's next one.
 func (e *wsEngine) finish(u *wsUser, ch wsChat, now time.Time) {
 	e.rec.record(outcome{
-		user: u.i, intended: ch.intended, latency: now.Sub(ch.intended), first: ch.first,
+		user: u.i, intended: ch.intended, latency: now.Sub(ch.intended), first: ch.first, lag: ch.lag, gap: ch.gap,
 		reason: ch.reason, bytesIn: ch.bytesIn, bytesOut: int64(len(e.pool.wsChat[u.i])),
 		checked: ch.checked, violations: ch.violations, violation: ch.violation, factoryID: ch.factoryID,
 	})
+	e.rec.release()
 	if e.sending.Load() && !e.closing.Load() {
 		if e.live.take(e.a.maxRequests) {
 			e.sendNow(u)
@@ -375,7 +401,10 @@ func (e *wsEngine) event(u *wsUser, b []byte) {
 		if h.idx == 0 {
 			h.runID = string(ev.RunID)
 			h.factoryID = factoryOf(&ev)
+		} else {
+			h.gap = max(h.gap, now.Sub(h.last))
 		}
+		h.last = now
 		if reason, _ := e.pool.checkEvent(&ev, h.idx, me, h.runID); reason != "" {
 			h.reason = firstReason(h.reason, "ws: "+reason)
 		}
@@ -415,7 +444,7 @@ func (e *wsEngine) sweep(now time.Time) {
 		u.mu.Lock()
 		c := u.conn
 		late := len(u.out) > 0 && now.Sub(u.out[0].intended) > e.a.timeout
-		lateUnsent := c == nil && len(u.unsent) > 0 && now.Sub(u.unsent[0]) > e.a.timeout && !u.writing
+		lateUnsent := c == nil && len(u.unsent) > 0 && now.Sub(u.unsent[0].intended) > e.a.timeout && !u.writing
 		u.mu.Unlock()
 		if late && c != nil {
 			e.drop(u, c, "timeout")
@@ -459,7 +488,7 @@ func (e *wsEngine) run(ctx, sendCtx context.Context, began time.Time) {
 		}
 		e.sending.Store(false)
 	} else {
-		schedule(ctx, e.a.wsRate, e.a.duration, began, e.live, e.a.maxRequests, func(n uint64, intended time.Time) {
+		schedule(ctx, e.a.wsRate, e.a.duration, began, e.live, e.a.maxRequests, e.a.beforeSend, func(n uint64, intended time.Time) {
 			e.enqueue(e.users[n%uint64(len(e.users))], intended)
 		})
 	}

@@ -105,7 +105,13 @@ figcaption { color: #57606a; font-size: .9em; }
 {{range .Examples}}<li>{{.}}</li>
 {{end}}</ul>
 {{end}}
-<h2>Setup</h2>
+{{if .Load}}<h2>Load</h2>
+<table>
+<tr><th></th><th>baseline</th><th>candidate</th></tr>
+{{range .Load}}<tr><th>{{.Label}}</th><td class="num">{{.Baseline}}</td><td class="num">{{.Candidate}}</td></tr>
+{{end}}</table>
+<p class="note">Latency holds answered chats only. Generator errors (no free port, no descriptor, in-flight limit) and chats not sent are the load generator's, never charged to the target; a saturated generator (p99 send lag over its limit) measures itself as much as the target.</p>
+{{end}}<h2>Setup</h2>
 <table>
 {{range .Setup}}<tr><th>{{.Label}}</th><td>{{.Value}}</td></tr>
 {{end}}</table>

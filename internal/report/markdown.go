@@ -55,6 +55,11 @@ func Markdown(run *results.Run, sum *results.Summary, cs []charts.Chart) func(io
 			}
 			p("\n")
 		}
+		if len(v.Load) > 0 {
+			p("### Load\n\n")
+			pairTable(p, v.Load)
+			p("Latency holds answered chats only. Generator errors (no free port, no descriptor, in-flight limit) and chats not sent are the load generator's, never charged to the target; a saturated generator (p99 send lag over its limit) measures itself as much as the target.\n\n")
+		}
 		p("### Setup\n\n")
 		p("| | |\n|---|---|\n")
 		for _, r := range v.Setup {

@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -52,6 +53,23 @@ func Text(sum *results.Summary) func(io.Writer) error {
 				continue
 			}
 			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\n", build, iv.Checked, iv.Violations, iv.DistinctFactoryIDs, iv.Verdict)
+		}
+		if len(sum.Load) > 0 {
+			fmt.Fprintln(tw)
+			fmt.Fprintln(tw, "load\tsent\tanswered\ttarget errors\tgenerator errors\tnot sent\tin flight max/mean\tsend lag p99\tsaturated\ttiming")
+			for _, build := range []string{results.Baseline, results.Candidate} {
+				protos := make([]string, 0, len(sum.Load[build]))
+				for name := range sum.Load[build] {
+					protos = append(protos, name)
+				}
+				slices.Sort(protos)
+				for _, name := range protos {
+					a := sum.Load[build][name]
+					fmt.Fprintf(tw, "%s %s\t%d\t%d\t%d (%.2f%%)\t%d\t%d\t%d/%.1f\t%.2f ms\t%d of %d\t%d\n", build, name,
+						a.Requests, a.Success, a.TargetErrors, 100*a.TargetErrorRate, a.GeneratorErrors, a.NotSent,
+						a.InFlightMax, a.InFlightMean, a.SendLagP99Ms, a.SaturatedSegments, a.Segments, a.TimingViolations)
+				}
+			}
 		}
 		if err := tw.Flush(); err != nil {
 			return err

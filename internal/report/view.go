@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -23,6 +24,7 @@ type view struct {
 	MemNotes []string
 	Iso      []pairRow
 	Examples []string
+	Load     []pairRow // the load accounting: target and generator errors, in flight, send lag
 	Setup    []setupRow
 	Charts   []charts.Chart
 }
@@ -93,8 +95,60 @@ func newView(run *results.Run, sum *results.Summary, cs []charts.Chart) view {
 			}
 		}
 	}
+	v.Load = loadRows(run)
 	v.Setup = setup(run, sum)
 	return v
+}
+
+// loadRows are the load accounting of both builds, per protocol: what the
+// target answered and failed, and what the generator failed or did not
+// send itself (never charged to the target), with how hard it was pushed.
+func loadRows(run *results.Run) []pairRow {
+	acc := results.Account(run)
+	b, c := acc[results.Baseline], acc[results.Candidate]
+	var protos []string
+	for _, m := range []map[string]results.Accounting{b, c} {
+		for name := range m {
+			if !slices.Contains(protos, name) {
+				protos = append(protos, name)
+			}
+		}
+	}
+	sort.Strings(protos)
+	var rows []pairRow
+	for _, name := range protos {
+		pb, pc := b[name], c[name]
+		label := strings.ToUpper(name) + " "
+		row := func(l string, f func(a results.Accounting) string) {
+			rows = append(rows, pairRow{label + l, f(pb), f(pc)})
+		}
+		row("chats sent / answered", func(a results.Accounting) string { return fmt.Sprintf("%d / %d", a.Requests, a.Success) })
+		row("target errors", func(a results.Accounting) string {
+			s := fmt.Sprintf("%d (%s)", a.TargetErrors, pct(a.TargetErrorRate))
+			if a.TopTargetError != "" {
+				s += ", most " + a.TopTargetError
+			}
+			return s
+		})
+		row("generator errors (not sent)", func(a results.Accounting) string {
+			return fmt.Sprintf("%d (%d)", a.GeneratorErrors, a.NotSent)
+		})
+		row("in flight at the generator, max / mean", func(a results.Accounting) string {
+			return fmt.Sprintf("%d / %.1f", a.InFlightMax, a.InFlightMean)
+		})
+		row("send lag p99, worst round", func(a results.Accounting) string {
+			s := millis(a.SendLagP99Ms)
+			if a.SendLagLimitMs > 0 {
+				s += " (limit " + millis(a.SendLagLimitMs) + ")"
+			}
+			return s
+		})
+		row("rounds with the generator saturated", func(a results.Accounting) string {
+			return fmt.Sprintf("%d of %d", a.SaturatedSegments, a.Segments)
+		})
+		row("timing violations", func(a results.Accounting) string { return strconv.FormatInt(a.TimingViolations, 10) })
+	}
+	return rows
 }
 
 func setup(run *results.Run, sum *results.Summary) []setupRow {
