@@ -151,7 +151,7 @@ func (c *Config) validate() error {
 	case c.BaselineURL != "" && (len(c.BaselineArgs) > 0 || len(c.CandidateArgs) > 0):
 		return fmt.Errorf("compare: --baseline-args and --candidate-args apply to the built-in targets only: %w", ErrUsage)
 	case !validImpl(c.BaselineImpl) || !validImpl(c.CandidateImpl):
-		return fmt.Errorf("compare: --baseline-impl and --candidate-impl must be baseline or perrequest, got %q and %q: %w", c.BaselineImpl, c.CandidateImpl, ErrUsage)
+		return fmt.Errorf("compare: --baseline-impl and --candidate-impl must be baseline or perrequest (or partial), got %q and %q: %w", c.BaselineImpl, c.CandidateImpl, ErrUsage)
 	case c.Rounds < 2:
 		return fmt.Errorf("compare: --rounds must be at least 2, got %d: %w", c.Rounds, ErrUsage)
 	case c.RoundDuration <= 0:
@@ -541,4 +541,6 @@ func gcSample(m results.Snapshot, phase string) results.Sample {
 	}
 }
 
-func validImpl(impl string) bool { return impl == "baseline" || impl == "perrequest" }
+func validImpl(impl string) bool {
+	return impl == "baseline" || impl == "perrequest" || impl == "partial"
+}
