@@ -50,8 +50,12 @@ Exit codes: 0 pass, 1 fail, 2 bad usage, 3 run error, 4 inconclusive.`,
 				return usageErr("compare: --profile must be ci or production, got %q", profile)
 			}
 			applyProfile(cmd.Flags(), prof, &cfg)
-			cfg.BaselineArgs = append([]string{"--profile", prof.String()}, strings.Fields(baselineArgs)...)
-			cfg.CandidateArgs = append([]string{"--profile", prof.String()}, strings.Fields(candidateArgs)...)
+			cfg.BaselineArgs = strings.Fields(baselineArgs)
+			cfg.CandidateArgs = strings.Fields(candidateArgs)
+			if cfg.BaselineURL == "" && cfg.CandidateURL == "" { // the built-in targets serve the profile too
+				cfg.BaselineArgs = append([]string{"--profile", prof.String()}, cfg.BaselineArgs...)
+				cfg.CandidateArgs = append([]string{"--profile", prof.String()}, cfg.CandidateArgs...)
+			}
 			if cfg.Out == "" {
 				cfg.Out = filepath.Join("runs", time.Now().UTC().Format("20060102T150405Z"))
 			}

@@ -16,7 +16,7 @@ import (
 func TestServeBadImplIsUsage(t *testing.T) {
 	var out, errb bytes.Buffer
 	code := run(context.Background(), []string{"serve", "--impl", "nope"}, streams{Out: &out, Err: &errb})
-	if code != exitUsage || !strings.Contains(errb.String(), "--impl must be baseline or perrequest") {
+	if code != exitUsage || !strings.Contains(errb.String(), "--impl must be baseline, perrequest or partial") {
 		t.Errorf("code %d, stderr %q", code, errb.String())
 	}
 	if code := run(context.Background(), []string{"serve", "--impl", "baseline", "--slowdown", "0"}, streams{Out: &out, Err: &errb}); code != exitUsage {

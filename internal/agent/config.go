@@ -74,14 +74,14 @@ type Config struct {
 	Tool      time.Duration
 	Slowdown  float64
 	CPURounds int
-	Profile   Profile      // how the waits of each chat are chosen (DefaultProfile)
+	Profile   Profile // how the waits of each chat are chosen (DefaultProfile)
 	// ConfigureWindow is the legacy build's yield between configuring the
 	// shared factory and creating the agent (DefaultConfigureWindow).
 	ConfigureWindow time.Duration
 	// FactoryCache is how many factories the per-request build's
 	// agent-class cache pins (DefaultFactoryCache: off).
 	FactoryCache int
-	Logger    *slog.Logger // factory log; nil: an in-memory sink (see NewSinkLogger)
+	Logger       *slog.Logger // factory log; nil: an in-memory sink (see NewSinkLogger)
 }
 
 // Option sets a Config field.
