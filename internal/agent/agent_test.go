@@ -302,9 +302,16 @@ func TestRegistryAndLLMManager(t *testing.T) {
 		t.Errorf("conversation %v, calls %d", got, m.Calls())
 	}
 	sink := NewMemorySink(10)
-	_, _ = sink.Write([]byte("0123456789abc"))
-	_, _ = sink.Write([]byte("de"))
-	if string(sink.Bytes()) != "456789abcde"[1:] || sink.Total() != 15 {
+	_, _ = sink.Write([]byte("0123456789abc")) // over the limit: its last 10 bytes
+	_, _ = sink.Write([]byte("de"))            // full: the older half goes
+	big := NewMemorySink(100)
+	for range 1000 {
+		_, _ = big.Write([]byte("0123456789"))
+	}
+	if n := len(big.Bytes()); n < 50 || n > 100 || big.Total() != 10000 {
+		t.Errorf("sink holds %d bytes", n)
+	}
+	if string(sink.Bytes()) != "abcde" || sink.Total() != 15 {
 		t.Errorf("sink %q total %d", sink.Bytes(), sink.Total())
 	}
 }

@@ -74,9 +74,11 @@ func LogFactory(l *slog.Logger, event string, uctx UserExecutionContext, factory
 // DefaultSinkBytes bounds the in-memory log sink of NewSinkLogger.
 const DefaultSinkBytes = 1 << 20
 
-// MemorySink is an io.Writer that keeps the last limit bytes written: a log
-// destination whose cost (formatting, locking, copying) is real but whose
-// size is bounded. It is safe for concurrent use.
+// MemorySink is an io.Writer that keeps at most limit of the last bytes
+// written (at least half of them): a log destination whose cost
+// (formatting, locking, copying) is real but whose size is bounded. When
+// full it drops its older half, so a write costs amortized O(len(p)). It is
+// safe for concurrent use.
 type MemorySink struct {
 	mu    sync.Mutex
 	buf   []byte
@@ -102,8 +104,9 @@ func (m *MemorySink) Write(p []byte) (int, error) {
 		m.buf = append(m.buf[:0], p[len(p)-m.limit:]...)
 		return len(p), nil
 	}
-	if over := len(m.buf) + len(p) - m.limit; over > 0 {
-		m.buf = append(m.buf[:0], m.buf[over:]...)
+	if len(m.buf)+len(p) > m.limit {
+		keep := max(0, min(len(m.buf), m.limit/2-len(p)))
+		m.buf = append(m.buf[:0], m.buf[len(m.buf)-keep:]...)
 	}
 	m.buf = append(m.buf, p...)
 	return len(p), nil
