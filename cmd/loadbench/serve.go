@@ -130,7 +130,7 @@ gracefully on SIGINT or SIGTERM.`,
 	f.BoolVar(&debugGC, "debug-gc", false, "enable POST /debug/gc")
 	f.Float64Var(&slowdown, "slowdown", agent.DefaultSlowdown, "multiply the simulated work (fault injection)")
 	f.IntVar(&leak, "leak", 0, "retain this many bytes per request forever (fault injection)")
-	f.StringVar(&auditLog, "audit-log", "", "append factory creation and release as JSON lines to this file")
+	f.StringVar(&auditLog, "audit-log", "", "append the factory log (configure, creation, agent creation, release) as JSON lines to this file instead of an in-memory sink")
 	return cmd
 }
 
