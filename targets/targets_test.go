@@ -806,3 +806,20 @@ func TestProductionProfileWaitsAreCommon(t *testing.T) {
 		t.Errorf("chats 7 and 8 drew the same LLM wait %s", a1)
 	}
 }
+
+// The production profile end to end (waits scaled down by the slowdown):
+// both builds answer, and the in-flight gauge returns to zero.
+func TestProductionProfileServes(t *testing.T) {
+	for _, impl := range []string{ImplPerRequest, ImplBaseline} {
+		s, ts := newTestServer(t, impl, WithProfile(agent.ProfileProduction), WithSlowdown(0.002), WithConfigureWindow(0))
+		if s.cfg.orphanTimeout != agent.ProfileProduction.Load().Timeout {
+			t.Errorf("%s: orphan timeout %s", impl, s.cfg.orphanTimeout)
+		}
+		if code, body := postRun(t, ts.URL, `{"user_id":"prod-0001","thread_id":"thread-p","chat_seq":3}`); code != 200 {
+			t.Errorf("%s: %d %s", impl, code, body)
+		}
+		if s.InFlight() != 0 {
+			t.Errorf("%s: in flight %d", impl, s.InFlight())
+		}
+	}
+}

@@ -398,6 +398,8 @@ func websocketIsolation(ctx context.Context, b Build, n int) (*finder, error) {
 		return nil, err
 	}
 	want := len(agent.EventTypes())
+	// Bridges that received other users' events are listed first.
+	var missing []string
 	for i, u := range users {
 		br := bridges[i]
 		br.mu.Lock()
@@ -409,9 +411,16 @@ func websocketIsolation(ctx context.Context, b Build, n int) (*finder, error) {
 			}
 		}
 		br.mu.Unlock()
-		if foreign > 0 || mine != want {
-			f.add("bridge of %s received %d of its own %d events and %d events of %d other users", u.uctx.UserID(), mine, want, foreign, others)
+		msg := fmt.Sprintf("bridge of %s received %d of its own %d events and %d events of %d other users", u.uctx.UserID(), mine, want, foreign, others)
+		switch {
+		case foreign > 0:
+			f.add("%s", msg)
+		case mine != want:
+			missing = append(missing, msg)
 		}
+	}
+	for _, m := range missing {
+		f.add("%s", m)
 	}
 	return f, nil
 }
