@@ -443,7 +443,7 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
 	}
 	s.inFlight.Add(1)
 	defer s.inFlight.Add(-1)
-	seq := s.chatSeq(uctx, req.ChatSeq)
+	seq := s.chatSeq(RouteRun, uctx, req.ChatSeq)
 	if err := s.beforeChat(r.Context(), uctx, seq); err != nil {
 		code := http.StatusInternalServerError
 		if !errors.Is(err, errInjected) {
@@ -481,12 +481,15 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
 var errInjected = errors.New("injected failure")
 
 // chatSeq is the chat's sequence number: the client's, or the next of the
-// server's count for (user, thread).
-func (s *Server) chatSeq(uctx agent.UserExecutionContext, given *uint64) uint64 {
+// server's count for (route, user, thread). Counting per route keeps a
+// user's HTTP and WebSocket chats, which share a thread, from interleaving
+// differently in two runs; a client that numbers its chats makes the keys
+// exact.
+func (s *Server) chatSeq(route string, uctx agent.UserExecutionContext, given *uint64) uint64 {
 	if given != nil {
 		return *given
 	}
-	key := uctx.UserID() + "\x00" + uctx.ThreadID()
+	key := route + "\x00" + uctx.UserID() + "\x00" + uctx.ThreadID()
 	s.seqMu.Lock()
 	defer s.seqMu.Unlock()
 	if len(s.seqs) >= seqLimit {
