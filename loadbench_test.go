@@ -50,7 +50,10 @@ func TestStrings(t *testing.T) {
 	}
 }
 
-// TestAttack attacks every built-in build over both protocols.
+// TestAttack attacks every built-in build over both protocols. Only the
+// per-request build must answer every chat: the legacy singleton (and the
+// partial migration's WebSocket route) misroute chats that overlap, which
+// the engine counts as failed chats and isolation violations.
 func TestAttack(t *testing.T) {
 	for _, b := range loadbench.Builds() {
 		t.Run("build="+b.String(), func(t *testing.T) {
@@ -65,7 +68,7 @@ func TestAttack(t *testing.T) {
 				t.Fatalf("protocols %+v, want http then ws", res.Protocols)
 			}
 			for _, p := range res.Protocols {
-				if p.Chats < 30 || p.Answered != p.Chats || p.Errors != 0 {
+				if p.Chats < 30 || p.Answered+p.Errors != p.Chats || (b == loadbench.PerRequest && p.Errors != 0) {
 					t.Errorf("%s: %d chats, %d answered, %d errors %v", p.Protocol, p.Chats, p.Answered, p.Errors, p.ErrorClasses)
 				}
 				if !(0 < p.P50 && p.P50 <= p.P95 && p.P95 <= p.P99 && p.P99 <= p.Max) {
@@ -79,7 +82,7 @@ func TestAttack(t *testing.T) {
 					t.Errorf("%s: segment does not match the result", p.Protocol)
 				}
 			}
-			if res.Chats() != res.Protocols[0].Chats+res.Protocols[1].Chats || res.Errors() != 0 {
+			if res.Chats() != res.Protocols[0].Chats+res.Protocols[1].Chats || (b == loadbench.PerRequest && res.Errors() != 0) {
 				t.Errorf("Chats() %d, Errors() %d", res.Chats(), res.Errors())
 			}
 			if res.Isolation.Checked == 0 {

@@ -17,7 +17,7 @@ import (
 func discard(agent.Event, []byte) error { return nil }
 
 func BenchmarkAcquire(b *testing.B) {
-	bld := newBuildOn(newFactory(), agent.WithThink(0), agent.WithTool(0))
+	bld := newBuildOn(newFactory(), agent.WithThink(0), agent.WithTool(0), agent.WithConfigureWindow(0))
 	c := uctx(b, 1)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -30,7 +30,7 @@ func BenchmarkAcquire(b *testing.B) {
 }
 
 func BenchmarkRun(b *testing.B) {
-	bld := newBuildOn(newFactory(), agent.WithThink(0), agent.WithTool(0))
+	bld := newBuildOn(newFactory(), agent.WithThink(0), agent.WithTool(0), agent.WithConfigureWindow(0))
 	c := uctx(b, 1)
 	ctx := context.Background()
 	b.ReportAllocs()
@@ -47,7 +47,7 @@ func BenchmarkRun(b *testing.B) {
 }
 
 func BenchmarkRunParallel(b *testing.B) {
-	bld := newBuildOn(newFactory(), agent.WithThink(0), agent.WithTool(0))
+	bld := newBuildOn(newFactory(), agent.WithThink(0), agent.WithTool(0), agent.WithConfigureWindow(0))
 	ctx := context.Background()
 	var next atomic.Int64
 	b.ReportAllocs()

@@ -63,7 +63,7 @@ func TestIsolatedFactoryPerRequest(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if strings.Join(ctxs, "|") != "bob" {
+	if strings.Join(ctxs, "|") != "bob" { // its own LLM manager's conversation only
 		t.Errorf("bob's context %v", ctxs)
 	}
 	if ba.users["user-0001"] != 5 || len(ba.users) != 1 || bb.users["user-0002"] != 5 || len(bb.users) != 1 {
@@ -88,6 +88,14 @@ func TestIsolatedFactoryPerRequest(t *testing.T) {
 	}
 	if _, err := sa.Run(context.Background(), "x", func(agent.Event, []byte) error { return nil }); err == nil {
 		t.Error("run after release accepted")
+	}
+	for _, line := range []string{"agent instance factory created", "configuring agent instance factory", "agent class registry validated", "agent instance factory configured", "agent instance created", "user context cleaned up"} {
+		if n := strings.Count(logBuf.String(), `"msg":"`+line+`"`); n != 2 {
+			t.Errorf("%d %q lines, want 2", n, line)
+		}
+	}
+	if strings.Contains(logBuf.String(), "alice secret") {
+		t.Error("log carries message text")
 	}
 	if n := strings.Count(logBuf.String(), `"event":"factory_created"`); n != 2 {
 		t.Errorf("%d creation lines", n)
@@ -119,5 +127,69 @@ func TestFactoriesAreCollected(t *testing.T) {
 	}
 	if live := b.Stats().FactoriesLive; live != 0 {
 		t.Errorf("%d factories still live after GC", live)
+	}
+}
+
+func TestPerformanceConfigFromEnv(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"FACTORY_POOL_INITIAL_SIZE": "7", "FACTORY_MAX_CONCURRENT_PER_USER": "3", "FACTORY_ENABLE_WEAK_REFS": "False"}
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	f, err := New(uctx(t, 1), Deps{Workflow: agent.NewWorkflow(), Env: lookup})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := f.Config()
+	if c.PoolInitialSize != 7 || c.MaxConcurrentPerUser != 3 || c.EnableWeakRefs || c.CacheSize != 128 || c.ExecutionTimeout != 30*time.Second {
+		t.Errorf("config %+v", c)
+	}
+	if cap(f.emitterPool) != 7 || cap(f.metricsBuffer) != 100 {
+		t.Errorf("pool %d, metrics buffer %d", cap(f.emitterPool), cap(f.metricsBuffer))
+	}
+	env["FACTORY_POOL_MAX_SIZE"] = "many"
+	if _, err := New(uctx(t, 1), Deps{Workflow: agent.NewWorkflow(), Env: lookup}); err == nil || !strings.Contains(err.Error(), "FACTORY_POOL_MAX_SIZE") {
+		t.Errorf("bad FACTORY_POOL_MAX_SIZE: %v", err)
+	}
+}
+
+// The agent-class cache pins the last N factories: retained factories grow
+// with distinct factories up to N, and 0 pins none.
+func TestFactoryCachePinsUpToN(t *testing.T) {
+	for _, n := range []int{0, 8} {
+		b := NewBuild(agent.WithThink(0), agent.WithTool(0), agent.WithFactoryCache(n))
+		live := func() int64 {
+			deadline := time.Now().Add(5 * time.Second)
+			prev := int64(-1)
+			for {
+				runtime.GC()
+				time.Sleep(10 * time.Millisecond)
+				cur := b.Stats().FactoriesLive
+				if cur == prev || time.Now().After(deadline) {
+					return cur
+				}
+				prev = cur
+			}
+		}
+		for _, k := range []int{3, 20} {
+			for i := range k {
+				s, err := b.Acquire(uctx(t, i), nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := s.Run(context.Background(), "m", func(agent.Event, []byte) error { return nil }); err != nil {
+					t.Fatal(err)
+				}
+				s.Release()
+			}
+			want := int64(min(b.CacheLen(), n))
+			if got := live(); got != want {
+				t.Errorf("cache %d after %d factories: %d live, want %d", n, k, got, want)
+			}
+			if got := b.Stats().StaleRequests; got != want {
+				t.Errorf("cache %d: %d stale, want %d", n, got, want)
+			}
+		}
+		if b.CacheLen() != n {
+			t.Errorf("cache %d holds %d", n, b.CacheLen())
+		}
 	}
 }

@@ -1,5 +1,23 @@
-// Package targets serves either build of the chat-agent service over HTTP and
+// Package targets serves a build of the chat-agent service over HTTP and
 // WebSocket: POST /api/agents/run, GET /api/demo/ws, GET /metrics,
 // GET /healthz and, when enabled, POST /debug/gc. Each Server has its own
 // Prometheus registry.
+//
+// Builds: baseline (the legacy singleton), perrequest, and partial, the
+// half-migrated service (HTTP on per-request factories, the WebSocket route
+// still configuring the singleton), composed here because the two builds
+// never import each other.
+//
+// A chat's events reach it through a sink that accepts events from other
+// goroutines (under the legacy build another user's agent may deliver to
+// it). A chat whose own events never arrive waits for them until the orphan
+// timeout (the profile's per-chat timeout by default) and ends with an
+// error: HTTP 504, or a WebSocket error message.
+//
+// Fault injection: WithSlowdown, WithLeak (bytes per chat), WithDelay (a
+// fixed latency per chat), WithFailRate (a share of chats answered with an
+// error, chosen by a hash of the chat), WithLeakPerUser (bytes once per
+// distinct user id). Metrics include loadbench_chats_in_flight,
+// loadbench_agents_misrouted_total, loadbench_foreign_events_total and
+// loadbench_chats_orphaned_total.
 package targets

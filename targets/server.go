@@ -1,16 +1,19 @@
 package targets
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -27,6 +30,10 @@ import (
 const (
 	ImplBaseline   = baseline.Name
 	ImplPerRequest = perrequest.Name
+	// ImplPartial is the half-migrated service: HTTP (the supervisor path)
+	// on per-request factories, the demo WebSocket route still configuring
+	// the legacy singleton.
+	ImplPartial = "partial"
 )
 
 // Routes served.
@@ -46,7 +53,12 @@ const MaxBodyBytes = 1 << 20
 const DefaultCloseTimeout = 2 * time.Second
 
 // Impls lists the build names.
-func Impls() []string { return []string{ImplBaseline, ImplPerRequest} }
+func Impls() []string { return []string{ImplBaseline, ImplPerRequest, ImplPartial} }
+
+// ValidImpl reports whether impl names a build.
+func ValidImpl(impl string) bool {
+	return impl == ImplBaseline || impl == ImplPerRequest || impl == ImplPartial
+}
 
 // NewBuild returns the build named impl.
 func NewBuild(impl string, opts ...agent.Option) (agent.Build, error) {
@@ -55,14 +67,60 @@ func NewBuild(impl string, opts ...agent.Option) (agent.Build, error) {
 		return baseline.NewBuild(opts...), nil
 	case ImplPerRequest:
 		return perrequest.NewBuild(opts...), nil
+	case ImplPartial:
+		return &partialBuild{http: perrequest.NewBuild(opts...), ws: baseline.NewBuild(opts...)}, nil
 	}
-	return nil, fmt.Errorf("targets: unknown build %q (want %s or %s)", impl, ImplBaseline, ImplPerRequest)
+	return nil, fmt.Errorf("targets: unknown build %q (want %s, %s or %s)", impl, ImplBaseline, ImplPerRequest, ImplPartial)
 }
 
+// partialBuild composes the two builds (which never import each other):
+// requests without a bridge (HTTP) get per-request factories, requests with
+// one (the WebSocket route) configure the legacy singleton.
+type partialBuild struct {
+	http *perrequest.Build
+	ws   *baseline.Build
+}
+
+func (p *partialBuild) Name() string { return ImplPartial }
+
+func (p *partialBuild) Acquire(uctx agent.UserExecutionContext, bridge agent.Bridge) (agent.Session, error) {
+	if bridge == nil {
+		return p.http.Acquire(uctx, nil)
+	}
+	return p.ws.Acquire(uctx, bridge)
+}
+
+func (p *partialBuild) Stats() agent.Stats {
+	h, w := p.http.Stats(), p.ws.Stats()
+	return agent.Stats{
+		FactoriesCreated:  h.FactoriesCreated + w.FactoriesCreated,
+		FactoriesLive:     h.FactoriesLive + w.FactoriesLive,
+		InstancesRetained: h.InstancesRetained + w.InstancesRetained,
+		StaleRequests:     h.StaleRequests + w.StaleRequests,
+		MisroutedAgents:   h.MisroutedAgents + w.MisroutedAgents,
+	}
+}
+
+// Defaults of the fault injection and of the owner's wait.
+const (
+	// DefaultOrphanTimeout bounds how long a chat whose own events never
+	// arrive waits for them before it is answered with an error; 0 takes
+	// the profile's per-chat timeout (agent.Profile.Load().Timeout).
+	DefaultOrphanTimeout = 0
+	// seqLimit bounds the per-(user, thread) chat counters; the map is
+	// cleared when it reaches it.
+	seqLimit = 1 << 16
+)
+
 type config struct {
-	agentOpts []agent.Option
-	debugGC   bool
-	leak      int
+	agentOpts     []agent.Option
+	debugGC       bool
+	leak          int
+	profile       agent.Profile
+	delay         time.Duration
+	failRate      float64
+	leakPerUser   int
+	orphanTimeout time.Duration
 }
 
 // Option configures a Server.
@@ -94,6 +152,39 @@ func WithDebugGC(on bool) Option { return func(c *config) { c.debugGC = on } }
 // WithLeak retains n bytes per request forever (fault injection).
 func WithLeak(n int) Option { return func(c *config) { c.leak = n } }
 
+// WithProfile sets the workload profile (agent.DefaultProfile).
+func WithProfile(p agent.Profile) Option {
+	return func(c *config) { c.profile = p; c.agentOpts = append(c.agentOpts, agent.WithProfile(p)) }
+}
+
+// WithConfigureWindow sets the legacy build's yield between configure and
+// agent creation (agent.DefaultConfigureWindow).
+func WithConfigureWindow(d time.Duration) Option {
+	return func(c *config) { c.agentOpts = append(c.agentOpts, agent.WithConfigureWindow(d)) }
+}
+
+// WithFactoryCache sets the per-request build's agent-class cache size
+// (agent.DefaultFactoryCache).
+func WithFactoryCache(n int) Option {
+	return func(c *config) { c.agentOpts = append(c.agentOpts, agent.WithFactoryCache(n)) }
+}
+
+// WithDelay adds d to every chat before it runs (fault injection).
+func WithDelay(d time.Duration) Option { return func(c *config) { c.delay = d } }
+
+// WithFailRate answers that share of chats with an error: HTTP 500, or a
+// WebSocket error message (fault injection). Which chats fail depends only
+// on (user, thread, chat sequence), so two runs of a scenario agree.
+func WithFailRate(f float64) Option { return func(c *config) { c.failRate = f } }
+
+// WithLeakPerUser retains n bytes once per distinct user id (fault
+// injection).
+func WithLeakPerUser(n int) Option { return func(c *config) { c.leakPerUser = n } }
+
+// WithOrphanTimeout bounds the wait of a chat whose events went elsewhere
+// (DefaultOrphanTimeout: the profile's per-chat timeout).
+func WithOrphanTimeout(d time.Duration) Option { return func(c *config) { c.orphanTimeout = d } }
+
 // Server is the http.Handler of one build.
 type Server struct {
 	build    agent.Build
@@ -101,11 +192,19 @@ type Server struct {
 	registry *prometheus.Registry
 	requests *prometheus.CounterVec
 	misroute prometheus.Counter
+	foreign  prometheus.Counter
+	orphaned prometheus.Counter
 	leak     int
 	live     func() int64
+	cfg      config
+	inFlight atomic.Int64
 
-	leakMu sync.Mutex
-	leaked [][]byte
+	leakMu     sync.Mutex
+	leaked     [][]byte
+	userLeaked map[string][]byte
+
+	seqMu sync.Mutex
+	seqs  map[string]uint64
 
 	connMu  sync.Mutex
 	conns   map[*websocket.Conn]struct{}
@@ -122,6 +221,21 @@ func New(impl string, opts ...Option) (*Server, error) {
 	if c.leak < 0 {
 		return nil, fmt.Errorf("targets: negative leak %d", c.leak)
 	}
+	if c.leakPerUser < 0 {
+		return nil, fmt.Errorf("targets: negative per-user leak %d", c.leakPerUser)
+	}
+	if c.delay < 0 {
+		return nil, fmt.Errorf("targets: negative delay %s", c.delay)
+	}
+	if c.orphanTimeout < 0 {
+		return nil, fmt.Errorf("targets: negative orphan timeout %s", c.orphanTimeout)
+	}
+	if math.IsNaN(c.failRate) || c.failRate < 0 || c.failRate > 1 {
+		return nil, fmt.Errorf("targets: fail rate %v outside [0, 1]", c.failRate)
+	}
+	if c.orphanTimeout == 0 {
+		c.orphanTimeout = c.profile.Load().Timeout
+	}
 	b, err := NewBuild(impl, c.agentOpts...)
 	if err != nil {
 		return nil, err
@@ -131,8 +245,12 @@ func New(impl string, opts ...Option) (*Server, error) {
 		mux:      http.NewServeMux(),
 		registry: prometheus.NewRegistry(),
 		leak:     c.leak,
+		cfg:      c,
 		conns:    make(map[*websocket.Conn]struct{}),
-		live:     func() int64 { return b.Stats().FactoriesLive },
+		seqs:     make(map[string]uint64),
+
+		userLeaked: make(map[string][]byte),
+		live:       func() int64 { return b.Stats().FactoriesLive },
 	}
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "loadbench_requests_total",
@@ -142,8 +260,26 @@ func New(impl string, opts ...Option) (*Server, error) {
 		Name: "loadbench_bridge_misrouted_events_total",
 		Help: "Events a connection's WebSocket bridge was notified of for users that never chatted on it.",
 	})
+	s.foreign = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "loadbench_foreign_events_total",
+		Help: "Events delivered to a chat of another user (the legacy configure race).",
+	})
+	s.orphaned = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "loadbench_chats_orphaned_total",
+		Help: "Chats whose own events never reached them, answered with an error after the orphan timeout.",
+	})
 	s.registry.MustRegister(
 		collectors.NewGoCollector(),
+		s.foreign,
+		s.orphaned,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "loadbench_chats_in_flight",
+			Help: "Chats received and not yet answered.",
+		}, func() float64 { return float64(s.inFlight.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "loadbench_agents_misrouted_total",
+			Help: "Agents created with another request's bridge or LLM manager.",
+		}, func() float64 { return float64(b.Stats().MisroutedAgents) }),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		s.requests,
 		s.misroute,
@@ -267,6 +403,9 @@ type RunRequest struct {
 	UserID   string `json:"user_id"`
 	ThreadID string `json:"thread_id"`
 	Message  string `json:"message"`
+	// ChatSeq optionally numbers the chat within its user and thread; it
+	// keys the chat's waits and faults. Without it the server counts.
+	ChatSeq *uint64 `json:"chat_seq,omitempty"`
 }
 
 // RunResponse is the 200 answer of POST /api/agents/run.
@@ -302,6 +441,17 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
 		s.writeJSON(w, RouteRun, http.StatusBadRequest, errorBody{"run: " + err.Error()})
 		return
 	}
+	s.inFlight.Add(1)
+	defer s.inFlight.Add(-1)
+	seq := s.chatSeq(RouteRun, uctx, req.ChatSeq)
+	if err := s.beforeChat(r.Context(), uctx, seq); err != nil {
+		code := http.StatusInternalServerError
+		if !errors.Is(err, errInjected) {
+			code = http.StatusServiceUnavailable
+		}
+		s.writeJSON(w, RouteRun, code, errorBody{"run: " + err.Error()})
+		return
+	}
 	sess, err := s.build.Acquire(uctx, nil)
 	if err != nil {
 		s.writeJSON(w, RouteRun, http.StatusBadRequest, errorBody{"run: " + err.Error()})
@@ -309,20 +459,171 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
 	}
 	defer sess.Release()
 	s.retain()
-	events := make([]json.RawMessage, 0, 5)
-	res, err := sess.Run(r.Context(), req.Message, func(_ agent.Event, raw []byte) error {
-		events = append(events, append(json.RawMessage(nil), raw...))
-		return nil
-	})
+	sink := newChatSink(uctx, s.foreign)
+	defer sink.close()
+	ctx := agent.WithChatSeq(r.Context(), seq)
+	res, err := sess.Run(ctx, req.Message, sink.emit)
 	if err != nil {
 		s.writeJSON(w, RouteRun, http.StatusServiceUnavailable, errorBody{"run: " + err.Error()})
 		return
 	}
+	if err := s.awaitOwn(ctx, sink); err != nil {
+		s.writeJSON(w, RouteRun, http.StatusGatewayTimeout, errorBody{"run: " + err.Error()})
+		return
+	}
 	s.writeJSON(w, RouteRun, http.StatusOK, RunResponse{
 		RunID: uctx.RunID(), UserID: uctx.UserID(), ThreadID: uctx.ThreadID(),
-		FactoryID: sess.FactoryID(), Events: events, Result: res,
+		FactoryID: sess.FactoryID(), Events: sink.snapshot(), Result: res,
 	})
 }
+
+// errInjected marks a failure injected by WithFailRate.
+var errInjected = errors.New("injected failure")
+
+// chatSeq is the chat's sequence number: the client's, or the next of the
+// server's count for (route, user, thread). Counting per route keeps a
+// user's HTTP and WebSocket chats, which share a thread, from interleaving
+// differently in two runs; a client that numbers its chats makes the keys
+// exact.
+func (s *Server) chatSeq(route string, uctx agent.UserExecutionContext, given *uint64) uint64 {
+	if given != nil {
+		return *given
+	}
+	key := route + "\x00" + uctx.UserID() + "\x00" + uctx.ThreadID()
+	s.seqMu.Lock()
+	defer s.seqMu.Unlock()
+	if len(s.seqs) >= seqLimit {
+		clear(s.seqs)
+	}
+	n := s.seqs[key]
+	s.seqs[key] = n + 1
+	return n
+}
+
+// beforeChat applies the chat-level faults: the per-user leak, the added
+// delay and the injected failure.
+func (s *Server) beforeChat(ctx context.Context, uctx agent.UserExecutionContext, seq uint64) error {
+	s.retainUser(uctx.UserID())
+	if d := s.cfg.delay; d > 0 {
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	if f := s.cfg.failRate; f > 0 && agent.ChatKey("fail", uctx.UserID(), uctx.ThreadID(), seq) < f {
+		return errInjected
+	}
+	return nil
+}
+
+// awaitOwn waits for the chat's own agent_completed. The agent has
+// finished, so when its events went to another chat they will never come:
+// the owner waits for them (as the real client does) until ctx ends or the
+// orphan timeout passes, and the chat ends with an error.
+func (s *Server) awaitOwn(ctx context.Context, sink *chatSink) error {
+	select {
+	case <-sink.done:
+		return nil
+	default:
+	}
+	t := time.NewTimer(s.cfg.orphanTimeout)
+	defer t.Stop()
+	select {
+	case <-sink.done:
+		return nil
+	case <-ctx.Done():
+	case <-t.C:
+	}
+	s.orphaned.Inc()
+	return fmt.Errorf("events of run %s never arrived", sink.runID)
+}
+
+// chatSink receives the events delivered to one chat: its own, and under
+// the legacy build other users' too, from other goroutines and possibly
+// after the chat ended (then they are dropped). It is safe for concurrent
+// use.
+type chatSink struct {
+	userID, runID string
+	foreign       prometheus.Counter
+	write         func([]byte) error // nil: collect for an HTTP response
+	done          chan struct{}
+
+	mu       sync.Mutex
+	events   []json.RawMessage
+	finished bool
+	closed   bool
+}
+
+func newChatSink(uctx agent.UserExecutionContext, foreign prometheus.Counter) *chatSink {
+	return &chatSink{userID: uctx.UserID(), runID: uctx.RunID(), foreign: foreign, done: make(chan struct{})}
+}
+
+func (c *chatSink) emit(ev agent.Event, raw []byte) error {
+	own := ev.RunID == c.runID
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	if ev.UserID != c.userID {
+		c.foreign.Inc()
+	}
+	if c.write == nil {
+		c.events = append(c.events, append(json.RawMessage(nil), raw...))
+	}
+	c.mu.Unlock()
+	if c.write != nil {
+		if err := c.write(raw); err != nil && own {
+			return err // this chat's own connection failed
+		}
+	}
+	if own && ev.Type == agent.EventAgentCompleted {
+		c.mu.Lock()
+		if !c.finished {
+			c.finished = true
+			close(c.done)
+		}
+		c.mu.Unlock()
+	}
+	return nil
+}
+
+func (c *chatSink) snapshot() []json.RawMessage {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]json.RawMessage(nil), c.events...)
+}
+
+func (c *chatSink) close() {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+}
+
+// retainUser is the --leak-per-user fault: n bytes kept once per distinct
+// user id.
+func (s *Server) retainUser(userID string) {
+	n := s.cfg.leakPerUser
+	if n <= 0 {
+		return
+	}
+	s.leakMu.Lock()
+	defer s.leakMu.Unlock()
+	if _, ok := s.userLeaked[userID]; ok {
+		return
+	}
+	b := make([]byte, n)
+	for i := 0; i < len(b); i += 4096 {
+		b[i] = 1
+	}
+	s.userLeaked[userID] = b
+}
+
+// InFlight is the number of chats received and not yet answered.
+func (s *Server) InFlight() int64 { return s.inFlight.Load() }
 
 // retain is the --leak fault: n bytes per request kept forever, touched so
 // they are resident.

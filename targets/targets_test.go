@@ -315,24 +315,38 @@ func TestWebSocketContract(t *testing.T) {
 
 var secretRE = regexp.MustCompile(`SECRET-[0-9]{4}-[a-z]+`)
 
-// Each of 100 concurrent users carries a secret; returns how many responses
-// carried another user's secret and the factory ids seen.
-func loadSecrets(t *testing.T, url string, users int) (leaks int, factoryIDs map[string]int) {
+// loadResult is what loadSecrets saw.
+type loadResult struct {
+	leaks      int            // answers that carried another user's secret
+	orphans    int            // chats answered with an error: their events went elsewhere
+	factoryIDs map[string]int // factory ids of the chats answered
+}
+
+// Each of users concurrent users carries a secret and chats twice over HTTP
+// and twice over WebSocket.
+func loadSecrets(t *testing.T, url string, users int) loadResult {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	var mu sync.Mutex
-	factoryIDs = map[string]int{}
+	res := loadResult{factoryIDs: map[string]int{}}
 	record := func(own string, raw []byte, fid string) {
 		mu.Lock()
 		defer mu.Unlock()
-		factoryIDs[fid]++
+		if fid != "" {
+			res.factoryIDs[fid]++
+		}
 		for _, s := range secretRE.FindAllString(string(raw), -1) {
 			if s != own {
-				leaks++
+				res.leaks++
 				return
 			}
 		}
+	}
+	orphan := func() {
+		mu.Lock()
+		res.orphans++
+		mu.Unlock()
 	}
 	var wg sync.WaitGroup
 	for i := range users {
@@ -350,6 +364,10 @@ func loadSecrets(t *testing.T, url string, users int) (leaks int, factoryIDs map
 				}
 				body, _ := io.ReadAll(resp.Body)
 				resp.Body.Close()
+				if resp.StatusCode == http.StatusGatewayTimeout && strings.Contains(string(body), "never arrived") {
+					orphan()
+					continue
+				}
 				var r runResp
 				if resp.StatusCode != 200 || json.Unmarshal(body, &r) != nil {
 					t.Errorf("status %d: %s", resp.StatusCode, body)
@@ -375,22 +393,34 @@ func loadSecrets(t *testing.T, url string, users int) (leaks int, factoryIDs map
 					t.Error(err)
 					return
 				}
+				// Read until this user's agent_completed or an error; other
+				// users' events may arrive in between.
 				var all []byte
 				var fid string
-				for j := range 5 {
+				for {
 					_, raw, err := c.Read(ctx)
 					if err != nil {
 						t.Error(err)
 						return
 					}
-					if j == 0 {
-						var e wsEvent
+					var e wsEvent
+					_ = json.Unmarshal(raw, &e)
+					if e.Type == WSError {
+						orphan()
+						break
+					}
+					all = append(all, raw...)
+					if e.UserID != user {
+						continue
+					}
+					if e.Type == agent.EventAgentStarted {
 						var d agent.StartedData
-						_ = json.Unmarshal(raw, &e)
 						_ = json.Unmarshal(e.Data, &d)
 						fid = d.FactoryID
 					}
-					all = append(all, raw...)
+					if e.Type == agent.EventAgentCompleted {
+						break
+					}
 				}
 				record(secret, all, fid)
 			}
@@ -398,7 +428,7 @@ func loadSecrets(t *testing.T, url string, users int) (leaks int, factoryIDs map
 		})
 	}
 	wg.Wait()
-	return leaks, factoryIDs
+	return res
 }
 
 func metricValue(t *testing.T, url, name string) float64 {
@@ -438,13 +468,13 @@ func forceGC(t *testing.T, url string) GCResponse {
 const loadUsers = 100
 
 func TestPerRequestIsolatedUnderLoadAndReleasesFactories(t *testing.T) {
-	_, ts := newTestServer(t, ImplPerRequest)
-	leaks, ids := loadSecrets(t, ts.URL, loadUsers)
-	if leaks != 0 {
-		t.Errorf("%d responses carried another user's secret", leaks)
+	_, ts := newTestServer(t, ImplPerRequest, WithConfigureWindow(time.Millisecond))
+	res := loadSecrets(t, ts.URL, loadUsers)
+	if res.leaks != 0 || res.orphans != 0 {
+		t.Errorf("%d answers carried another user's secret, %d chats lost their events", res.leaks, res.orphans)
 	}
 	total := 0
-	for id, n := range ids {
+	for id, n := range res.factoryIDs {
 		total += n
 		if n != 1 || id == "" {
 			t.Errorf("factory %q served %d requests", id, n)
@@ -458,6 +488,11 @@ func TestPerRequestIsolatedUnderLoadAndReleasesFactories(t *testing.T) {
 	}
 	if got := metricValue(t, ts.URL, "loadbench_agent_instances_retained"); got != 0 {
 		t.Errorf("instances retained %v after load", got)
+	}
+	for _, m := range []string{"loadbench_agents_misrouted_total", "loadbench_foreign_events_total", "loadbench_chats_orphaned_total", "loadbench_chats_in_flight"} {
+		if got := metricValue(t, ts.URL, m); got != 0 {
+			t.Errorf("%s = %v", m, got)
+		}
 	}
 	var g GCResponse
 	for range 20 { // cleanups run asynchronously after the cycle
@@ -473,26 +508,71 @@ func TestPerRequestIsolatedUnderLoadAndReleasesFactories(t *testing.T) {
 	}
 }
 
-func TestBaselineLeaksUnderLoadAndRetainsInstances(t *testing.T) {
-	_, ts := newTestServer(t, ImplBaseline)
-	before := metricValue(t, ts.URL, "loadbench_agent_instances_retained")
-	leaks, ids := loadSecrets(t, ts.URL, loadUsers)
-	if leaks == 0 {
-		t.Error("baseline returned no other user's secret")
+// Under 100 overlapping users the legacy build misroutes: answers carry
+// other users' secrets, owners lose their events, and it still ends every
+// chat (within the orphan timeout).
+func TestBaselineMisroutesUnderLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end load with orphan waits; skipped under -short")
 	}
-	if len(ids) != 1 {
-		t.Errorf("baseline served from %d factory ids, want 1", len(ids))
+	_, ts := newTestServer(t, ImplBaseline, WithConfigureWindow(2*time.Millisecond), WithOrphanTimeout(300*time.Millisecond))
+	res := loadSecrets(t, ts.URL, loadUsers)
+	if res.leaks == 0 || res.orphans == 0 {
+		t.Errorf("baseline: %d answers with foreign secrets, %d orphaned chats; want both > 0", res.leaks, res.orphans)
 	}
-	forceGC(t, ts.URL)
-	after := metricValue(t, ts.URL, "loadbench_agent_instances_retained")
-	if after-before < 4*loadUsers {
-		t.Errorf("retained instances grew by %v, want >= %d", after-before, 4*loadUsers)
+	if len(res.factoryIDs) != 1 {
+		t.Errorf("baseline served from %d factory ids, want 1", len(res.factoryIDs))
+	}
+	for _, m := range []string{"loadbench_agents_misrouted_total", "loadbench_foreign_events_total", "loadbench_chats_orphaned_total", "loadbench_bridge_misrouted_events_total"} {
+		if got := metricValue(t, ts.URL, m); got == 0 {
+			t.Errorf("%s = 0", m)
+		}
+	}
+	// Cleanup per user context: nothing of the agents stays.
+	if got := metricValue(t, ts.URL, "loadbench_agent_instances_retained"); got != 0 {
+		t.Errorf("instances retained %v after load", got)
 	}
 	if got := metricValue(t, ts.URL, "loadbench_factories_live"); got != 1 {
 		t.Errorf("factories live %v", got)
 	}
-	if got := metricValue(t, ts.URL, "loadbench_bridge_misrouted_events_total"); got == 0 {
-		t.Error("bridge swap routed no events to another connection's bridge")
+	if got := metricValue(t, ts.URL, "loadbench_chats_in_flight"); got != 0 {
+		t.Errorf("chats in flight %v after load", got)
+	}
+}
+
+// Two HTTP chats whose configure windows overlap: the first configures, the
+// second configures, the first creates its agent with the second's route.
+// The second receives both runs' events; the first waits for its own events
+// until the orphan timeout and answers 504. Without overlap both behave.
+func TestBaselineOverlapMisroutesHTTP(t *testing.T) {
+	_, ts := newTestServer(t, ImplBaseline, WithConfigureWindow(400*time.Millisecond), WithOrphanTimeout(200*time.Millisecond))
+	type answer struct {
+		code int
+		body []byte
+	}
+	run := func(user string) answer {
+		code, body := postRun(t, ts.URL, fmt.Sprintf(`{"user_id":%q,"thread_id":"thread-o","message":"secret of %s"}`, user, user))
+		return answer{code, body}
+	}
+	// Sequential: no overlap, no misrouting.
+	for _, u := range []string{"solo-0001", "solo-0002"} {
+		if a := run(u); a.code != 200 || strings.Count(string(a.body), `"user_id":"solo-`) != 6 {
+			t.Errorf("%s without overlap: %d %s", u, a.code, a.body)
+		}
+	}
+	first := make(chan answer, 1)
+	go func() { first <- run("alice-0001") }()
+	time.Sleep(150 * time.Millisecond) // well inside alice's 400 ms window
+	second := run("bob-0002")
+	a := <-first
+	if a.code != http.StatusGatewayTimeout || !strings.Contains(string(a.body), "never arrived") {
+		t.Errorf("alice: %d %s; want 504, her events went to bob", a.code, a.body)
+	}
+	if second.code != 200 || !strings.Contains(string(second.body), `"user_id":"alice-0001"`) || !strings.Contains(string(second.body), "secret of alice") {
+		t.Errorf("bob: %d %s; want alice's events in his answer", second.code, second.body)
+	}
+	if got := metricValue(t, ts.URL, "loadbench_chats_orphaned_total"); got != 1 {
+		t.Errorf("orphaned %v, want 1", got)
 	}
 }
 
@@ -563,4 +643,183 @@ func TestCloseEndsWebSockets(t *testing.T) {
 		t.Errorf("close status %v (%v)", got, err)
 	}
 	<-done
+}
+
+func TestFaultInjection(t *testing.T) {
+	// --fail-rate: the same chats fail on two servers (keyed by the chat).
+	outcome := func() []int {
+		_, ts := newTestServer(t, ImplPerRequest, WithFailRate(0.5))
+		var codes []int
+		for i := range 40 {
+			code, body := postRun(t, ts.URL, fmt.Sprintf(`{"user_id":"fail-%04d","thread_id":"thread-f","chat_seq":%d}`, i%4, i))
+			if code == 500 && !strings.Contains(string(body), "injected failure") {
+				t.Errorf("500 body %s", body)
+			}
+			codes = append(codes, code)
+		}
+		return codes
+	}
+	a, b := outcome(), outcome()
+	fails := 0
+	for i := range a {
+		if a[i] != b[i] {
+			t.Errorf("chat %d: %d then %d", i, a[i], b[i])
+		}
+		if a[i] == 500 {
+			fails++
+		}
+	}
+	if fails < 10 || fails > 30 {
+		t.Errorf("%d of 40 chats failed at rate 0.5", fails)
+	}
+	// --delay adds latency to every chat.
+	_, ts := newTestServer(t, ImplPerRequest, WithDelay(150*time.Millisecond))
+	start := time.Now()
+	if code, _ := postRun(t, ts.URL, `{"user_id":"slow-0001","thread_id":"thread-s"}`); code != 200 {
+		t.Errorf("delayed chat %d", code)
+	}
+	if el := time.Since(start); el < 150*time.Millisecond {
+		t.Errorf("delayed chat took %s", el)
+	}
+	// --leak-per-user keeps bytes once per distinct user.
+	s, ts2 := newTestServer(t, ImplPerRequest, WithLeakPerUser(4096))
+	for i := range 6 {
+		postRun(t, ts2.URL, fmt.Sprintf(`{"user_id":"leak-%04d","thread_id":"thread-l"}`, i%3))
+	}
+	s.leakMu.Lock()
+	n := len(s.userLeaked)
+	s.leakMu.Unlock()
+	if n != 3 {
+		t.Errorf("per-user leak kept %d buffers, want 3", n)
+	}
+	for _, o := range []Option{WithFailRate(-0.1), WithFailRate(1.5), WithDelay(-time.Second), WithLeakPerUser(-1)} {
+		if _, err := New(ImplPerRequest, o); err == nil {
+			t.Error("bad fault option accepted")
+		}
+	}
+}
+
+func TestChatsInFlightGauge(t *testing.T) {
+	s, ts := newTestServer(t, ImplPerRequest, WithDelay(300*time.Millisecond))
+	var wg sync.WaitGroup
+	for i := range 5 {
+		wg.Go(func() { postRun(t, ts.URL, fmt.Sprintf(`{"user_id":"fly-%04d","thread_id":"thread-i"}`, i)) })
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for s.InFlight() < 5 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if got := metricValue(t, ts.URL, "loadbench_chats_in_flight"); got != 5 {
+		t.Errorf("in flight %v, want 5", got)
+	}
+	wg.Wait()
+	if got := metricValue(t, ts.URL, "loadbench_chats_in_flight"); got != 0 {
+		t.Errorf("in flight %v after the chats", got)
+	}
+}
+
+// The partial build: HTTP on per-request factories (isolated even when
+// requests overlap), the WebSocket route on the legacy singleton.
+func TestPartialBuild(t *testing.T) {
+	s, ts := newTestServer(t, ImplPartial, WithConfigureWindow(300*time.Millisecond), WithOrphanTimeout(200*time.Millisecond))
+	if s.Build().Name() != ImplPartial {
+		t.Fatalf("name %q", s.Build().Name())
+	}
+	// Overlapping HTTP chats: no misrouting.
+	var wg sync.WaitGroup
+	ids := make([]string, 2)
+	for i := range 2 {
+		wg.Go(func() {
+			code, body := postRun(t, ts.URL, fmt.Sprintf(`{"user_id":"part-%04d","thread_id":"thread-p"}`, i))
+			var r runResp
+			if code != 200 || json.Unmarshal(body, &r) != nil || len(r.Events) != 5 {
+				t.Errorf("HTTP chat %d: %d %s", i, code, body)
+			}
+			ids[i] = r.FactoryID
+		})
+		time.Sleep(100 * time.Millisecond)
+	}
+	wg.Wait()
+	if ids[0] == ids[1] {
+		t.Errorf("HTTP chats shared factory %s", ids[0])
+	}
+	// Overlapping WebSocket chats: the first one's events go to the second.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c1, c2 := wsDial(t, ctx, ts.URL), wsDial(t, ctx, ts.URL)
+	defer c1.CloseNow()
+	defer c2.CloseNow()
+	send := func(c *websocket.Conn, user string) {
+		b, _ := json.Marshal(WSMessage{Type: WSChat, UserID: user, ThreadID: "thread-w", Message: "hi"})
+		if err := c.Write(ctx, websocket.MessageText, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send(c1, "wsa-0001")
+	time.Sleep(100 * time.Millisecond)
+	send(c2, "wsb-0002")
+	users := map[string]int{}
+	for {
+		_, raw, err := c2.Read(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e wsEvent
+		_ = json.Unmarshal(raw, &e)
+		users[e.UserID]++
+		if e.UserID == "wsb-0002" && e.Type == agent.EventAgentCompleted {
+			break
+		}
+	}
+	if users["wsa-0001"] != 5 {
+		t.Errorf("second socket got %v; want the first user's 5 events", users)
+	}
+	_, raw, err := c1.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e wsEvent
+	_ = json.Unmarshal(raw, &e)
+	if e.Type != WSError || !strings.Contains(e.Error, "never arrived") {
+		t.Errorf("first socket got %s; want the orphan error", raw)
+	}
+}
+
+// Under the production profile both builds draw the same waits for the same
+// chat, and a chat's waits differ from another's.
+func TestProductionProfileWaitsAreCommon(t *testing.T) {
+	t.Parallel()
+	for _, impl := range []string{ImplBaseline, ImplPerRequest} {
+		if _, err := New(impl, WithProfile(agent.ProfileProduction)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w1 := agent.NewWorkflow(agent.WithProfile(agent.ProfileProduction))
+	w2 := agent.NewWorkflow(agent.WithProfile(agent.ProfileProduction))
+	c, _ := agent.NewUserExecutionContext("lb_user_00042", "lb_user_00042_thread", agent.NewID("run"))
+	a1, b1 := w1.Waits(c, 7)
+	a2, b2 := w2.Waits(c, 7)
+	if a1 != a2 || b1 != b2 {
+		t.Errorf("waits differ: %s/%s vs %s/%s", a1, b1, a2, b2)
+	}
+	if a3, _ := w1.Waits(c, 8); a3 == a1 {
+		t.Errorf("chats 7 and 8 drew the same LLM wait %s", a1)
+	}
+}
+
+// The production profile end to end (waits scaled down by the slowdown):
+// both builds answer, and the in-flight gauge returns to zero.
+func TestProductionProfileServes(t *testing.T) {
+	for _, impl := range []string{ImplPerRequest, ImplBaseline} {
+		s, ts := newTestServer(t, impl, WithProfile(agent.ProfileProduction), WithSlowdown(0.002), WithConfigureWindow(0))
+		if s.cfg.orphanTimeout != agent.ProfileProduction.Load().Timeout {
+			t.Errorf("%s: orphan timeout %s", impl, s.cfg.orphanTimeout)
+		}
+		if code, body := postRun(t, ts.URL, `{"user_id":"prod-0001","thread_id":"thread-p","chat_seq":3}`); code != 200 {
+			t.Errorf("%s: %d %s", impl, code, body)
+		}
+		if s.InFlight() != 0 {
+			t.Errorf("%s: in flight %d", impl, s.InFlight())
+		}
+	}
 }

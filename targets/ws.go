@@ -28,10 +28,11 @@ const wsWriteTimeout = 10 * time.Second
 // WSMessage is a client message: {"type":"chat","user_id","thread_id","message"}
 // or {"type":"ping"}.
 type WSMessage struct {
-	Type     string `json:"type"`
-	UserID   string `json:"user_id,omitempty"`
-	ThreadID string `json:"thread_id,omitempty"`
-	Message  string `json:"message,omitempty"`
+	Type     string  `json:"type"`
+	UserID   string  `json:"user_id,omitempty"`
+	ThreadID string  `json:"thread_id,omitempty"`
+	Message  string  `json:"message,omitempty"`
+	ChatSeq  *uint64 `json:"chat_seq,omitempty"` // as RunRequest.ChatSeq
 }
 
 // WSControl is a server message that is not an agent event:
@@ -131,6 +132,15 @@ func (s *Server) wsHandle(ctx context.Context, conn *websocket.Conn, connID stri
 	if err != nil {
 		return s.wsSend(ctx, conn, WSControl{Type: WSError, Error: "ws: " + err.Error()})
 	}
+	s.inFlight.Add(1)
+	defer s.inFlight.Add(-1)
+	seq := s.chatSeq(RouteWS, uctx, msg.ChatSeq)
+	if err := s.beforeChat(ctx, uctx, seq); err != nil {
+		if ctx.Err() != nil {
+			return err
+		}
+		return s.wsSend(ctx, conn, WSControl{Type: WSError, Error: "ws: " + err.Error()})
+	}
 	bridge.add(uctx.UserID())
 	sess, err := s.build.Acquire(uctx, bridge)
 	if err != nil {
@@ -138,15 +148,21 @@ func (s *Server) wsHandle(ctx context.Context, conn *websocket.Conn, connID stri
 	}
 	defer sess.Release()
 	s.retain()
-	var writeErr error
-	_, err = sess.Run(ctx, msg.Message, func(_ agent.Event, raw []byte) error {
-		writeErr = s.wsWrite(ctx, conn, raw)
-		return writeErr
-	})
-	if writeErr != nil {
-		return writeErr
+	sink := newChatSink(uctx, s.foreign)
+	sink.write = func(raw []byte) error { return s.wsWrite(ctx, conn, raw) }
+	defer sink.close()
+	runCtx := agent.WithChatSeq(ctx, seq)
+	_, err = sess.Run(runCtx, msg.Message, sink.emit)
+	if ctx.Err() != nil {
+		return ctx.Err()
 	}
 	if err != nil {
+		return s.wsSend(ctx, conn, WSControl{Type: WSError, Error: "ws: " + err.Error()})
+	}
+	if err := s.awaitOwn(ctx, sink); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
 		return s.wsSend(ctx, conn, WSControl{Type: WSError, Error: "ws: " + err.Error()})
 	}
 	return nil

@@ -23,8 +23,8 @@ build, in process, with --users simulated users. Exits 1 when any check finds
 a violation, 0 when the build is isolated.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if impl != targets.ImplBaseline && impl != targets.ImplPerRequest {
-				return usageErr("audit: --impl must be baseline or perrequest, got %q", impl)
+			if !targets.ValidImpl(impl) {
+				return usageErr("audit: --impl must be baseline, perrequest or partial, got %q", impl)
 			}
 			if users < audit.MinUsers {
 				return usageErr("audit: --users must be at least %d, got %d", audit.MinUsers, users)
@@ -52,7 +52,7 @@ a violation, 0 when the build is isolated.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&impl, "impl", "", "build to audit: baseline or perrequest (required)")
+	f.StringVar(&impl, "impl", "", "build to audit: baseline, perrequest or partial (required)")
 	f.IntVar(&users, "users", audit.DefaultUsers, "simulated users")
 	f.BoolVar(&jsonOut, "json", false, "print the report as JSON")
 	return cmd

@@ -10,10 +10,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/loadbench/loadbench/internal/agent"
 	"github.com/loadbench/loadbench/internal/compare"
 	"github.com/loadbench/loadbench/internal/report"
 	"github.com/loadbench/loadbench/results"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 func newCompareCmd(s streams) *cobra.Command {
@@ -22,6 +24,7 @@ func newCompareCmd(s streams) *cobra.Command {
 		lf                          loadFlags
 		ef                          engineFlags
 		baselineArgs, candidateArgs string
+		profile                     string
 		jsonOut, quiet              bool
 	)
 	cmd := &cobra.Command{
@@ -47,8 +50,17 @@ Exit codes: 0 pass, 1 fail, 2 bad usage, 3 run error, 4 inconclusive.`,
 				return err
 			}
 			cfg.Load = engineOpts
+			prof, err := agent.ParseProfile(profile)
+			if err != nil {
+				return usageErr("compare: --profile must be ci or production, got %q", profile)
+			}
+			applyProfile(cmd.Flags(), prof, &cfg)
 			cfg.BaselineArgs = strings.Fields(baselineArgs)
 			cfg.CandidateArgs = strings.Fields(candidateArgs)
+			if cfg.BaselineURL == "" && cfg.CandidateURL == "" { // the built-in targets serve the profile too
+				cfg.BaselineArgs = append([]string{"--profile", prof.String()}, cfg.BaselineArgs...)
+				cfg.CandidateArgs = append([]string{"--profile", prof.String()}, cfg.CandidateArgs...)
+			}
 			if cfg.Out == "" {
 				cfg.Out = filepath.Join("runs", time.Now().UTC().Format("20060102T150405Z"))
 			}
@@ -80,6 +92,7 @@ Exit codes: 0 pass, 1 fail, 2 bad usage, 3 run error, 4 inconclusive.`,
 	f.StringVar(&candidateArgs, "candidate-args", "", `extra "serve" flags for the built-in candidate, e.g. "--slowdown 1.1" or "--leak 1024"`)
 	lf.register(f)
 	ef.register(f)
+	f.StringVar(&profile, "profile", agent.DefaultProfile.String(), "workload profile of the built-in targets and of the load (users, rates, per-chat timeout) unless those flags are given: ci or production")
 	f.DurationVar(&cfg.Timeout, "timeout", 30*time.Second, "per-chat timeout")
 	f.Float64Var(&cfg.MaxErrorRate, "max-error-rate", compare.DefaultMaxErrorRate, "share of failed chats in a segment above which the run is an error (exit 3)")
 	f.StringVar(&cfg.HTTPPath, "http-path", "/api/agents/run", "HTTP chat route")
@@ -90,6 +103,23 @@ Exit codes: 0 pass, 1 fail, 2 bad usage, 3 run error, 4 inconclusive.`,
 	f.BoolVar(&jsonOut, "json", false, "print summary.json instead of the table")
 	f.BoolVar(&quiet, "quiet", false, "no progress display")
 	return cmd
+}
+
+// applyProfile sets the load shape of p on cfg, except what flags set.
+func applyProfile(f *pflag.FlagSet, p agent.Profile, cfg *compare.Config) {
+	shape := p.Load()
+	if !f.Changed("users") {
+		cfg.Users = shape.Users
+	}
+	if !f.Changed("http-rate") {
+		cfg.HTTPRate = shape.HTTPRate
+	}
+	if !f.Changed("ws-rate") {
+		cfg.WSRate = shape.WSRate
+	}
+	if !f.Changed("timeout") {
+		cfg.Timeout = shape.Timeout
+	}
 }
 
 // compareOutcome prints what a compare produced and maps it to an exit code.

@@ -21,23 +21,37 @@ const serveShutdownTimeout = 5 * time.Second
 
 func newServeCmd(s streams) *cobra.Command {
 	var (
-		impl, addr, auditLog string
-		think, tool          time.Duration
-		debugGC              bool
-		slowdown             float64
-		leak                 int
+		impl, addr, auditLog, profile string
+		think, tool, window, delay    time.Duration
+		debugGC                       bool
+		slowdown, failRate            float64
+		leak, leakPerUser, cache      int
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve one build of the chat-agent service over HTTP and WebSocket",
 		Long: `Serve one build of the chat-agent service (baseline: the legacy singleton
-factory; perrequest: a factory per request) on --addr. Prints exactly one line,
+factory; perrequest: a factory per request; partial: HTTP on per-request
+factories while the WebSocket route still configures the singleton) on --addr. Prints exactly one line,
 "listening on http://HOST:PORT", once it accepts connections, and shuts down
 gracefully on SIGINT or SIGTERM.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if impl != targets.ImplBaseline && impl != targets.ImplPerRequest {
-				return usageErr("serve: --impl must be baseline or perrequest, got %q", impl)
+			if !targets.ValidImpl(impl) {
+				return usageErr("serve: --impl must be baseline, perrequest or partial, got %q", impl)
+			}
+			prof, err := agent.ParseProfile(profile)
+			if err != nil {
+				return usageErr("serve: --profile must be ci or production, got %q", profile)
+			}
+			if window < 0 || delay < 0 {
+				return usageErr("serve: --configure-window and --delay must not be negative")
+			}
+			if cache < 0 || leakPerUser < 0 {
+				return usageErr("serve: --factory-cache and --leak-per-user must not be negative")
+			}
+			if !(failRate >= 0 && failRate <= 1) {
+				return usageErr("serve: --fail-rate must be between 0 and 1, got %v", failRate)
 			}
 			if slowdown <= 0 {
 				return usageErr("serve: --slowdown must be positive, got %v", slowdown)
@@ -51,6 +65,8 @@ gracefully on SIGINT or SIGTERM.`,
 			opts := []targets.Option{
 				targets.WithThink(think), targets.WithTool(tool), targets.WithSlowdown(slowdown),
 				targets.WithDebugGC(debugGC), targets.WithLeak(leak),
+				targets.WithProfile(prof), targets.WithConfigureWindow(window), targets.WithFactoryCache(cache),
+				targets.WithDelay(delay), targets.WithFailRate(failRate), targets.WithLeakPerUser(leakPerUser),
 			}
 			if auditLog != "" {
 				f, err := os.OpenFile(auditLog, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
@@ -101,14 +117,20 @@ gracefully on SIGINT or SIGTERM.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&impl, "impl", "", "build to serve: baseline or perrequest (required)")
+	f.StringVar(&impl, "impl", "", "build to serve: baseline, perrequest or partial (required)")
+	f.StringVar(&profile, "profile", agent.DefaultProfile.String(), "workload profile: ci (fixed --think/--tool waits) or production (log-normal LLM waits, median 1.5 s, p99 6 s)")
+	f.DurationVar(&window, "configure-window", agent.DefaultConfigureWindow, "legacy build: yield between configuring the shared factory and creating the agent")
+	f.IntVar(&cache, "factory-cache", agent.DefaultFactoryCache, "per-request build: agent-class cache pinning up to this many factories (the real lru_cache: 128)")
+	f.DurationVar(&delay, "delay", 0, "add this latency to every chat (fault injection)")
+	f.Float64Var(&failRate, "fail-rate", 0, "answer this share of chats with an error, chosen per chat key (fault injection)")
+	f.IntVar(&leakPerUser, "leak-per-user", 0, "retain this many bytes once per distinct user id (fault injection)")
 	f.StringVar(&addr, "addr", "127.0.0.1:8080", "listen address (port 0 picks a free port)")
 	f.DurationVar(&think, "think", agent.DefaultThink, "simulated LLM wait per run")
 	f.DurationVar(&tool, "tool", agent.DefaultTool, "simulated tool wait per run")
 	f.BoolVar(&debugGC, "debug-gc", false, "enable POST /debug/gc")
 	f.Float64Var(&slowdown, "slowdown", agent.DefaultSlowdown, "multiply the simulated work (fault injection)")
 	f.IntVar(&leak, "leak", 0, "retain this many bytes per request forever (fault injection)")
-	f.StringVar(&auditLog, "audit-log", "", "append factory creation and release as JSON lines to this file")
+	f.StringVar(&auditLog, "audit-log", "", "append the factory log (configure, creation, agent creation, release) as JSON lines to this file instead of an in-memory sink")
 	return cmd
 }
 

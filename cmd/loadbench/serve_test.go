@@ -11,13 +11,16 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/loadbench/loadbench/internal/agent"
+	"github.com/loadbench/loadbench/internal/compare"
 )
 
 func TestServeBadImplIsUsage(t *testing.T) {
 	t.Parallel()
 	var out, errb bytes.Buffer
 	code := run(context.Background(), []string{"serve", "--impl", "nope"}, streams{Out: &out, Err: &errb})
-	if code != exitUsage || !strings.Contains(errb.String(), "--impl must be baseline or perrequest") {
+	if code != exitUsage || !strings.Contains(errb.String(), "--impl must be baseline, perrequest or partial") {
 		t.Errorf("code %d, stderr %q", code, errb.String())
 	}
 	if code := run(context.Background(), []string{"serve", "--impl", "baseline", "--slowdown", "0"}, streams{Out: &out, Err: &errb}); code != exitUsage {
@@ -78,5 +81,44 @@ func TestServeListensAndShutsDown(t *testing.T) {
 	}
 	if !strings.Contains(string(b), `"event":"factory_created"`) || !strings.Contains(string(b), `"event":"factory_released"`) {
 		t.Errorf("audit log:\n%s", b)
+	}
+}
+
+func TestServeBadFaultAndModelFlagsAreUsage(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{
+		{"--profile", "staging"},
+		{"--fail-rate", "1.5"},
+		{"--fail-rate", "-0.1"},
+		{"--fail-rate", "NaN"},
+		{"--delay", "-1s"},
+		{"--leak-per-user", "-1"},
+		{"--factory-cache", "-1"},
+		{"--configure-window", "-1ms"},
+	} {
+		var out, errb bytes.Buffer
+		code := run(context.Background(), append([]string{"serve", "--impl", "partial", "--addr", "127.0.0.1:0"}, args...), streams{Out: &out, Err: &errb})
+		if code != exitUsage || out.Len() != 0 || strings.Count(errb.String(), "\n") != 1 {
+			t.Errorf("%v: code %d, stdout %q, stderr %q", args, code, out.String(), errb.String())
+		}
+	}
+}
+
+func TestCompareProfileAppliesLoadShape(t *testing.T) {
+	t.Parallel()
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"compare", "--profile", "nope"}, streams{Out: &out, Err: &errb}); code != exitUsage {
+		t.Errorf("bad profile: code %d %q", code, errb.String())
+	}
+	cmd := newCompareCmd(streams{Out: &out, Err: &errb})
+	if err := cmd.Flags().Parse([]string{"--ws-rate", "5"}); err != nil {
+		t.Fatal(err)
+	}
+	var cfg compare.Config
+	cfg.WSRate = 5
+	applyProfile(cmd.Flags(), agent.ProfileProduction, &cfg)
+	want := agent.ProfileProduction.Load()
+	if cfg.Users != want.Users || cfg.HTTPRate != want.HTTPRate || cfg.WSRate != 5 || cfg.Timeout != want.Timeout {
+		t.Errorf("config %+v, want the production shape with --ws-rate 5", cfg)
 	}
 }

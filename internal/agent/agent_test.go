@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -11,16 +14,10 @@ import (
 
 func TestValidateRejectsPlaceholdersAndReservedKeys(t *testing.T) {
 	t.Parallel()
-	bad := []string{"", "  ", "placeholder", "DEFAULT", "temp", "none", "null", "0", "1", "test", "demo", "mock", "registry",
-		"placeholder_x", "registry_1", "temp_abc", "mock_user", "default_u", "a\nb", strings.Repeat("x", MaxIDLength+1)}
+	bad := []string{"", "  ", "a\nb", strings.Repeat("x", MaxIDLength+1)}
 	for _, id := range bad {
 		if _, err := NewUserExecutionContext(id, "thread-1", "run-1"); !errors.Is(err, ErrInvalidContext) {
 			t.Errorf("user_id %q accepted", id)
-		}
-	}
-	for _, id := range []string{"user-42", "temp_but_long_enough_id_x", "alice", "10"} {
-		if _, err := NewUserExecutionContext(id, "thread-1", "run-1"); err != nil {
-			t.Errorf("user_id %q rejected: %v", id, err)
 		}
 	}
 	if _, err := NewUserExecutionContext("u-1", "", "run-1"); err == nil {
@@ -29,7 +26,85 @@ func TestValidateRejectsPlaceholdersAndReservedKeys(t *testing.T) {
 	if _, err := NewUserExecutionContext("u-1", "t-1", "null"); err == nil {
 		t.Error("placeholder run_id accepted")
 	}
-	for _, k := range reservedKeys {
+	var zero UserExecutionContext
+	if zero.Validate() == nil || !zero.IsZero() {
+		t.Error("zero context valid")
+	}
+}
+
+// Every exact placeholder of the real code, in every id field and any case.
+func TestEveryPlaceholderValueIsRejected(t *testing.T) {
+	t.Parallel()
+	want := []string{"registry", "placeholder", "default", "temp", "none", "null", "undefined", "0", "1",
+		"xxx", "yyy", "example", "test", "demo", "sample", "template", "mock", "fake", "dummy"}
+	if len(PlaceholderIDs()) != len(want) {
+		t.Errorf("%d placeholder values, want %d", len(PlaceholderIDs()), len(want))
+	}
+	for _, v := range want {
+		for _, id := range []string{v, strings.ToUpper(v)} {
+			if _, err := NewUserExecutionContext(id, "t-1", "r-1"); !errors.Is(err, ErrInvalidContext) {
+				t.Errorf("user_id %q accepted", id)
+			}
+			if _, err := NewUserExecutionContext("u-1", id, "r-1"); err == nil {
+				t.Errorf("thread_id %q accepted", id)
+			}
+			if _, err := NewUserExecutionContext("u-1", "t-1", id); err == nil {
+				t.Errorf("run_id %q accepted", id)
+			}
+			if _, err := NewUserExecutionContext("u-1", "t-1", "r-1", WithRequestID(id)); err == nil {
+				t.Errorf("request_id %q accepted", id)
+			}
+		}
+	}
+}
+
+// Every placeholder prefix, rejected on ids shorter than 20 bytes only.
+func TestEveryPlaceholderPrefixIsRejectedOnShortIDs(t *testing.T) {
+	t.Parallel()
+	want := []string{"placeholder_", "registry_", "temp_", "example_", "demo_", "sample_", "template_", "mock_", "fake_", "default_", "test_"}
+	if strings.Join(PlaceholderPrefixes(), ",") != strings.Join(want, ",") {
+		t.Errorf("prefixes %v", PlaceholderPrefixes())
+	}
+	for _, p := range want {
+		short := p + "x"
+		if _, err := NewUserExecutionContext(short, "t-1", "r-1"); !errors.Is(err, ErrInvalidContext) {
+			t.Errorf("user_id %q accepted", short)
+		}
+		if _, err := NewUserExecutionContext("u-1", strings.ToUpper(short), "r-1"); err == nil {
+			t.Errorf("thread_id %q accepted", strings.ToUpper(short))
+		}
+		long := p + strings.Repeat("x", 20)
+		if _, err := NewUserExecutionContext(long, "t-1", "r-1"); err != nil {
+			t.Errorf("long id %q rejected: %v", long, err)
+		}
+	}
+	// default_ has legitimate exceptions; test_ is allowed in a test environment.
+	for _, id := range []string{"default_user", "default_admin", "default_system", "default_account", "default_service", "default_client", "default_guest"} {
+		if _, err := NewUserExecutionContext(id, "t-1", "r-1"); err != nil {
+			t.Errorf("legitimate %q rejected: %v", id, err)
+		}
+	}
+	for _, id := range []string{"default_placeholder", "default_demo", "default_fake"} {
+		if _, err := NewUserExecutionContext(id, "t-1", "r-1"); err == nil {
+			t.Errorf("%q accepted", id)
+		}
+	}
+	if _, err := NewUserExecutionContext("test_user_1", "t-1", "r-1", WithTestEnvironment()); err != nil {
+		t.Errorf("test_ id rejected in a test environment: %v", err)
+	}
+	if _, err := NewUserExecutionContext("demo_user_1", "t-1", "r-1", WithTestEnvironment()); err == nil {
+		t.Error("demo_ id accepted in a test environment")
+	}
+}
+
+// Every reserved metadata key, in both maps.
+func TestEveryReservedKeyIsRejected(t *testing.T) {
+	t.Parallel()
+	want := []string{"user_id", "thread_id", "run_id", "request_id", "created_at", "db_session", "websocket_client_id"}
+	if strings.Join(ReservedKeys(), ",") != strings.Join(want, ",") {
+		t.Errorf("reserved %v", ReservedKeys())
+	}
+	for _, k := range want {
 		if _, err := NewUserExecutionContext("u-1", "t-1", "r-1", WithAgentContext(map[string]any{k: "x"})); err == nil {
 			t.Errorf("agent_context key %q accepted", k)
 		}
@@ -37,9 +112,21 @@ func TestValidateRejectsPlaceholdersAndReservedKeys(t *testing.T) {
 			t.Errorf("audit_metadata key %q accepted", k)
 		}
 	}
-	var zero UserExecutionContext
-	if zero.Validate() == nil || !zero.IsZero() {
-		t.Error("zero context valid")
+	if _, err := NewUserExecutionContext("u-1", "t-1", "r-1", WithAgentContext(map[string]any{"db": "x"})); err != nil {
+		t.Errorf("ordinary key rejected: %v", err)
+	}
+}
+
+// The ids the load engine and the targets generate pass (internal/load:
+// lb_user_00042, lb_user_00042_thread; run ids run_<hex>; request ids
+// req_<hex>; connection ids conn_<hex>).
+func TestLoadEngineIDsPass(t *testing.T) {
+	t.Parallel()
+	for _, i := range []int{0, 42, 99999} {
+		u := fmt.Sprintf("lb_user_%05d", i)
+		if _, err := NewUserExecutionContext(u, u+"_thread", NewID("run"), WithWebSocketClientID(NewID("conn"))); err != nil {
+			t.Errorf("%s rejected: %v", u, err)
+		}
 	}
 }
 
@@ -121,5 +208,128 @@ func TestSlowdownScalesWork(t *testing.T) {
 	}
 	if c := NewConfig(WithSlowdown(-1)); c.Slowdown != DefaultSlowdown {
 		t.Errorf("negative slowdown kept: %v", c.Slowdown)
+	}
+}
+
+func TestParseProfile(t *testing.T) {
+	t.Parallel()
+	for _, p := range []Profile{ProfileCI, ProfileProduction} {
+		got, err := ParseProfile(strings.ToUpper(p.String()))
+		if err != nil || got != p {
+			t.Errorf("%s: %v %v", p, got, err)
+		}
+	}
+	if _, err := ParseProfile("staging"); err == nil {
+		t.Error("unknown profile accepted")
+	}
+	if DefaultProfile != ProfileCI || strings.Join(Profiles(), ",") != "ci,production" {
+		t.Error("profiles")
+	}
+}
+
+func TestProfileLoadShapes(t *testing.T) {
+	t.Parallel()
+	ci := ProfileCI.Load()
+	if ci.Timeout != time.Second || ci.MaxEventGap != 100*time.Millisecond || ci.Users != 100 {
+		t.Errorf("ci %+v", ci)
+	}
+	p := ProfileProduction.Load()
+	mean := time.Duration(float64(ProductionLLMMedian)*math.Exp(ProductionLLMSigma*ProductionLLMSigma/2)) + ProductionToolMedian
+	if in := p.InFlight(mean); in < 200 {
+		t.Errorf("production puts %.0f chats in flight, want >= 200", in)
+	}
+	if p.MaxEventGap <= ProductionLLMMax || p.Timeout < p.MaxEventGap {
+		t.Errorf("production %+v", p)
+	}
+}
+
+// The production waits follow the documented distribution: median 1.5 s,
+// p99 6 s (seeded: the draws are a pure function of the chat).
+func TestProductionWaitDistribution(t *testing.T) {
+	t.Parallel()
+	const n = 20000
+	llm := make([]float64, n)
+	tool := make([]float64, n)
+	for i := range n {
+		a, b := ProfileProduction.Waits(0, 0, fmt.Sprintf("lb_user_%05d", i%500), "t", uint64(i/500))
+		llm[i], tool[i] = a.Seconds(), b.Seconds()
+	}
+	slices.Sort(llm)
+	slices.Sort(tool)
+	q := func(s []float64, p float64) float64 { return s[int(p*float64(len(s)-1))] }
+	if m := q(llm, 0.5); math.Abs(m-1.5) > 0.06 {
+		t.Errorf("LLM median %.3f s, want 1.5", m)
+	}
+	if p99 := q(llm, 0.99); math.Abs(p99-6) > 0.6 {
+		t.Errorf("LLM p99 %.2f s, want 6", p99)
+	}
+	if m := q(tool, 0.5); math.Abs(m-0.030) > 0.002 {
+		t.Errorf("tool median %.4f s, want 0.030", m)
+	}
+	if llm[n-1] > ProductionLLMMax.Seconds() {
+		t.Errorf("LLM wait %.1f s over the cap", llm[n-1])
+	}
+	a1, b1 := ProfileProduction.Waits(0, 0, "u", "t", 3)
+	a2, b2 := ProfileProduction.Waits(0, 0, "u", "t", 3)
+	if a1 != a2 || b1 != b2 {
+		t.Error("waits are not a function of the chat")
+	}
+	if a, b := ProfileCI.Waits(5*time.Millisecond, time.Millisecond, "u", "t", 3); a != 5*time.Millisecond || b != time.Millisecond {
+		t.Errorf("ci waits %s %s", a, b)
+	}
+	c, _ := NewUserExecutionContext("u-1", "t-1", "r-1")
+	w := NewWorkflow(WithProfile(ProfileProduction), WithSlowdown(2))
+	x, _ := w.Waits(c, 1)
+	y, _ := ProfileProduction.Waits(0, 0, "u-1", "t-1", 1)
+	if x != 2*y {
+		t.Errorf("slowdown: %s vs %s", x, y)
+	}
+}
+
+func TestRegistryAndLLMManager(t *testing.T) {
+	t.Parallel()
+	if n, err := ValidateRegistry(AgentClasses()); err != nil || n != len(AgentClasses()) {
+		t.Errorf("registry: %d %v", n, err)
+	}
+	for _, reg := range []map[string]string{{}, {"x": "XAgent"}, {DefaultAgentName: "Supervisor"}, {DefaultAgentName: "SupervisorAgent", "b": "SupervisorAgent"}} {
+		if _, err := ValidateRegistry(reg); err == nil {
+			t.Errorf("registry %v accepted", reg)
+		}
+	}
+	c, _ := NewUserExecutionContext("u-1", "t-1", "r-1")
+	m := NewLLMManager(c)
+	for i := range HistoryWindow + 2 {
+		m.Call(fmt.Sprint(i))
+	}
+	if got := m.Call("last"); len(got) != HistoryWindow || got[len(got)-1] != "last" || m.Calls() != HistoryWindow+3 {
+		t.Errorf("conversation %v, calls %d", got, m.Calls())
+	}
+	sink := NewMemorySink(10)
+	_, _ = sink.Write([]byte("0123456789abc")) // over the limit: its last 10 bytes
+	_, _ = sink.Write([]byte("de"))            // full: the older half goes
+	big := NewMemorySink(100)
+	for range 1000 {
+		_, _ = big.Write([]byte("0123456789"))
+	}
+	if n := len(big.Bytes()); n < 50 || n > 100 || big.Total() != 10000 {
+		t.Errorf("sink holds %d bytes", n)
+	}
+	if string(sink.Bytes()) != "abcde" || sink.Total() != 15 {
+		t.Errorf("sink %q total %d", sink.Bytes(), sink.Total())
+	}
+}
+
+func TestPerformanceConfigDefaults(t *testing.T) {
+	t.Parallel()
+	c, err := LoadPerformanceConfig(func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.EnablePooling || c.PoolInitialSize != 20 || c.PoolMaxSize != 200 || c.CacheSize != 128 || c.MetricsBufferSize != 100 ||
+		c.MaxConcurrentPerUser != 10 || c.ExecutionTimeout != 30*time.Second || c.EnableEventBatching || c.EventBatchTimeout != 100*time.Millisecond {
+		t.Errorf("defaults %+v", c)
+	}
+	if _, err := LoadPerformanceConfig(func(k string) (string, bool) { return "0", k == "FACTORY_MAX_CONCURRENT_PER_USER" }); err == nil {
+		t.Error("zero per-user concurrency accepted")
 	}
 }

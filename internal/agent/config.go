@@ -21,6 +21,13 @@ const (
 	DefaultToolName = "analyze_text"
 	// HistoryWindow is how many recent messages go into agent_thinking's context.
 	HistoryWindow = 5
+	// DefaultConfigureWindow is the legacy build's yield between configure
+	// and agent creation: the model of the real service's await between
+	// configure_agent_instance_factory(...) and create_agent_instance(...).
+	DefaultConfigureWindow = 500 * time.Microsecond
+	// DefaultFactoryCache is the per-request build's agent-class cache size:
+	// 0, off. The real lru_cache(maxsize=128) corresponds to 128.
+	DefaultFactoryCache = 0
 )
 
 // Factory configuration of the real service, shared by both builds.
@@ -67,7 +74,14 @@ type Config struct {
 	Tool      time.Duration
 	Slowdown  float64
 	CPURounds int
-	Logger    *slog.Logger // audit trail; nil for none
+	Profile   Profile // how the waits of each chat are chosen (DefaultProfile)
+	// ConfigureWindow is the legacy build's yield between configuring the
+	// shared factory and creating the agent (DefaultConfigureWindow).
+	ConfigureWindow time.Duration
+	// FactoryCache is how many factories the per-request build's
+	// agent-class cache pins (DefaultFactoryCache: off).
+	FactoryCache int
+	Logger       *slog.Logger // factory log; nil: an in-memory sink (see NewSinkLogger)
 }
 
 // Option sets a Config field.
@@ -85,13 +99,27 @@ func WithSlowdown(f float64) Option { return func(c *Config) { c.Slowdown = f } 
 // WithCPURounds sets the hashing rounds of the tool (DefaultCPURounds).
 func WithCPURounds(n int) Option { return func(c *Config) { c.CPURounds = n } }
 
-// WithLogger sets the audit logger: every factory creation and release is
-// logged as one structured line.
+// WithProfile sets the workload profile (DefaultProfile): under
+// ProfileProduction the waits of each chat are drawn, not Think and Tool.
+func WithProfile(p Profile) Option { return func(c *Config) { c.Profile = p } }
+
+// WithLogger sets the factory logger: configuration, creation, agent
+// creation and release are logged as structured INFO lines, as the real
+// factory logs them. Without it each build logs to an in-memory sink.
 func WithLogger(l *slog.Logger) Option { return func(c *Config) { c.Logger = l } }
+
+// WithConfigureWindow sets the legacy build's configure window
+// (DefaultConfigureWindow); the per-request build ignores it.
+func WithConfigureWindow(d time.Duration) Option { return func(c *Config) { c.ConfigureWindow = d } }
+
+// WithFactoryCache sets the per-request build's agent-class cache size
+// (DefaultFactoryCache); the legacy build ignores it.
+func WithFactoryCache(n int) Option { return func(c *Config) { c.FactoryCache = n } }
 
 // NewConfig applies opts over the defaults.
 func NewConfig(opts ...Option) Config {
-	c := Config{Think: DefaultThink, Tool: DefaultTool, Slowdown: DefaultSlowdown, CPURounds: DefaultCPURounds}
+	c := Config{Think: DefaultThink, Tool: DefaultTool, Slowdown: DefaultSlowdown, CPURounds: DefaultCPURounds,
+		Profile: DefaultProfile, ConfigureWindow: DefaultConfigureWindow, FactoryCache: DefaultFactoryCache}
 	for _, o := range opts {
 		o(&c)
 	}
@@ -100,6 +128,12 @@ func NewConfig(opts ...Option) Config {
 	}
 	if c.CPURounds < 0 {
 		c.CPURounds = 0
+	}
+	if c.ConfigureWindow < 0 {
+		c.ConfigureWindow = 0
+	}
+	if c.FactoryCache < 0 {
+		c.FactoryCache = 0
 	}
 	return c
 }

@@ -16,19 +16,59 @@ var ErrInvalidContext = errors.New("invalid user execution context")
 // MaxIDLength bounds user, thread, run and request ids.
 const MaxIDLength = 256
 
-// placeholderIDs are ids the real service rejects outright (case-insensitive).
+// Placeholder rules of the real UserExecutionContext
+// (netra_backend/app/services/user_execution_context.py,
+// _validate_no_placeholder_values; the supervisor module of the same name
+// re-exports it). They apply to user_id, thread_id, run_id and request_id.
+
+// placeholderIDs are rejected outright (case-insensitive): the real
+// forbidden_exact_values.
 var placeholderIDs = map[string]bool{
-	"placeholder": true, "default": true, "temp": true, "none": true, "null": true,
-	"0": true, "1": true, "test": true, "demo": true, "mock": true, "registry": true,
+	"registry": true, "placeholder": true, "default": true, "temp": true, "none": true, "null": true,
+	"undefined": true, "0": true, "1": true, "xxx": true, "yyy": true, "example": true, "test": true,
+	"demo": true, "sample": true, "template": true, "mock": true, "fake": true, "dummy": true,
 }
 
-// placeholderPrefixes are rejected on ids shorter than placeholderPrefixLimit.
-var placeholderPrefixes = []string{"placeholder_", "registry_", "temp_", "mock_", "default_"}
+// placeholderPrefixes are rejected on ids shorter than placeholderPrefixLimit:
+// the real forbidden_patterns. testPrefix is added outside a test
+// environment.
+var placeholderPrefixes = []string{
+	"placeholder_", "registry_", "temp_", "example_", "demo_", "sample_", "template_", "mock_", "fake_", "default_",
+}
+
+const testPrefix = "test_"
+
+// legitimateDefaults are short default_ ids the real code allows
+// (legitimate_patterns).
+var legitimateDefaults = map[string]bool{
+	"default_user": true, "default_admin": true, "default_system": true, "default_account": true,
+	"default_service": true, "default_client": true, "default_guest": true,
+}
 
 const placeholderPrefixLimit = 20
 
-// reservedKeys may not appear in AgentContext or AuditMetadata.
-var reservedKeys = []string{"user_id", "thread_id", "run_id", "request_id", "created_at", "websocket_client_id"}
+// reservedKeys may not appear in AgentContext or AuditMetadata: the real
+// reserved_keys of _validate_metadata_isolation.
+var reservedKeys = []string{"user_id", "thread_id", "run_id", "request_id", "created_at", "db_session", "websocket_client_id"}
+
+// PlaceholderIDs lists the ids rejected outright, ReservedKeys the metadata
+// keys refused (for tests and documentation).
+func PlaceholderIDs() []string {
+	out := make([]string, 0, len(placeholderIDs))
+	for k := range placeholderIDs {
+		out = append(out, k)
+	}
+	return out
+}
+
+// PlaceholderPrefixes lists the prefixes rejected on short ids (test_ only
+// outside a test environment).
+func PlaceholderPrefixes() []string {
+	return append(append([]string(nil), placeholderPrefixes...), testPrefix)
+}
+
+// ReservedKeys lists the metadata keys a context refuses.
+func ReservedKeys() []string { return append([]string(nil), reservedKeys...) }
 
 // UserExecutionContext identifies one request of one user. It is immutable:
 // its fields are unexported and the maps are deep-copied on the way in and out.
@@ -42,6 +82,7 @@ type UserExecutionContext struct {
 	createdAt         time.Time
 	agentContext      map[string]any
 	auditMetadata     map[string]any
+	testEnvironment   bool
 }
 
 // ContextOption sets an optional field of a UserExecutionContext.
@@ -50,6 +91,12 @@ type ContextOption func(*UserExecutionContext)
 // WithWebSocketClientID records the WebSocket connection the request came from.
 func WithWebSocketClientID(id string) ContextOption {
 	return func(c *UserExecutionContext) { c.websocketClientID = id }
+}
+
+// WithTestEnvironment marks the context as built in a test environment,
+// where test_ ids are allowed (the real code asks IsolatedEnvironment.is_test()).
+func WithTestEnvironment() ContextOption {
+	return func(c *UserExecutionContext) { c.testEnvironment = true }
 }
 
 // WithRequestID overrides the generated request id.
@@ -97,7 +144,7 @@ func (c UserExecutionContext) Validate() error {
 	for _, f := range []struct{ name, v string }{
 		{"user_id", c.userID}, {"thread_id", c.threadID}, {"run_id", c.runID}, {"request_id", c.requestID},
 	} {
-		if err := ValidateID(f.name, f.v); err != nil {
+		if err := validateID(f.name, f.v, c.testEnvironment); err != nil {
 			return err
 		}
 	}
@@ -114,9 +161,12 @@ func (c UserExecutionContext) Validate() error {
 	return nil
 }
 
-// ValidateID checks one id the way the real service does: required, not
-// too long, no control characters, and not a placeholder.
-func ValidateID(field, v string) error {
+// ValidateID checks one id the way the real service does outside a test
+// environment: required, not too long, no control characters, and not a
+// placeholder.
+func ValidateID(field, v string) error { return validateID(field, v, false) }
+
+func validateID(field, v string, testEnv bool) error {
 	if strings.TrimSpace(v) == "" {
 		return fmt.Errorf("%w: %s is required", ErrInvalidContext, field)
 	}
@@ -133,10 +183,16 @@ func ValidateID(field, v string) error {
 		return fmt.Errorf("%w: %s %q is a placeholder", ErrInvalidContext, field, v)
 	}
 	if len(v) < placeholderPrefixLimit {
+		if legitimateDefaults[lv] {
+			return nil
+		}
 		for _, p := range placeholderPrefixes {
 			if strings.HasPrefix(lv, p) {
 				return fmt.Errorf("%w: %s %q looks like a placeholder", ErrInvalidContext, field, v)
 			}
+		}
+		if !testEnv && strings.HasPrefix(lv, testPrefix) {
+			return fmt.Errorf("%w: %s %q looks like a test id outside a test environment", ErrInvalidContext, field, v)
 		}
 	}
 	return nil

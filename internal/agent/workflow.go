@@ -15,6 +15,8 @@ import (
 // completes. It holds no per-request state and is safe for concurrent use.
 type Workflow struct {
 	think, tool time.Duration
+	slowdown    float64
+	profile     Profile
 	rounds      int
 }
 
@@ -24,14 +26,34 @@ func NewWorkflow(opts ...Option) *Workflow {
 }
 
 // NewWorkflowFromConfig builds a workflow whose waits and CPU work are
-// multiplied by c.Slowdown.
+// multiplied by c.Slowdown. Under ProfileProduction the waits of each chat
+// are drawn by c.Profile.Waits; Think and Tool apply under ProfileCI.
 func NewWorkflowFromConfig(c Config) *Workflow {
 	return &Workflow{
-		think:  time.Duration(float64(c.Think) * c.Slowdown),
-		tool:   time.Duration(float64(c.Tool) * c.Slowdown),
-		rounds: int(float64(c.CPURounds)*c.Slowdown + 0.5),
+		think:    time.Duration(float64(c.Think) * c.Slowdown),
+		tool:     time.Duration(float64(c.Tool) * c.Slowdown),
+		slowdown: c.Slowdown,
+		profile:  c.Profile,
+		rounds:   int(float64(c.CPURounds)*c.Slowdown + 0.5),
 	}
 }
+
+// Waits are the LLM and tool waits the workflow uses for one chat: the same
+// for every build given the same chat (see Profile.Waits).
+func (w *Workflow) Waits(uc UserExecutionContext, seq uint64) (think, tool time.Duration) {
+	if w.profile != ProfileProduction {
+		return w.think, w.tool
+	}
+	t, l := w.profile.Waits(0, 0, uc.UserID(), uc.ThreadID(), seq)
+	s := w.slowdown
+	if s <= 0 {
+		s = 1
+	}
+	return time.Duration(float64(t) * s), time.Duration(float64(l) * s)
+}
+
+// Profile is the workflow's workload profile.
+func (w *Workflow) Profile() Profile { return w.profile }
 
 // Input is one run of the workflow.
 type Input struct {
@@ -39,8 +61,13 @@ type Input struct {
 	AgentName string // DefaultAgentName when empty
 	Message   string
 	FactoryID string
-	// History is the recent-message context handed to the LLM, copied into
-	// agent_thinking.data.context.
+	// Seq is the chat's sequence number for its user and thread: with them
+	// it keys the chat's waits.
+	Seq uint64
+	// LLM is the LLM manager the agent runs with; the conversation it
+	// returns is copied into agent_thinking.data.context. When nil, History
+	// is used instead.
+	LLM     *LLMManager
 	History []string
 }
 
@@ -48,6 +75,7 @@ type Input struct {
 // emitter error or when ctx is done.
 func (w *Workflow) Run(ctx context.Context, in Input, emit Emitter) (Result, error) {
 	start := time.Now()
+	think, tool := w.Waits(in.Context, in.Seq)
 	name := in.AgentName
 	if name == "" {
 		name = DefaultAgentName
@@ -77,15 +105,19 @@ func (w *Workflow) Run(ctx context.Context, in Input, emit Emitter) (Result, err
 	}); err != nil {
 		return Result{}, err
 	}
-	if err := sleep(ctx, w.think); err != nil {
+	if err := sleep(ctx, think); err != nil {
 		return Result{}, err
+	}
+	history := in.History
+	if in.LLM != nil {
+		history = in.LLM.Call(in.Message)
 	}
 	if err := send(EventAgentThinking, ThinkingData{
 		Status:             "thinking",
 		Reasoning:          "Analyzing the request and selecting a tool: " + truncate(in.Message, 64),
 		StepNumber:         1,
 		ProgressPercentage: 25,
-		Context:            append([]string(nil), in.History...),
+		Context:            append([]string(nil), history...),
 	}); err != nil {
 		return Result{}, err
 	}
@@ -96,7 +128,7 @@ func (w *Workflow) Run(ctx context.Context, in Input, emit Emitter) (Result, err
 		return Result{}, err
 	}
 	toolStart := time.Now()
-	if err := sleep(ctx, w.tool); err != nil {
+	if err := sleep(ctx, tool); err != nil {
 		return Result{}, err
 	}
 	digest, words := analyze(in.Message, w.rounds)

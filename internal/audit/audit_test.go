@@ -3,6 +3,8 @@ package audit
 import (
 	"bytes"
 	"context"
+	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -10,12 +12,13 @@ import (
 	"github.com/loadbench/loadbench/baseline"
 	"github.com/loadbench/loadbench/internal/agent"
 	"github.com/loadbench/loadbench/perrequest"
+	"github.com/loadbench/loadbench/targets"
 )
 
 const testUsers = 30
 
-func fast() []agent.Option {
-	return []agent.Option{agent.WithThink(0), agent.WithTool(0)}
+func fast(extra ...agent.Option) []agent.Option {
+	return append([]agent.Option{agent.WithThink(0), agent.WithTool(0)}, extra...)
 }
 
 func TestBaselineViolatesEveryCheck(t *testing.T) {
@@ -218,5 +221,47 @@ func (s *fakeSession) Release() {
 	}
 	if f.defect == CheckPerRequestAccumulation {
 		f.retained++
+	}
+}
+
+// The partial migration fails the WebSocket-side check only: HTTP requests
+// (no bridge) get per-request factories, WebSocket ones still configure the
+// singleton. It runs in a fresh process, as `audit --impl partial` does: the
+// legacy singleton is process-wide and other tests of this binary leave it
+// holding a finished request's objects.
+func TestPartialFailsOnlyWebSocketChecks(t *testing.T) {
+	if os.Getenv("LOADBENCH_AUDIT_CHILD") == "" {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestPartialFailsOnlyWebSocketChecks$", "-test.v")
+		cmd.Env = append(os.Environ(), "LOADBENCH_AUDIT_CHILD=1")
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "--- PASS: TestPartialFailsOnlyWebSocketChecks") {
+			t.Fatalf("child: %v\n%s", err, out)
+		}
+		return
+	}
+	b, err := targets.NewBuild(targets.ImplPartial, fast()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Run(context.Background(), b, WithUsers(testUsers))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range rep.Checks {
+		if want := c.Name == CheckWebSocketEventIsolation; c.Violated != want {
+			t.Errorf("%s: violated %v, want %v (%v)", c.Name, c.Violated, want, c.Findings)
+		}
+	}
+}
+
+// A per-request build whose agent-class cache pins factories keeps
+// finished requests' factories: the accumulation check catches it.
+func TestFactoryCacheIsAccumulation(t *testing.T) {
+	rep, err := Run(context.Background(), perrequest.NewBuild(fast(agent.WithFactoryCache(8))...), WithUsers(testUsers), WithChecks(CheckPerRequestAccumulation))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Checks[0].Violated || !strings.Contains(rep.Checks[0].Findings[0], "8 finished requests") {
+		t.Errorf("cache 8: %+v", rep.Checks[0])
 	}
 }

@@ -40,12 +40,17 @@ func (f *finder) add(format string, args ...any) {
 
 // user is one simulated user of a check.
 type user struct {
-	uctx    agent.UserExecutionContext
-	secret  string // the token it carries
-	message string
-	bridge  agent.Bridge
-	sess    agent.Session
-	out     output
+	uctx      agent.UserExecutionContext
+	secret    string // the token it carries
+	message   string
+	bridge    agent.Bridge
+	sess      agent.Session
+	factoryID string
+
+	// Events reach a user from its own run and, under a build that
+	// misroutes, from other users' runs on other goroutines.
+	mu  sync.Mutex
+	out output
 }
 
 // output is everything a session handed its user.
@@ -70,20 +75,36 @@ func (u *user) acquire(b Build) error {
 		return fmt.Errorf("acquire for %s: %w", u.uctx.UserID(), err)
 	}
 	u.sess = s
+	u.factoryID = s.FactoryID()
 	return nil
 }
 
 func (u *user) run(ctx context.Context) error {
 	res, err := u.sess.Run(ctx, u.message, func(ev agent.Event, raw []byte) error {
+		u.mu.Lock()
 		u.out.events = append(u.out.events, append([]byte(nil), raw...))
 		u.out.parsed = append(u.out.parsed, ev)
+		u.mu.Unlock()
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("run for %s: %w", u.uctx.UserID(), err)
 	}
+	u.mu.Lock()
 	u.out.result = res
+	u.mu.Unlock()
 	return nil
+}
+
+// output returns a snapshot of what the user was handed so far.
+func (u *user) output() output {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return output{
+		events: append([][]byte(nil), u.out.events...),
+		parsed: append([]agent.Event(nil), u.out.parsed...),
+		result: u.out.result,
+	}
 }
 
 func (u *user) release() {
@@ -101,14 +122,15 @@ type leak struct {
 // foreignTokens scans u's events and result for tokens other than u's own.
 func (u *user) foreignTokens() []leak {
 	var out []leak
-	for i, raw := range u.out.events {
+	o := u.output()
+	for i, raw := range o.events {
 		for _, t := range tokenRE.FindAllString(string(raw), -1) {
 			if t != u.secret {
-				out = append(out, leak{t, u.out.parsed[i].Type})
+				out = append(out, leak{t, o.parsed[i].Type})
 			}
 		}
 	}
-	res, _ := json.Marshal(u.out.result)
+	res, _ := json.Marshal(o.result)
 	for _, t := range tokenRE.FindAllString(string(res), -1) {
 		if t != u.secret {
 			out = append(out, leak{t, "result"})
@@ -238,11 +260,7 @@ func sharedGlobalInstance(ctx context.Context, b Build, n int) (*finder, error) 
 		return nil, err
 	}
 	for _, u := range users {
-		if len(u.out.parsed) == 0 {
-			return nil, fmt.Errorf("no events for %s", u.uctx.UserID())
-		}
-		sd, _ := u.out.parsed[0].Data.(agent.StartedData)
-		ids[sd.FactoryID] = append(ids[sd.FactoryID], u.uctx.UserID())
+		ids[u.factoryID] = append(ids[u.factoryID], u.uctx.UserID())
 	}
 	for id, us := range ids {
 		if len(us) > 1 {
@@ -278,29 +296,37 @@ func concurrentContamination(ctx context.Context, b Build, n int) (*finder, erro
 }
 
 // data_persists_after_request: once a request is released, nothing of it
-// reaches the next user.
+// reaches the next one. The next request's connection is open before the
+// first request starts (as many connections are under load) and chats after
+// the first has finished.
 func dataPersists(ctx context.Context, b Build, n int) (*finder, error) {
 	f := &finder{}
 	rounds := min(n, 10)
 	for i := range rounds {
 		s := token("SECRET")
-		a, err := newUser("persist-a", i, s, "remember "+s)
+		a, err := newUser("persist-a", i, s, "remember "+s, agent.WithAgentContext(map[string]any{"note": s}))
 		if err != nil {
-			return nil, err
-		}
-		if err := acquireRunRelease(ctx, b, []*user{a}, nil); err != nil {
 			return nil, err
 		}
 		nb, err := newUser("persist-b", i, "", "what is new?")
 		if err != nil {
 			return nil, err
 		}
+		if err := nb.acquire(b); err != nil {
+			return nil, err
+		}
+		if err := acquireRunRelease(ctx, b, []*user{a}, nil); err != nil {
+			nb.release()
+			return nil, err
+		}
+		err = nb.run(ctx)
 		var leaks []leak
-		err = acquireRunRelease(ctx, b, []*user{nb}, func(u *user) {
-			leaks = u.foreignTokens()
-			_, vl := u.visibleForeign()
+		if err == nil {
+			leaks = nb.foreignTokens()
+			_, vl := nb.visibleForeign()
 			leaks = append(leaks, vl...)
-		})
+		}
+		nb.release()
 		if err != nil {
 			return nil, err
 		}
@@ -314,7 +340,8 @@ func dataPersists(ctx context.Context, b Build, n int) (*finder, error) {
 	return f, nil
 }
 
-// per_request_accumulation: finished requests leave no agent instances.
+// per_request_accumulation: finished requests leave no agent instances and
+// no per-request objects (bridges, LLM managers, factories) held.
 func accumulation(ctx context.Context, b Build, n int) (*finder, error) {
 	f := &finder{}
 	before := b.Stats().InstancesRetained
@@ -327,10 +354,15 @@ func accumulation(ctx context.Context, b Build, n int) (*finder, error) {
 			return nil, err
 		}
 	}
-	after := b.Stats().InstancesRetained
+	st := b.Stats()
+	after := st.InstancesRetained
 	if after > before {
 		f.count += int(after - before)
 		f.list = append(f.list, fmt.Sprintf("%d finished requests left %d agent instances retained (%d before, %d after)", n, after-before, before, after))
+	}
+	if st.StaleRequests > 0 {
+		f.count += int(st.StaleRequests)
+		f.list = append(f.list, fmt.Sprintf("the build still holds the objects (bridge, LLM manager or factory) of %d finished requests", st.StaleRequests))
 	}
 	return f, nil
 }
@@ -366,6 +398,8 @@ func websocketIsolation(ctx context.Context, b Build, n int) (*finder, error) {
 		return nil, err
 	}
 	want := len(agent.EventTypes())
+	// Bridges that received other users' events are listed first.
+	var missing []string
 	for i, u := range users {
 		br := bridges[i]
 		br.mu.Lock()
@@ -377,9 +411,16 @@ func websocketIsolation(ctx context.Context, b Build, n int) (*finder, error) {
 			}
 		}
 		br.mu.Unlock()
-		if foreign > 0 || mine != want {
-			f.add("bridge of %s received %d of its own %d events and %d events of %d other users", u.uctx.UserID(), mine, want, foreign, others)
+		msg := fmt.Sprintf("bridge of %s received %d of its own %d events and %d events of %d other users", u.uctx.UserID(), mine, want, foreign, others)
+		switch {
+		case foreign > 0:
+			f.add("%s", msg)
+		case mine != want:
+			missing = append(missing, msg)
 		}
+	}
+	for _, m := range missing {
+		f.add("%s", m)
 	}
 	return f, nil
 }
@@ -401,7 +442,7 @@ func concurrentExecution(ctx context.Context, b Build, n int) (*finder, error) {
 			f.add("the factory running %s also tracks %d other users (e.g. %s)", u.uctx.UserID(), len(others), others[0])
 			return
 		}
-		for _, ev := range u.out.parsed {
+		for _, ev := range u.output().parsed {
 			if ev.UserID != u.uctx.UserID() || ev.RunID != u.uctx.RunID() || ev.ThreadID != u.uctx.ThreadID() {
 				f.add("%s received %s of user %s run %s", u.uctx.UserID(), ev.Type, ev.UserID, ev.RunID)
 				return
@@ -471,27 +512,40 @@ func multiTenantSecrets(ctx context.Context, b Build, n int) (*finder, error) {
 	for i, k := range keys {
 		owner[k] = i
 	}
+	// Every tenant connects again; each then lists its invoices in turn.
+	users := make([]*user, len(keys))
+	defer func() {
+		for _, u := range users {
+			if u != nil {
+				u.release()
+			}
+		}
+	}()
 	for i := range keys {
 		u, err := mk(i)
 		if err != nil {
 			return nil, err
 		}
-		err = acquireRunRelease(ctx, b, []*user{u}, func(u *user) {
-			_, vl := u.visibleForeign()
-			var reached []leak
-			seen := map[string]bool{}
-			for _, l := range append(u.foreignTokens(), vl...) {
-				if _, ok := owner[l.token]; ok && !seen[l.token] {
-					seen[l.token] = true
-					reached = append(reached, l)
-				}
-			}
-			if len(reached) > 0 {
-				f.add("tenant-%03d can reach %d API keys of other tenants, e.g. tenant-%03d's via %s", i, len(reached), owner[reached[0].token], reached[0].where)
-			}
-		})
-		if err != nil {
+		if err := u.acquire(b); err != nil {
 			return nil, err
+		}
+		users[i] = u
+	}
+	for i, u := range users {
+		if err := u.run(ctx); err != nil {
+			return nil, err
+		}
+		_, vl := u.visibleForeign()
+		var reached []leak
+		seen := map[string]bool{}
+		for _, l := range append(u.foreignTokens(), vl...) {
+			if _, ok := owner[l.token]; ok && !seen[l.token] {
+				seen[l.token] = true
+				reached = append(reached, l)
+			}
+		}
+		if len(reached) > 0 {
+			f.add("tenant-%03d can reach %d API keys of other tenants, e.g. tenant-%03d's via %s", i, len(reached), owner[reached[0].token], reached[0].where)
 		}
 	}
 	return f, nil

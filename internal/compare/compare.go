@@ -153,7 +153,7 @@ func (c *Config) validate() error {
 	case c.BaselineURL != "" && (len(c.BaselineArgs) > 0 || len(c.CandidateArgs) > 0):
 		return usage.Errorf("compare: --baseline-args and --candidate-args apply to the built-in targets only")
 	case !validImpl(c.BaselineImpl) || !validImpl(c.CandidateImpl):
-		return usage.Errorf("compare: --baseline-impl and --candidate-impl must be baseline or perrequest, got %q and %q", c.BaselineImpl, c.CandidateImpl)
+		return usage.Errorf("compare: --baseline-impl and --candidate-impl must be baseline, perrequest or partial, got %q and %q", c.BaselineImpl, c.CandidateImpl)
 	case c.Rounds < 2:
 		return usage.Errorf("compare: --rounds must be at least 2, got %d", c.Rounds)
 	case c.RoundDuration <= 0:
@@ -551,4 +551,6 @@ func gcSample(m results.Snapshot, phase string) results.Sample {
 	}
 }
 
-func validImpl(impl string) bool { return impl == "baseline" || impl == "perrequest" }
+func validImpl(impl string) bool {
+	return impl == "baseline" || impl == "perrequest" || impl == "partial"
+}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"strings"
 	"syscall"
 
 	"github.com/loadbench/loadbench/results"
@@ -67,6 +68,43 @@ func classify(err error) string {
 	s := err.Error()
 	if len(s) > 60 {
 		s = s[:60]
+	}
+	return s
+}
+
+// MaxErrorClasses bounds the distinct error classes a protocol keeps; past
+// it new classes are counted under OtherErrorClass, so a target whose error
+// messages carry ids cannot grow the results without bound.
+const MaxErrorClasses = 64
+
+// OtherErrorClass collects the failed chats of classes past MaxErrorClasses.
+const OtherErrorClass = "other error classes"
+
+// boundedClass returns reason when m already counts it or has room for it,
+// else OtherErrorClass (keeping a generator reason the generator's).
+func boundedClass(m map[string]int64, reason string) string {
+	if _, ok := m[reason]; ok || len(m) < MaxErrorClasses {
+		return reason
+	}
+	if results.IsGeneratorError(reason) {
+		return results.GeneratorErrorPrefix + OtherErrorClass
+	}
+	return OtherErrorClass
+}
+
+// errorText turns a server's error message into an error class: at most
+// 40 bytes, and every word that holds a digit (run ids, user ids, counts)
+// replaced by "#", so the same error of different chats is one class.
+func errorText(msg string) string {
+	words := strings.Fields(msg)
+	for i, w := range words {
+		if strings.ContainsAny(w, "0123456789") {
+			words[i] = "#"
+		}
+	}
+	s := strings.Join(words, " ")
+	if len(s) > 40 {
+		s = s[:40]
 	}
 	return s
 }

@@ -128,7 +128,7 @@ func (r *recorder) dialFailed(reason string) {
 	if r.p.ConnErrors == nil {
 		r.p.ConnErrors = map[string]int64{}
 	}
-	r.p.ConnErrors[reason]++
+	r.p.ConnErrors[boundedClass(r.p.ConnErrors, reason)]++
 	r.mu.Unlock()
 }
 
@@ -205,10 +205,12 @@ func (r *recorder) record(o outcome) {
 		us := max(min(int64(o.latency/time.Microsecond), int64(results.HistogramMax/time.Microsecond)), 1)
 		_ = s.h.RecordValue(us)
 	case results.IsGeneratorError(o.reason):
+		o.reason = boundedClass(p.Errors, o.reason)
 		p.Errors[o.reason]++
 		r.failed(o.reason, o.latency)
 		s.generator++
 	default:
+		o.reason = boundedClass(p.Errors, o.reason)
 		p.Errors[o.reason]++
 		r.failed(o.reason, o.latency)
 		s.errors++

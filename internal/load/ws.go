@@ -375,11 +375,7 @@ func (e *wsEngine) event(u *wsUser, b []byte) {
 		h.reason = firstReason(h.reason, "ws: bad json")
 		finished = true
 	case string(ev.Type) == "error":
-		msg := string(ev.Error)
-		if len(msg) > 40 {
-			msg = msg[:40]
-		}
-		h.reason = firstReason(h.reason, "ws: error: "+msg)
+		h.reason = firstReason(h.reason, "ws: error: "+errorText(string(ev.Error)))
 		finished = true
 	default:
 		h.checked++
