@@ -19,6 +19,7 @@ func newValidateCmd(s streams) *cobra.Command {
 	var (
 		cfg            validate.Config
 		lf             loadFlags
+		gf             gateFlags
 		scenarios      string
 		slowdowns      string
 		jsonOut, quiet bool
@@ -64,8 +65,8 @@ in a run error (or the validation was interrupted).`,
 			if err := lf.apply("validate", c); err != nil {
 				return err
 			}
-			if c.Rounds < 2 {
-				return usageErr("validate: --rounds must be at least 2, got %d", c.Rounds)
+			if err := gf.apply("validate", c); err != nil {
+				return err
 			}
 			if reports {
 				c.Render = renderReports
@@ -94,6 +95,7 @@ in a run error (or the validation was interrupted).`,
 	f.StringVar(&scenarios, "scenarios", strings.Join(validate.DefaultScenarioNames(), ","), "scenarios to run (aa,slowdown,leak,isolation)")
 	f.StringVar(&slowdowns, "slowdowns", "", "extra slowdown factors to measure, e.g. 1.05,1.10,1.20")
 	lf.register(f)
+	gf.register(f)
 	f.StringVar(&cfg.Out, "out", "", "validation directory (default runs/validate-<UTC timestamp>)")
 	f.BoolVar(&jsonOut, "json", false, "print the rates as JSON instead of the table")
 	f.BoolVar(&reports, "reports", false, "render the reports of every compare")

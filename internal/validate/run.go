@@ -179,9 +179,6 @@ func settingsOf(cfg Config) Settings {
 		HTTPRate: c.HTTPRate, WSRate: c.WSRate, Users: c.Users,
 		Budget: g.Budget, Alpha: g.Alpha,
 	}
-	if s.Rounds == 0 {
-		s.Rounds = compare.DefaultRounds
-	}
 	if c.RoundDuration == 0 {
 		s.RoundDuration = compare.DefaultRoundDuration.String()
 	}
