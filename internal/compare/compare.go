@@ -41,13 +41,13 @@ const (
 	FactorySettleMax     = 5 * time.Second
 	// Reserves of the round plan: start-up of the targets, the reports at
 	// the end, and the memory readings of a segment.
-	startReserve   = 2 * time.Second
-	reportReserve  = 10 * time.Second
-	segmentReserve = 1 * time.Second
-	DefaultRate          = 200.0 // chats per second, per protocol
-	DefaultUsers         = 100
-	DefaultMetricsPath   = "/metrics"
-	DefaultGCPath        = "/debug/gc"
+	startReserve       = 2 * time.Second
+	reportReserve      = 10 * time.Second
+	segmentReserve     = 1 * time.Second
+	DefaultRate        = 200.0 // chats per second, per protocol
+	DefaultUsers       = 100
+	DefaultMetricsPath = "/metrics"
+	DefaultGCPath      = "/debug/gc"
 	// DefaultMaxErrorRate is the target error rate of a segment above
 	// which the run is broken (exit 3), not a measurement: a sanity limit
 	// only; the gate compares the builds' error rates on their own.
