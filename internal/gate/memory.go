@@ -15,8 +15,9 @@ type MemoryReading struct {
 	RetainedBytes           float64 // last live heap − first live heap
 	RetainedBytesPerRequest float64 // RetainedBytes over the chats answered in between
 	// Chats and Heap are the points of the slope: the cumulative chats
-	// answered and the live heap, first before round 1, then after each
-	// usable round.
+	// answered and the live heap, before and after each usable round (the
+	// reading before a round is a second look at the heap after the one
+	// before it, taken after the other build's segment).
 	Chats, Heap            []float64
 	FactoriesLiveAfter     float64 // after the last round; -1 = not reported
 	AgentInstancesRetained float64 // after the last round; -1 = not reported
@@ -54,11 +55,9 @@ func ReadMemory(segs []*results.Segment) MemoryReading {
 			m.Warnings = append(m.Warnings, fmt.Errorf("round %d: heap not reported", i+1))
 			continue
 		}
-		if len(m.Heap) == 0 {
-			m.Chats = append(m.Chats, cum-float64(answered(s)))
-			m.Heap = append(m.Heap, mem.Before.HeapLiveBytes)
-			m.Forced = m.Forced && mem.Before.Forced
-		}
+		m.Chats = append(m.Chats, cum-float64(answered(s)))
+		m.Heap = append(m.Heap, mem.Before.HeapLiveBytes)
+		m.Forced = m.Forced && mem.Before.Forced
 		m.Chats = append(m.Chats, cum)
 		m.Heap = append(m.Heap, mem.After.HeapLiveBytes)
 		m.Forced = m.Forced && mem.After.Forced

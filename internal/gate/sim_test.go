@@ -174,13 +174,14 @@ func simErrors(rng *rand.Rand, cfg Config, chats int, pb, pc float64) simOutcome
 	return simOutcome{results.Inconclusive, cfg.MaxRounds}
 }
 
-// simMemory runs one sequential compare of the memory slope: heap after
-// each segment = slope·chats + normal noise of sd noise bytes.
+// simMemory runs one sequential compare of the memory slope: heap before
+// and after each segment = slope·chats + normal noise of sd noise bytes.
 func simMemory(rng *rand.Rand, cfg Config, chats int, slope, noise float64) simOutcome {
-	x, y := []float64{0}, []float64{1e6 + noise*rng.NormFloat64()}
+	var x, y []float64
 	for r := 1; r <= cfg.MaxRounds; r++ {
-		x = append(x, float64(r*chats))
-		y = append(y, 1e6+slope*float64(r*chats)+noise*rng.NormFloat64())
+		// The readings before and after the round's segment.
+		x = append(x, float64((r-1)*chats), float64(r*chats))
+		y = append(y, 1e6+slope*float64((r-1)*chats)+noise*rng.NormFloat64(), 1e6+slope*float64(r*chats)+noise*rng.NormFloat64())
 		if r < cfg.MinRounds {
 			continue
 		}

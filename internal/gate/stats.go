@@ -122,7 +122,8 @@ func frac(k, n int64) float64 {
 // TheilSen is the Theil–Sen slope of y against x (the median of the
 // pairwise slopes) with Sen's distribution-free interval, each bound
 // one-sided at normal quantile z (from Kendall's tau). Pairs with equal x
-// are left out. With too few points for a bound, that bound is ±Inf.
+// are left out, and the variance of Kendall's S is corrected for them. With
+// too few points for a bound, that bound is ±Inf.
 func TheilSen(x, y []float64, z float64) (slope, lo, hi float64) {
 	n := min(len(x), len(y))
 	var s []float64
@@ -139,8 +140,17 @@ func TheilSen(x, y []float64, z float64) (slope, lo, hi float64) {
 	slices.Sort(s)
 	N := float64(len(s))
 	slope = median(s)
-	nf := float64(n)
-	c := z * math.Sqrt(nf*(nf-1)*(2*nf+5)/18)
+	// Var(S) of Kendall's S, with the correction for tied x.
+	v := func(t float64) float64 { return t * (t - 1) * (2*t + 5) }
+	ties := map[float64]int{}
+	for _, xi := range x[:n] {
+		ties[xi]++
+	}
+	varS := v(float64(n))
+	for _, t := range ties {
+		varS -= v(float64(t))
+	}
+	c := z * math.Sqrt(varS/18)
 	lo, hi = math.Inf(-1), math.Inf(1)
 	if k := math.Floor((N - c) / 2); k >= 1 { // 1-based rank
 		lo = s[int(k)-1]
