@@ -135,6 +135,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			default:
 				o.Verdict = sc.Classify(res.Summary)
 				o.Overall, o.Reason = res.Summary.Verdict, res.Summary.Reason
+				o.Rounds = res.Summary.Rounds
+				if l := res.Summary.Latency; len(l) > 0 {
+					o.Effect = l[0].Ratio
+				}
 			}
 			outcomes = append(outcomes, o)
 			if rep, err := write(); err != nil {
