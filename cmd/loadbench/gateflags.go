@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -72,12 +71,4 @@ func (g *gateFlags) apply(op string, c *compare.Config) error {
 		c.Rounds = n
 	}
 	return nil
-}
-
-// roundsText is "auto (3–12 rounds)" or "6".
-func roundsText(c *compare.Config) string {
-	if c.Rounds == compare.RoundsAuto {
-		return fmt.Sprintf("auto (%d–%d rounds)", c.MinRounds, c.PlanRounds())
-	}
-	return strconv.Itoa(c.Rounds)
 }
