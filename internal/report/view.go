@@ -120,9 +120,10 @@ func slope(m results.MemoryVerdict) string {
 	if m.Points == 0 {
 		return "–"
 	}
-	s := fmt.Sprintf("%.0f B", m.SlopeBytesPerChat)
+	r := func(v float64) float64 { return math.Round(v) + 0 } // no "-0"
+	s := fmt.Sprintf("%.0f B", r(m.SlopeBytesPerChat))
 	if m.SlopeLow != 0 || m.SlopeHigh != 0 {
-		s += fmt.Sprintf(" (CI %.0f–%.0f)", m.SlopeLow, m.SlopeHigh)
+		s += fmt.Sprintf(" (CI %.0f–%.0f)", r(m.SlopeLow), r(m.SlopeHigh))
 	}
 	return s
 }
