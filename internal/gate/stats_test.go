@@ -157,3 +157,15 @@ func TestEvaluateSequential(t *testing.T) {
 		t.Errorf("sequential interval %v–%v not wider than fixed %v–%v", s.CILow, s.CIHigh, f.CILow, f.CIHigh)
 	}
 }
+
+// Without a forced GC (staging) the memory rule still runs, and its note
+// states the detection limit.
+func TestEvaluateUnforcedStatesDetectionLimit(t *testing.T) {
+	t.Parallel()
+	good := build{factor: steady(1, tight...)}
+	sum := Evaluate(synthRun(good, good), DefaultConfig())
+	m := sum.Memory[results.Candidate]
+	if m.Forced || m.Verdict != results.Pass || !strings.Contains(m.Note, "no forced GC") || !strings.Contains(m.Note, "detection limit about") {
+		t.Errorf("unforced candidate memory %+v", m)
+	}
+}
