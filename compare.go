@@ -16,15 +16,22 @@ import (
 
 // Defaults of CompareOptions: the zero value of a field means its default.
 const (
-	DefaultRounds        = 6               // interleaved rounds
-	DefaultRoundDuration = 6 * time.Second // load per build per round
-	DefaultWarmup        = 3 * time.Second // unrecorded load per build first
-	DefaultSettle        = 1 * time.Second // pause before memory is read
-	DefaultBudget        = 0.05            // allowed slowdown: 5%
-	DefaultAlpha         = 0.05            // significance level
-	// DefaultMaxErrorRate is the share of failed chats in a segment above
-	// which the compare is a run error, not a measurement.
-	DefaultMaxErrorRate = 0.01
+	// RoundsAuto (the zero value of CompareOptions.Rounds) adds paired
+	// rounds until every check is decided or MaxDuration runs out.
+	RoundsAuto           = 0
+	DefaultMinRounds     = 3                      // rounds before the first look
+	DefaultMaxDuration   = 150 * time.Second      // bound of an automatic compare
+	DefaultRoundDuration = 4 * time.Second        // load per build per round
+	DefaultWarmup        = 3 * time.Second        // unrecorded load per build first
+	DefaultSettle        = 500 * time.Millisecond // pause before memory is read
+	DefaultBudget        = 0.05                   // allowed slowdown: 5%
+	DefaultAlpha         = 0.05                   // 1 − confidence of the intervals
+	DefaultErrorBudget   = 0.001                  // allowed error-rate increase: 0.1 point
+	DefaultMaxRetained   = 64.0                   // allowed heap growth, bytes per answered chat
+	// DefaultMaxErrorRate is the target error rate of a segment above
+	// which the compare is a run error (a broken deployment), not a
+	// measurement; the builds' error rates are gated on their own.
+	DefaultMaxErrorRate = 0.2
 )
 
 // DefaultPercentiles are the latency percentiles gated by default: 50, 95
@@ -32,11 +39,16 @@ const (
 func DefaultPercentiles() []float64 { return gate.DefaultPercentiles() }
 
 // CompareOptions shape a compare. The zero value is the CLI's default
-// compare: 6 rounds of 6 s at 200 chats/s per protocol.
+// compare: rounds of 4 s at 200 chats/s per protocol until decided.
 type CompareOptions struct {
 	// Rounds of interleaved load (A B, B A, ...), at least 2; 0 means
-	// DefaultRounds.
+	// RoundsAuto.
 	Rounds int
+	// MinRounds is the first look of an automatic compare (0 means
+	// DefaultMinRounds); MaxDuration bounds it (0 means
+	// DefaultMaxDuration).
+	MinRounds   int
+	MaxDuration time.Duration
 	// RoundDuration is the load time of each build in each round; 0 means
 	// DefaultRoundDuration.
 	RoundDuration time.Duration
@@ -64,9 +76,16 @@ type CompareOptions struct {
 	Budget float64
 	// Percentiles gated (50 for p50); nil means DefaultPercentiles.
 	Percentiles []float64
-	// Alpha is the significance level of the latency test; 0 means
+	// Alpha is 1 − the confidence of the gate's intervals; 0 means
 	// DefaultAlpha.
 	Alpha float64
+	// ErrorBudget is the allowed increase of the candidate's target error
+	// rate over the baseline's (0.001 for 0.1 point); 0 means
+	// DefaultErrorBudget.
+	ErrorBudget float64
+	// MaxRetained is the allowed slope of the candidate's live heap, in
+	// bytes per answered chat; 0 means DefaultMaxRetained.
+	MaxRetained float64
 	// Dir is the run directory the segments and summary.json are written
 	// to; empty means a new temporary directory (Comparison.Dir).
 	Dir string
@@ -120,6 +139,14 @@ func (o CompareOptions) config(baselineURL, candidateURL string) (compare.Config
 		return c, usage.Errorf("%s: both protocols are off: nothing to measure", op)
 	case o.Rounds < 0 || o.Rounds == 1:
 		return c, usage.Errorf("%s: rounds must be at least 2, got %d", op, o.Rounds)
+	case o.MinRounds < 0 || o.MinRounds == 1:
+		return c, usage.Errorf("%s: min rounds must be at least 2, got %d", op, o.MinRounds)
+	case o.MaxDuration < 0:
+		return c, usage.Errorf("%s: max duration must be positive, got %s", op, o.MaxDuration)
+	case o.ErrorBudget < 0 || o.ErrorBudget >= 1:
+		return c, usage.Errorf("%s: error budget must be between 0 and 1, got %v", op, o.ErrorBudget)
+	case o.MaxRetained < 0:
+		return c, usage.Errorf("%s: max retained must not be negative, got %v", op, o.MaxRetained)
 	case o.RoundDuration < 0:
 		return c, usage.Errorf("%s: round duration must be positive, got %s", op, o.RoundDuration)
 	case o.Settle < 0:
@@ -141,6 +168,12 @@ func (o CompareOptions) config(baselineURL, candidateURL string) (compare.Config
 	if o.Alpha != 0 {
 		g.Alpha = o.Alpha
 	}
+	if o.ErrorBudget != 0 {
+		g.ErrorBudget = o.ErrorBudget
+	}
+	if o.MaxRetained != 0 {
+		g.MaxRetainedBytesPerRequest = o.MaxRetained
+	}
 	if err := g.Validate(); err != nil {
 		return c, usage.Errorf("%s: %v", op, err)
 	}
@@ -154,7 +187,7 @@ func (o CompareOptions) config(baselineURL, candidateURL string) (compare.Config
 	}
 	c = compare.Config{
 		BaselineURL: baselineURL, CandidateURL: candidateURL,
-		Rounds: o.Rounds, RoundDuration: o.RoundDuration, Warmup: o.Warmup, Settle: o.Settle,
+		Rounds: o.Rounds, MinRounds: o.MinRounds, MaxDuration: o.MaxDuration, RoundDuration: o.RoundDuration, Warmup: o.Warmup, Settle: o.Settle,
 		HTTPRate: httpRate, WSRate: wsRate, Users: o.Users, Timeout: o.Timeout,
 		MaxErrorRate: o.MaxErrorRate, HTTPPath: o.HTTPPath, WSPath: o.WSPath,
 		Gate: g, Out: o.Dir,

@@ -18,6 +18,46 @@ type Summary struct {
 	// protocol): target and generator errors, chats not sent, in-flight
 	// chats, send lag and saturation, timing violations.
 	Load map[string]map[string]Accounting `json:"load,omitempty"`
+	// Errors is the candidate's target error rate against the baseline's,
+	// pooled over protocols and rounds; nil when nothing was sent.
+	Errors *ErrorVerdict `json:"errors,omitempty"`
+	// Sequential describes the looks of a compare that stops when decided.
+	Sequential *Sequential `json:"sequential,omitempty"`
+	// Saturated names the segments where the load generator could not keep
+	// its schedule ("baseline round 3 http"); any makes the verdict
+	// inconclusive unless isolation failed.
+	Saturated []string `json:"saturated,omitempty"`
+}
+
+// ErrorVerdict compares the builds' target error rates (generator errors
+// never count): Diff = CandidateRate − BaselineRate and its confidence
+// interval, against Budget (0.001 for 0.1 percentage point).
+type ErrorVerdict struct {
+	BaselineErrors  int64   `json:"baseline_errors"`
+	BaselineChats   int64   `json:"baseline_chats"` // answered + target errors
+	CandidateErrors int64   `json:"candidate_errors"`
+	CandidateChats  int64   `json:"candidate_chats"`
+	BaselineRate    float64 `json:"baseline_rate"`
+	CandidateRate   float64 `json:"candidate_rate"`
+	Diff            float64 `json:"diff"`
+	DiffLow         float64 `json:"diff_low"`
+	DiffHigh        float64 `json:"diff_high"`
+	Budget          float64 `json:"budget"`
+	Verdict         string  `json:"verdict"`
+	Note            string  `json:"note,omitempty"`
+}
+
+// Sequential is the design of a compare that adds rounds until decided:
+// a look after every round from MinRounds to MaxRounds. This summary's
+// intervals are at LookConfidence, the level of the group-sequential
+// boundary at this look (CriticalZ, one-sided), so stopping at the first
+// decided look keeps each error rate at most (1 − Confidence)/2.
+type Sequential struct {
+	MinRounds      int     `json:"min_rounds"`
+	MaxRounds      int     `json:"max_rounds"`
+	Confidence     float64 `json:"confidence"`
+	LookConfidence float64 `json:"look_confidence"`
+	CriticalZ      float64 `json:"critical_z"`
 }
 
 // LatencyVerdict is the verdict on one protocol and percentile. The ms
@@ -43,10 +83,19 @@ type LatencyVerdict struct {
 type MemoryVerdict struct {
 	RetainedBytes           float64 `json:"retained_bytes"`
 	RetainedBytesPerRequest float64 `json:"retained_bytes_per_request"`
-	FactoriesLiveAfter      float64 `json:"factories_live_after"`
-	AgentInstancesRetained  float64 `json:"agent_instances_retained"`
-	Verdict                 string  `json:"verdict"`
-	Note                    string  `json:"note,omitempty"`
+	// SlopeBytesPerChat is the Theil–Sen slope of the live heap after each
+	// segment against the cumulative chats answered, with its interval;
+	// Points is the number of readings it used, Forced whether all of them
+	// followed a forced GC.
+	SlopeBytesPerChat      float64 `json:"slope_bytes_per_chat"`
+	SlopeLow               float64 `json:"slope_low"`
+	SlopeHigh              float64 `json:"slope_high"`
+	Points                 int     `json:"points,omitempty"`
+	Forced                 bool    `json:"forced,omitempty"`
+	FactoriesLiveAfter     float64 `json:"factories_live_after"`
+	AgentInstancesRetained float64 `json:"agent_instances_retained"`
+	Verdict                string  `json:"verdict"`
+	Note                   string  `json:"note,omitempty"`
 }
 
 // IsolationVerdict is one build's isolation under load.

@@ -23,17 +23,23 @@ func newCompareCmd(s streams) *cobra.Command {
 		cfg                         compare.Config
 		lf                          loadFlags
 		ef                          engineFlags
+		gf                          gateFlags
 		baselineArgs, candidateArgs string
 		profile                     string
 		jsonOut, quiet              bool
 	)
 	cmd := &cobra.Command{
 		Use:   "compare [--baseline URL --candidate URL]",
-		Short: "Interleaved before/after rounds gating latency, memory release and isolation",
+		Short: "Interleaved before/after rounds gating latency, errors, memory and isolation",
 		Long: `Compare runs the same load against a baseline and a candidate in interleaved
-rounds (A B, B A, ...) and gates the candidate on three things: latency at each
-percentile within the budget of the baseline, memory released after load, and no
-user ever shown another user's data.
+rounds (A B, B A, ...) and gates the candidate on four things: latency at each
+percentile within the budget of the baseline, a target error rate at most
+--error-budget over the baseline's, a live heap that does not grow with the
+chats answered, and no user ever shown another user's data.
+
+With --rounds auto (the default) it adds rounds until every check is decided or
+--max-duration runs out; the verdict's error rates hold however early it stops.
+Every round uses fresh user ids.
 
 Without --baseline and --candidate it starts both built-in targets itself
 (the legacy singleton as baseline, the per-request build as candidate), each
@@ -55,6 +61,9 @@ Exit codes: 0 pass, 1 fail, 2 bad usage, 3 run error, 4 inconclusive.`,
 				return usageErr("compare: --profile must be ci or production, got %q", profile)
 			}
 			applyProfile(cmd.Flags(), prof, &cfg)
+			if err := gf.apply("compare", &cfg); err != nil {
+				return err
+			}
 			cfg.BaselineArgs = strings.Fields(baselineArgs)
 			cfg.CandidateArgs = strings.Fields(candidateArgs)
 			if cfg.BaselineURL == "" && cfg.CandidateURL == "" { // the built-in targets serve the profile too
@@ -93,8 +102,9 @@ Exit codes: 0 pass, 1 fail, 2 bad usage, 3 run error, 4 inconclusive.`,
 	lf.register(f)
 	ef.register(f)
 	f.StringVar(&profile, "profile", agent.DefaultProfile.String(), "workload profile of the built-in targets and of the load (users, rates, per-chat timeout) unless those flags are given: ci or production")
+	gf.register(f)
 	f.DurationVar(&cfg.Timeout, "timeout", 30*time.Second, "per-chat timeout")
-	f.Float64Var(&cfg.MaxErrorRate, "max-error-rate", compare.DefaultMaxErrorRate, "share of failed chats in a segment above which the run is an error (exit 3)")
+	f.Float64Var(&cfg.MaxErrorRate, "max-error-rate", compare.DefaultMaxErrorRate, "sanity limit: a segment's target error rate above it means a broken run (exit 3); the gate compares error rates with --error-budget")
 	f.StringVar(&cfg.HTTPPath, "http-path", "/api/agents/run", "HTTP chat route")
 	f.StringVar(&cfg.WSPath, "ws-path", "/api/demo/ws", "WebSocket chat route")
 	f.StringVar(&cfg.MetricsPath, "metrics-path", compare.DefaultMetricsPath, `Prometheus route, scraped when present ("-": never)`)
@@ -158,7 +168,7 @@ type progressLine struct {
 }
 
 func (p *progressLine) compare(pr compare.Progress) {
-	line := fmt.Sprintf("round %d/%d  %-9s  %-7s", pr.Round, pr.Rounds, pr.Build, pr.Phase)
+	line := fmt.Sprintf("round %d/≤%d  %-9s  %-7s", pr.Round, pr.Rounds, pr.Build, pr.Phase)
 	if pr.Phase == compare.PhaseLoad || pr.Phase == compare.PhaseWarmup {
 		l := pr.Load
 		line += fmt.Sprintf("  %4.1fs/%.0fs  sent %d  %.0f/s  errors %d  violations %d",

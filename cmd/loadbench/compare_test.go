@@ -13,13 +13,14 @@ import (
 )
 
 // shortCompare is a compare of the built-in targets kept short for tests:
-// four rounds is the fewest in which the rank test can reach p < 0.05, and
-// 200 chats per segment keep the heap's noise after a forced GC (~15 KB)
-// well under the memory limit of 256 B per request.
+// four fixed rounds of 200 chats per segment. The heap after a forced GC
+// moves by 10–20 KB per segment whatever the load, which is 50–100 B per
+// chat at this size (8 B at the default 1,600), so the memory limit is
+// raised to 256 B per chat; the leak tests inject 4 KiB.
 func shortCompare(out string, extra ...string) []string {
 	return append([]string{"compare", "--quiet", "--out", out,
 		"--rounds", "4", "--round-duration", "1s", "--warmup", "300ms", "--settle", "200ms",
-		"--http-rate", "100", "--ws-rate", "100", "--users", "20"}, extra...)
+		"--http-rate", "100", "--ws-rate", "100", "--users", "20", "--max-retained", "256"}, extra...)
 }
 
 func readSummary(t *testing.T, dir string) *results.Summary {
@@ -255,5 +256,36 @@ func TestCompareJSONPrintsSummary(t *testing.T) {
 		if _, ok := got[k]; !ok {
 			t.Errorf("summary JSON lacks %q", k)
 		}
+	}
+}
+
+// With --rounds auto a clear regression is decided at an early look and
+// the compare stops there, long before its plan's last round.
+func TestCompareAutoRoundsStopsWhenDecided(t *testing.T) {
+	builtinTargets(t)
+	dir := filepath.Join(t.TempDir(), "run")
+	args := []string{"compare", "--quiet", "--out", dir,
+		"--rounds", "auto", "--max-duration", "80s", "--round-duration", "1s", "--warmup", "300ms", "--settle", "200ms",
+		"--http-rate", "100", "--ws-rate", "0", "--users", "20", "--candidate-args", "--slowdown 1.5"}
+	code, out, errOut := runCmd(context.Background(), t, args...)
+	if code != exitFail {
+		t.Fatalf("exit %d, want fail (1)\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	sum := readSummary(t, dir)
+	if sum.Sequential == nil || sum.Sequential.MaxRounds < 10 {
+		t.Fatalf("sequential plan %+v, want one of at least 10 rounds", sum.Sequential)
+	}
+	if sum.Rounds >= sum.Sequential.MaxRounds || sum.Rounds < sum.Sequential.MinRounds {
+		t.Errorf("stopped after %d rounds; want at a look before the plan's %d", sum.Rounds, sum.Sequential.MaxRounds)
+	}
+	run, err := results.ReadRun(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(run.Manifest.Flags["stopped"], "decided after round") {
+		t.Errorf("manifest stopped = %q", run.Manifest.Flags["stopped"])
+	}
+	if !strings.Contains(sum.Reason, "http p") || !strings.Contains(sum.Reason, "over the 5% budget") {
+		t.Errorf("reason %q, want the latency regression", sum.Reason)
 	}
 }

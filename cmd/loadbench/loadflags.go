@@ -6,33 +6,26 @@ import (
 	"time"
 
 	"github.com/loadbench/loadbench/internal/compare"
-	"github.com/loadbench/loadbench/internal/gate"
 	"github.com/loadbench/loadbench/internal/load"
 	"github.com/loadbench/loadbench/results"
 	"github.com/spf13/pflag"
 )
 
-// loadFlags are the flags compare and validate share: the shape of each
-// compare's load and the gate's settings.
+// loadFlags are the flags compare and validate share for the shape of each
+// compare's load; the gate's and the rounds' are gateFlags (gateflags.go).
 type loadFlags struct {
-	rounds, users                 int
+	users                         int
 	roundDuration, warmup, settle time.Duration
 	httpRate, wsRate              string
-	budget, percentiles           string
-	alpha                         float64
 }
 
 func (l *loadFlags) register(f *pflag.FlagSet) {
-	f.IntVar(&l.rounds, "rounds", compare.DefaultRounds, "interleaved rounds (at least 2)")
 	f.DurationVar(&l.roundDuration, "round-duration", compare.DefaultRoundDuration, "load time of each build in each round")
 	f.DurationVar(&l.warmup, "warmup", compare.DefaultWarmup, "unrecorded load on each build before the first round (0: none)")
 	f.DurationVar(&l.settle, "settle", compare.DefaultSettle, "pause after each segment before memory is read")
 	f.StringVar(&l.httpRate, "http-rate", "200", "HTTP chats per second (0 disables)")
 	f.StringVar(&l.wsRate, "ws-rate", "200", "WebSocket chats per second (0 disables)")
 	f.IntVar(&l.users, "users", compare.DefaultUsers, "virtual users")
-	f.StringVar(&l.budget, "budget", "5%", "latency budget of the candidate over the baseline")
-	f.StringVar(&l.percentiles, "percentiles", "50,95,99", "latency percentiles gated")
-	f.Float64Var(&l.alpha, "alpha", gate.DefaultAlpha, "significance level of the latency test")
 }
 
 // apply checks the flags and sets them on c; op prefixes the errors.
@@ -44,18 +37,7 @@ func (l *loadFlags) apply(op string, c *compare.Config) error {
 	if c.WSRate, err = compareRate(op+": --ws-rate", l.wsRate); err != nil {
 		return err
 	}
-	c.Gate = gate.DefaultConfig()
-	if c.Gate.Budget, err = gate.ParseBudget(l.budget); err != nil {
-		return usageErr("%s: --budget: %v", op, err)
-	}
-	if c.Gate.Percentiles, err = gate.ParsePercentiles(l.percentiles); err != nil {
-		return usageErr("%s: --percentiles: %v", op, err)
-	}
-	if l.alpha <= 0 || l.alpha >= 1 {
-		return usageErr("%s: --alpha must be between 0 and 1, got %g", op, l.alpha)
-	}
-	c.Gate.Alpha = l.alpha
-	c.Rounds, c.RoundDuration, c.Settle, c.Users = l.rounds, l.roundDuration, l.settle, l.users
+	c.RoundDuration, c.Settle, c.Users = l.roundDuration, l.settle, l.users
 	c.Warmup = l.warmup
 	if c.Warmup == 0 {
 		c.Warmup = -1 // an explicit --warmup 0: none

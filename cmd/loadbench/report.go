@@ -120,6 +120,17 @@ func gateConfig(flags map[string]string) (gate.Config, error) {
 		if _, err := fmt.Sscan(v, &cfg.Alpha); err != nil {
 			return cfg, fmt.Errorf("parse alpha %q: not a number", v)
 		}
+		cfg.Confidence = 1 - cfg.Alpha
+	}
+	if v := flags["error-budget"]; v != "" {
+		if cfg.ErrorBudget, err = gate.ParseBudget(v); err != nil {
+			return cfg, err
+		}
+	}
+	if v := flags["max-retained"]; v != "" {
+		if _, err := fmt.Sscan(v, &cfg.MaxRetainedBytesPerRequest); err != nil {
+			return cfg, fmt.Errorf("parse max retained %q: not a number", v)
+		}
 	}
 	return cfg, cfg.Validate()
 }

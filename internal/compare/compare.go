@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -21,17 +22,37 @@ import (
 
 // Defaults of a compare; `make run` uses them all.
 const (
-	DefaultRounds        = 6
-	DefaultRoundDuration = 6 * time.Second
+	// RoundsAuto (Config.Rounds 0, the default) adds rounds until every
+	// check is decided or MaxDuration runs out.
+	RoundsAuto = 0
+	// DefaultMinRounds is the first look of an automatic compare.
+	DefaultMinRounds = 3
+	// DefaultMaxDuration bounds an automatic compare, start-up, warm-up
+	// and reports included: with the other defaults it plans 12 rounds, so
+	// `make run` ends within 3 minutes.
+	DefaultMaxDuration   = 150 * time.Second
+	DefaultRoundDuration = 4 * time.Second
 	DefaultWarmup        = 3 * time.Second
-	DefaultSettle        = 1 * time.Second
-	DefaultRate          = 200.0 // chats per second, per protocol
-	DefaultUsers         = 100
-	DefaultMetricsPath   = "/metrics"
-	DefaultGCPath        = "/debug/gc"
-	// DefaultMaxErrorRate is the share of failed chats in a segment above
-	// which the run is an error (exit 3), not a measurement.
-	DefaultMaxErrorRate = 0.01
+	DefaultSettle        = 500 * time.Millisecond
+	// DefaultFactorySettle is how long factories_live must stay unchanged
+	// (polled every FactoryPoll, at most FactorySettleMax) before the
+	// reading after a segment counts.
+	DefaultFactorySettle = 300 * time.Millisecond
+	FactoryPoll          = 100 * time.Millisecond
+	FactorySettleMax     = 5 * time.Second
+	// Reserves of the round plan: start-up of the targets, the reports at
+	// the end, and the memory readings of a segment.
+	startReserve       = 2 * time.Second
+	reportReserve      = 10 * time.Second
+	segmentReserve     = 1 * time.Second
+	DefaultRate        = 200.0 // chats per second, per protocol
+	DefaultUsers       = 100
+	DefaultMetricsPath = "/metrics"
+	DefaultGCPath      = "/debug/gc"
+	// DefaultMaxErrorRate is the target error rate of a segment above
+	// which the run is broken (exit 3), not a measurement: a sanity limit
+	// only; the gate compares the builds' error rates on their own.
+	DefaultMaxErrorRate = 0.2
 	// DefaultSampleEvery is how often /metrics is sampled during a segment.
 	DefaultSampleEvery = time.Second
 )
@@ -65,7 +86,11 @@ type Config struct {
 	BaselineArgs              []string // extra `serve` flags for the built-in baseline
 	CandidateArgs             []string // and for the candidate
 
+	// Rounds is the number of rounds, or RoundsAuto: add rounds until
+	// decided, from MinRounds up to what fits in MaxDuration.
 	Rounds        int
+	MinRounds     int
+	MaxDuration   time.Duration
 	RoundDuration time.Duration
 	Warmup        time.Duration // per build, before the first round; negative: none
 	Settle        time.Duration
@@ -108,8 +133,11 @@ func (c *Config) setDefaults() {
 	if c.CandidateImpl == "" {
 		c.CandidateImpl = "perrequest"
 	}
-	if c.Rounds == 0 {
-		c.Rounds = DefaultRounds
+	if c.MinRounds == 0 {
+		c.MinRounds = DefaultMinRounds
+	}
+	if c.MaxDuration == 0 {
+		c.MaxDuration = DefaultMaxDuration
 	}
 	if c.RoundDuration == 0 {
 		c.RoundDuration = DefaultRoundDuration
@@ -154,8 +182,13 @@ func (c *Config) validate() error {
 		return usage.Errorf("compare: --baseline-args and --candidate-args apply to the built-in targets only")
 	case !validImpl(c.BaselineImpl) || !validImpl(c.CandidateImpl):
 		return usage.Errorf("compare: --baseline-impl and --candidate-impl must be baseline, perrequest or partial, got %q and %q", c.BaselineImpl, c.CandidateImpl)
-	case c.Rounds < 2:
+	case c.Rounds != RoundsAuto && c.Rounds < 2:
 		return usage.Errorf("compare: --rounds must be at least 2, got %d", c.Rounds)
+	case c.Rounds == RoundsAuto && c.MinRounds < 2:
+		return usage.Errorf("compare: at least 2 rounds before the first look, got %d", c.MinRounds)
+	case c.Rounds == RoundsAuto && c.PlanRounds() < c.MinRounds:
+		return usage.Errorf("compare: a maximum duration of %s leaves room for %d round(s) of %s, fewer than the %d of the first look",
+			c.MaxDuration, c.PlanRounds(), c.RoundDuration, c.MinRounds)
 	case c.RoundDuration <= 0:
 		return usage.Errorf("compare: --round-duration must be positive, got %s", c.RoundDuration)
 	case c.Settle < 0:
@@ -180,6 +213,48 @@ func (c *Config) validate() error {
 		}
 	}
 	return nil
+}
+
+// PlanRounds is the most rounds an automatic compare runs: what fits in
+// MaxDuration after start-up, warm-up and the reports, each round costing
+// both builds' load, settle time and memory readings. The plan is fixed
+// before any data, so the sequential boundary does not depend on them.
+func (c *Config) PlanRounds() int {
+	warm := max(c.Warmup, 0)
+	left := c.MaxDuration - startReserve - 2*warm - reportReserve
+	round := 2 * (c.RoundDuration + max(c.Settle, 0) + segmentReserve)
+	if left <= 0 || round <= 0 {
+		return 0
+	}
+	return int(left / round)
+}
+
+// gateConfig is the gate's configuration with the sequential plan.
+func (c *Config) gateConfig() gate.Config {
+	g := c.Gate
+	if c.Rounds == RoundsAuto {
+		g.MinRounds, g.MaxRounds = c.MinRounds, c.PlanRounds()
+	}
+	return g
+}
+
+// UserPrefix is the user id prefix of a round: "lb_ra_" for round 1,
+// "lb_rz_" for 26, "lb_rba_" for 27, and "lb_w_" for the warm-up (round 0).
+// Every round has its own users, so a leak per user grows with the rounds.
+// Letters, not digits: the load engine reads the digits after the prefix
+// as the user's number.
+func UserPrefix(round int) string {
+	if round <= 0 {
+		return "lb_w_"
+	}
+	var b []byte
+	for n := round - 1; ; n = n/26 - 1 {
+		b = append([]byte{byte('a' + n%26)}, b...)
+		if n < 26 {
+			break
+		}
+	}
+	return "lb_r" + string(b) + "_"
 }
 
 // target is one side of the compare.
@@ -209,7 +284,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
 		return nil, fmt.Errorf("compare: %w: %w", err, usage.ErrUsage)
 	}
-	c := &comparer{cfg: cfg, client: &http.Client{Timeout: 30 * time.Second}}
+	c := &comparer{cfg: cfg, client: &http.Client{Timeout: 30 * time.Second}, start: time.Now()}
 	c.manifest = results.NewManifest("compare", cfg.Args)
 	c.manifest.Flags = cfg.flags()
 	defer c.stopChildren()
@@ -223,6 +298,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 }
 
 type comparer struct {
+	start    time.Time
 	cfg      Config
 	client   *http.Client
 	manifest results.Manifest
@@ -235,8 +311,16 @@ func (cfg *Config) flags() map[string]string {
 	for i, p := range cfg.Gate.Percentiles {
 		pct[i] = strconv.FormatFloat(p, 'f', -1, 64)
 	}
-	return map[string]string{
-		"rounds":         strconv.Itoa(cfg.Rounds),
+	rounds := strconv.Itoa(cfg.Rounds)
+	extra := map[string]string{}
+	if cfg.Rounds == RoundsAuto {
+		rounds = "auto"
+		extra["min-rounds"] = strconv.Itoa(cfg.MinRounds)
+		extra["max-rounds"] = strconv.Itoa(cfg.PlanRounds())
+		extra["max-duration"] = cfg.MaxDuration.String()
+	}
+	f := map[string]string{
+		"rounds":         rounds,
 		"round-duration": cfg.RoundDuration.String(),
 		"warmup":         cfg.Warmup.String(),
 		"settle":         cfg.Settle.String(),
@@ -251,12 +335,19 @@ func (cfg *Config) flags() map[string]string {
 		"baseline-args":  strings.Join(cfg.BaselineArgs, " "),
 		"candidate-args": strings.Join(cfg.CandidateArgs, " "),
 		"max-error-rate": strconv.FormatFloat(cfg.MaxErrorRate, 'f', -1, 64),
+		"error-budget":   strconv.FormatFloat(cfg.Gate.ErrorBudget*100, 'f', -1, 64) + "%",
+		"max-retained":   strconv.FormatFloat(cfg.Gate.MaxRetainedBytesPerRequest, 'f', -1, 64),
 	}
+	maps.Copy(f, extra)
+	return f
 }
 
 func (c *comparer) progress(p Progress) {
 	if c.cfg.Progress != nil {
 		p.Rounds = c.cfg.Rounds
+		if p.Rounds == RoundsAuto {
+			p.Rounds = c.cfg.PlanRounds()
+		}
 		c.cfg.Progress(p)
 	}
 }
@@ -276,7 +367,12 @@ func (c *comparer) run(ctx context.Context) error {
 			}
 		}
 	}
-	for round := 1; round <= c.cfg.Rounds; round++ {
+	rounds := c.cfg.Rounds
+	if rounds == RoundsAuto {
+		rounds = c.cfg.PlanRounds()
+	}
+	for round := 1; round <= rounds; round++ {
+		roundStart := time.Now()
 		order := c.targets
 		if round%2 == 0 { // A B, B A, ...: drift falls on both builds
 			order = []*target{c.targets[1], c.targets[0]}
@@ -288,8 +384,29 @@ func (c *comparer) run(ctx context.Context) error {
 			}
 			c.segments = append(c.segments, seg)
 		}
+		if c.cfg.Rounds != RoundsAuto || round < c.cfg.MinRounds {
+			continue
+		}
+		if c.decided() {
+			c.manifest.Flags["stopped"] = fmt.Sprintf("decided after round %d", round)
+			return nil
+		}
+		// Stop early when the next round would not fit: fewer looks than
+		// planned keep the error rates (the boundary was set for more).
+		if time.Since(c.start)+time.Since(roundStart)+reportReserve > c.cfg.MaxDuration {
+			c.manifest.Flags["stopped"] = fmt.Sprintf("out of time after round %d", round)
+			return nil
+		}
 	}
 	return nil
+}
+
+// decided reports whether the rounds so far decide the compare: every check
+// passed, or one failed.
+func (c *comparer) decided() bool {
+	run := &results.Run{Dir: c.cfg.Out, Manifest: c.manifest, Segments: c.segments}
+	sum := gate.Evaluate(run, c.cfg.gateConfig())
+	return sum.Verdict == results.Pass || sum.Verdict == results.Fail
 }
 
 func (c *comparer) startTargets(ctx context.Context) error {
@@ -336,6 +453,7 @@ func (c *comparer) attack(ctx context.Context, t *target, round int, d time.Dura
 	opts := []load.Option{
 		load.WithHTTPRate(c.cfg.HTTPRate), load.WithWSRate(c.cfg.WSRate),
 		load.WithDuration(d), load.WithUsers(c.cfg.Users), load.WithTimeout(c.cfg.Timeout),
+		load.WithUserPrefix(UserPrefix(round)),
 		load.WithHTTPPath(c.cfg.HTTPPath), load.WithWSPath(c.cfg.WSPath),
 		load.WithProgress(func(p load.Progress) {
 			c.progress(Progress{Round: round, Build: t.build, Phase: phase, Load: p})
@@ -395,13 +513,13 @@ func (c *comparer) segment(ctx context.Context, t *target, round, order int) (*r
 		return nil, c.runErr(ctx, fmt.Errorf("compare: %s round %d: %w", t.build, round, err))
 	}
 	c.progress(Progress{Round: round, Build: t.build, Phase: PhaseAfter})
-	after, err := c.memory(ctx, t)
+	after, err := c.settledMemory(ctx, t)
 	if err != nil {
 		return nil, c.runErr(ctx, fmt.Errorf("compare: %s round %d: %w", t.build, round, err))
 	}
 	var requests int64
 	for _, p := range seg.Protocols {
-		requests += p.Requests
+		requests += p.Success
 	}
 	seg.Manifest.Kind = "segment"
 	seg.Manifest.Build, seg.Manifest.Round, seg.Manifest.Order = t.build, round, order
@@ -418,7 +536,7 @@ func (c *comparer) segment(ctx context.Context, t *target, round, order int) (*r
 	if limit := c.cfg.MaxErrorRate; limit >= 0 {
 		for name, p := range seg.Protocols {
 			if r := p.TargetErrorRate(); r > limit {
-				return seg, fmt.Errorf("compare: %s round %d: %s error rate %.2f%% over the %.2f%% limit (%s): %w",
+				return seg, fmt.Errorf("compare: %s round %d: %s target error rate %.2f%% over the %.2f%% sanity limit (%s): %w",
 					t.build, round, name, 100*r, 100*limit, topError(p.Errors), ErrRun)
 			}
 		}
@@ -469,6 +587,33 @@ func (c *comparer) memory(ctx context.Context, t *target) (results.Snapshot, err
 	return snap, nil
 }
 
+// settledMemory reads t's memory after a segment once factories_live has
+// stayed the same for DefaultFactorySettle, polling every FactoryPoll (a
+// forced GC each time when the target offers one), for at most
+// FactorySettleMax; the last reading counts.
+func (c *comparer) settledMemory(ctx context.Context, t *target) (results.Snapshot, error) {
+	snap, err := c.memory(ctx, t)
+	if err != nil || snap.FactoriesLive < 0 {
+		return snap, err
+	}
+	deadline := time.Now().Add(FactorySettleMax)
+	stableSince := time.Now()
+	for time.Since(stableSince) < DefaultFactorySettle && time.Now().Before(deadline) {
+		if err := sleep(ctx, FactoryPoll); err != nil {
+			return snap, err
+		}
+		next, err := c.memory(ctx, t)
+		if err != nil {
+			return snap, err
+		}
+		if next.FactoriesLive != snap.FactoriesLive {
+			stableSince = time.Now()
+		}
+		snap = next
+	}
+	return snap, nil
+}
+
 // finish writes the summary, rounds.bench and reports from the segments
 // measured so far, and the final manifest.
 func (c *comparer) finish(partial bool) (*Result, error) {
@@ -492,7 +637,7 @@ func (c *comparer) finish(partial bool) (*Result, error) {
 		}
 	}
 	run.Segments = complete
-	sum := gate.Evaluate(run, c.cfg.Gate)
+	sum := gate.Evaluate(run, c.cfg.gateConfig())
 	results.AddAccounting(run, sum)
 	sum.Partial = sum.Partial || partial
 	run.Summary = sum

@@ -192,7 +192,7 @@ func TestConfigValidation(t *testing.T) {
 		}, "built-in targets only"},
 		{"one round", func(c *Config) { c.Rounds = 1 }, "at least 2"},
 		{"no load", func(c *Config) { c.HTTPRate, c.WSRate = 0, 0 }, "nothing to measure"},
-		{"bad impl", func(c *Config) { c.CandidateImpl = "x" }, "baseline or perrequest"},
+		{"bad impl", func(c *Config) { c.CandidateImpl = "x" }, "baseline, perrequest or partial"},
 		{"bad url", func(c *Config) { c.BaselineURL, c.CandidateURL = "ftp://a", "ftp://b" }, "compare"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

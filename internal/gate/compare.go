@@ -17,10 +17,15 @@ type Comparison struct {
 	Baseline  benchmath.Summary // center (median) and interval of the baseline's values
 	Candidate benchmath.Summary // the same for the candidate
 	Ratio     float64           // candidate/baseline
-	Lo, Hi    float64           // confidence interval of Ratio; ±Inf with too few values
-	P         float64           // Mann–Whitney U test of the two samples
-	N         int               // values per build (rounds when paired)
-	Verdict   string            // results.Pass, Fail or Inconclusive
+	Lo, Hi    float64           // confidence interval of Ratio at cfg.LookConfidence(n); ±Inf with too few values
+	// P is, for paired values, the one-sided p value of the paired t test
+	// of the mean log ratio against log(1 + budget), in the direction of
+	// the estimate (small: the data are clearly on that side of the
+	// limit); for unpaired values, the Mann–Whitney U test's (shown, never
+	// part of the verdict).
+	P       float64
+	N       int    // values per build (rounds when paired)
+	Verdict string // results.Pass, Fail or Inconclusive
 	// MoreRounds estimates, when Inconclusive, how many more values per
 	// build (rounds) would let the data decide; 0 otherwise.
 	MoreRounds int
@@ -30,28 +35,107 @@ type Comparison struct {
 // Delta is Ratio-1: +0.12 for 12% slower.
 func (c Comparison) Delta() float64 { return c.Ratio - 1 }
 
-// ComparePaired compares values measured in pairs: baseline[i] and
-// candidate[i] come from the same round. The ratio is the median of the
-// per-round ratios candidate[i]/baseline[i], with the distribution-free
-// confidence interval of that median; p is the U test of the two samples.
-// The slices must have the same length.
+// ComparePaired is the latency rule over paired per-round values:
+// baseline[i] and candidate[i] come from the same round (the slices must
+// have the same length). It is a non-inferiority test against the limit
+// L = 1 + cfg.Budget on the per-round log ratios d_i = ln(candidate[i] /
+// baseline[i]): Ratio = exp(mean d), and [Lo, Hi] = exp(mean d ± t·s/√n),
+// the t interval at cfg.LookConfidence(n). Pass when Hi ≤ L, fail when
+// Lo > L, inconclusive otherwise with MoreRounds. Pairs where a value is
+// not positive are left out with a warning.
 func ComparePaired(baseline, candidate []float64, cfg Config) (Comparison, error) {
 	if len(baseline) != len(candidate) {
 		return Comparison{}, fmt.Errorf("compare paired: %d baseline values, %d candidate values", len(baseline), len(candidate))
 	}
-	c := compareSamples(baseline, candidate, cfg)
+	c := Comparison{N: len(baseline), Verdict: results.Inconclusive}
 	if c.N == 0 {
+		c.Warnings = append(c.Warnings, errors.New("no values to compare"))
 		return c, nil
 	}
-	ratios := make([]float64, len(baseline))
+	th := thresholds(cfg)
+	c.Baseline = benchmath.AssumeNothing.Summary(benchmath.NewSample(slices.Clone(baseline), th), cfg.Confidence)
+	c.Candidate = benchmath.AssumeNothing.Summary(benchmath.NewSample(slices.Clone(candidate), th), cfg.Confidence)
+	var d []float64
 	for i := range baseline {
-		ratios[i] = ratio(baseline[i], candidate[i])
+		b, x := baseline[i], candidate[i]
+		if !(b > 0 && x > 0) || math.IsInf(b, 0) || math.IsInf(x, 0) {
+			c.Warnings = appendUnique(c.Warnings, fmt.Errorf("round %d: value not positive, left out", i+1))
+			continue
+		}
+		d = append(d, math.Log(x/b))
 	}
-	rs := benchmath.AssumeNothing.Summary(benchmath.NewSample(ratios, thresholds(cfg)), cfg.Confidence)
-	c.Ratio, c.Lo, c.Hi = rs.Center, rs.Lo, rs.Hi
-	c.Warnings = appendUnique(c.Warnings, rs.Warnings...)
-	c.decide(cfg, c.Candidate.Center > c.Baseline.Center)
+	c.N = len(d)
+	c.Ratio, c.Lo, c.Hi, c.P = pairedT(d, cfg)
+	c.decide(cfg)
+	switch {
+	case c.Verdict != results.Inconclusive:
+	case c.N < 2:
+		c.MoreRounds = 2 - c.N
+	default:
+		c.MoreRounds = moreRoundsT(d, cfg)
+	}
 	return c, nil
+}
+
+// pairedT is the mean log ratio's t interval at cfg.LookConfidence(n) and the
+// one-sided p value against log(limit), all back on the ratio scale.
+func pairedT(d []float64, cfg Config) (ratio, lo, hi, p float64) {
+	n := len(d)
+	if n == 0 {
+		return math.NaN(), math.Inf(-1), math.Inf(1), 1
+	}
+	m, sd := meanSD(d)
+	if n < 2 {
+		return math.Exp(m), math.Inf(-1), math.Inf(1), 1
+	}
+	se := sd / math.Sqrt(float64(n))
+	t := cfg.tCritical(n)
+	lo, hi = math.Exp(m-t*se), math.Exp(m+t*se)
+	lim := math.Log(cfg.limit())
+	switch {
+	case se == 0 && m == lim:
+		p = 1
+	case se == 0:
+		p = 0
+	case m <= lim:
+		p = tCDF((m-lim)/se, n-1)
+	default:
+		p = 1 - tCDF((m-lim)/se, n-1)
+	}
+	return math.Exp(m), lo, hi, p
+}
+
+func meanSD(v []float64) (mean, sd float64) {
+	for _, x := range v {
+		mean += x
+	}
+	mean /= float64(len(v))
+	if len(v) < 2 {
+		return mean, 0
+	}
+	var ss float64
+	for _, x := range v {
+		ss += (x - mean) * (x - mean)
+	}
+	return mean, math.Sqrt(ss / float64(len(v)-1))
+}
+
+// moreRoundsT estimates the rounds to add before the t interval, whose
+// half-width shrinks as 1/√n for a mean, separates the ratio from the
+// limit: n' = (t·s/|mean − log L|)², with today's t and s.
+func moreRoundsT(d []float64, cfg Config) int {
+	n := len(d)
+	m, sd := meanSD(d)
+	dist := math.Abs(m - math.Log(cfg.limit()))
+	t := cfg.tCritical(n)
+	if !(dist > 0) {
+		return cfg.MaxMoreRounds
+	}
+	need := math.Pow(t*sd/dist, 2)
+	if math.IsNaN(need) || need > float64(n+cfg.MaxMoreRounds) {
+		return cfg.MaxMoreRounds
+	}
+	return max(1, min(int(math.Ceil(need))-n, cfg.MaxMoreRounds))
 }
 
 // CompareUnpaired compares independent samples (such as `go test -bench
@@ -77,11 +161,10 @@ func CompareUnpaired(baseline, candidate []float64, higherIsBetter bool, cfg Con
 	if math.IsInf(den.Lo, 0) || math.IsInf(den.Hi, 0) || math.IsInf(num.Lo, 0) || math.IsInf(num.Hi, 0) {
 		c.Lo, c.Hi = math.Inf(-1), math.Inf(1)
 	}
-	slower := c.Candidate.Center > c.Baseline.Center
-	if higherIsBetter {
-		slower = c.Candidate.Center < c.Baseline.Center
+	c.decide(cfg)
+	if c.Verdict == results.Inconclusive && c.N >= 2 {
+		c.MoreRounds = moreRounds(c.N, c.Ratio, c.Lo, c.Hi, cfg.limit(), cfg)
 	}
-	c.decide(cfg, slower)
 	return c
 }
 
@@ -105,25 +188,22 @@ func compareSamples(baseline, candidate []float64, cfg Config) Comparison {
 	return c
 }
 
-// decide applies the rule of the package comment to c's ratio, interval
-// and p; slower says whether the candidate's center is the worse one.
-func (c *Comparison) decide(cfg Config, slower bool) {
+// decide applies the non-inferiority rule of the package comment to c's
+// interval: pass when Hi ≤ limit, fail when Lo > limit.
+func (c *Comparison) decide(cfg Config) {
 	limit := cfg.limit()
 	c.MoreRounds = 0
 	switch {
 	case c.N < 2:
 		c.Verdict = results.Inconclusive
 		c.Warnings = appendUnique(c.Warnings, fmt.Errorf("%d value(s) per build: need at least 2 to compare", c.N))
-	case c.Hi <= limit && !math.IsInf(c.Lo, 0): // a finite interval, within the limit
+	case c.Hi <= limit && !math.IsInf(c.Lo, 0):
 		c.Verdict = results.Pass
-		return
-	case c.Ratio > limit && slower && (c.P < cfg.Alpha || c.Lo > 1):
+	case c.Lo > limit:
 		c.Verdict = results.Fail
-		return
 	default:
 		c.Verdict = results.Inconclusive
 	}
-	c.MoreRounds = moreRounds(c.N, c.Ratio, c.Lo, c.Hi, limit, cfg)
 }
 
 // moreRounds estimates how many more rounds would make the interval, whose

@@ -8,38 +8,39 @@ import (
 	"github.com/loadbench/loadbench/results"
 )
 
-// Known values: six rounds, every candidate slower than every baseline. The
-// U test's exact two-sided p for fully separated samples of 6 and 6 is
-// 2/C(12,6) = 2/924; the 95% interval of a median of 6 is [min, max]
-// (coverage 1 - 2/2^6 = 96.9%).
+// Known values: six rounds with known ratios. The interval is the t
+// interval of the mean log ratio, t(0.975, 5) = 2.5705818366147395.
 func TestComparePairedKnownValues(t *testing.T) {
 	t.Parallel()
 	b := []float64{10.0, 10.1, 9.9, 10.2, 9.8, 10.05}
 	c := make([]float64, len(b))
 	ratios := []float64{1.5, 1.55, 1.45, 1.5, 1.6, 1.4}
+	var m float64
 	for i := range b {
 		c[i] = b[i] * ratios[i]
+		m += math.Log(ratios[i]) / 6
 	}
+	var ss float64
+	for _, r := range ratios {
+		ss += (math.Log(r) - m) * (math.Log(r) - m)
+	}
+	se := math.Sqrt(ss/5) / math.Sqrt(6)
 	got, err := ComparePaired(b, c, DefaultConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
 	near := func(name string, got, want float64) {
 		t.Helper()
-		if math.Abs(got-want) > 1e-9 {
+		if math.Abs(got-want) > 1e-6 {
 			t.Errorf("%s = %v, want %v", name, got, want)
 		}
 	}
-	near("ratio", got.Ratio, 1.5)
-	near("ci low", got.Lo, 1.4)
-	near("ci high", got.Hi, 1.6)
-	near("p", got.P, 2.0/924)
+	near("ratio", got.Ratio, math.Exp(m))
+	near("ci low", got.Lo, math.Exp(m-2.5705818366147395*se))
+	near("ci high", got.Hi, math.Exp(m+2.5705818366147395*se))
 	near("baseline center", got.Baseline.Center, (10.0+10.05)/2)
-	if got.Verdict != results.Fail || got.MoreRounds != 0 {
-		t.Errorf("verdict %s, more %d; want fail, 0", got.Verdict, got.MoreRounds)
-	}
-	if math.Abs(got.Baseline.Confidence-(1-2.0/64)) > 1e-9 {
-		t.Errorf("interval confidence %v, want %v", got.Baseline.Confidence, 1-2.0/64)
+	if got.Verdict != results.Fail || got.MoreRounds != 0 || got.P > 1e-4 {
+		t.Errorf("verdict %s, more %d, p %v; want fail, 0, tiny", got.Verdict, got.MoreRounds, got.P)
 	}
 	// The inputs are not reordered.
 	if b[0] != 10.0 || b[4] != 9.8 {
@@ -81,9 +82,12 @@ func TestDecisionRule(t *testing.T) {
 		{"identical, wide spread", b, scale(1, wide...), results.Inconclusive, true},
 		{"+3% tight", b, scale(1.03, 1.002, 0.999, 1.004, 1.0, 0.998, 1.001), results.Pass, false},
 		{"+7% tight: over budget and significant", b, scale(1.07, 1.002, 0.999, 1.004, 1.0, 0.998, 1.001), results.Fail, false},
+		{"+4.5% tight: within the budget, never a fail", b, scale(1.045, 1.002, 0.999, 1.004, 1.0, 0.998, 1.001), results.Pass, false},
+		{"+5% tight: at the limit, undecided", b, scale(1.05, 1.002, 0.999, 1.004, 1.0, 0.998, 1.001), results.Inconclusive, true},
+		{"+6% tight: over the limit", b, scale(1.06, 1.002, 0.999, 1.004, 1.0, 0.998, 1.001), results.Fail, false},
 		{"+7% wide: not significant", b, scale(1.07, 1.2, 0.85, 1.1, 0.9, 1.15, 0.95), results.Inconclusive, true},
 		{"20% faster", b, scale(0.8), results.Pass, false},
-		{"five rounds: no interval", b[:5], scale(1)[:5], results.Inconclusive, true},
+		{"two rounds, wide", b[:2], scale(1.07, 1.2, 0.85, 1, 1, 1, 1)[:2], results.Inconclusive, true},
 		{"one round", b[:1], scale(1.5)[:1], results.Inconclusive, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -115,8 +119,8 @@ func TestDecisionPairedDrift(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.P < DefaultAlpha {
-		t.Fatalf("construction: U test p=%v should not be significant", got.P)
+	if u := CompareUnpaired(b, c, false, DefaultConfig()); u.Verdict == results.Fail {
+		t.Fatalf("construction: the unpaired comparison should not see it: %+v", u)
 	}
 	if got.Verdict != results.Fail || got.Lo <= 1 {
 		t.Fatalf("verdict %s ratio %.3f CI %.3f–%.3f p %.3f; want fail", got.Verdict, got.Ratio, got.Lo, got.Hi, got.P)
@@ -139,6 +143,11 @@ func TestMoreRounds(t *testing.T) {
 	}
 	if got := moreRounds(3, 1.0, math.Inf(-1), math.Inf(1), 1.05, cfg); got != 3 {
 		t.Errorf("moreRounds without interval = %d, want 3 (6 needed for a 95%% interval)", got)
+	}
+	// The paired t rule: n' = (t·s/|mean − log L|)².
+	d := []float64{0, 0.04, -0.04, 0.02, -0.02, 0}
+	if got := moreRoundsT(d, cfg); got < 1 || got >= cfg.MaxMoreRounds {
+		t.Errorf("moreRoundsT = %d, want a finite estimate", got)
 	}
 }
 

@@ -67,7 +67,8 @@ func TestConfigValidate(t *testing.T) {
 		func(c *Config) { c.Budget = 1 },
 		func(c *Config) { c.Alpha = 0 },
 		func(c *Config) { c.Confidence = 1 },
-		func(c *Config) { c.UnforcedTolerance = 0.5 },
+		func(c *Config) { c.ErrorBudget = 1 },
+		func(c *Config) { c.MinRounds, c.MaxRounds = 5, 4 },
 		func(c *Config) { c.MaxMoreRounds = 0 },
 		func(c *Config) { c.Percentiles = []float64{0} },
 	} {

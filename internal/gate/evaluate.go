@@ -2,6 +2,7 @@ package gate
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -19,6 +20,10 @@ import (
 // rounds) are stored as 0 with a note.
 func Evaluate(run *results.Run, cfg Config) *results.Summary {
 	n := run.Rounds()
+	if hi, err := strconv.Atoi(run.Manifest.Flags["max-rounds"]); err == nil && hi > 0 {
+		lo, _ := strconv.Atoi(run.Manifest.Flags["min-rounds"])
+		cfg.MinRounds, cfg.MaxRounds = lo, hi
+	}
 	sum := &results.Summary{
 		Budget:    cfg.Budget,
 		Alpha:     cfg.Alpha,
@@ -38,8 +43,14 @@ func Evaluate(run *results.Run, cfg Config) *results.Summary {
 			sum.Partial = true
 		}
 	}
-	if want, err := strconv.Atoi(run.Manifest.Flags["rounds"]); err == nil && want > n {
+	if want, err := strconv.Atoi(run.Manifest.Flags["rounds"]); err == nil && want > n && cfg.MaxRounds == 0 {
 		sum.Partial = true
+	}
+	if cfg.MaxRounds > 0 {
+		sum.Sequential = &results.Sequential{
+			MinRounds: cfg.MinRounds, MaxRounds: cfg.MaxRounds, Confidence: cfg.Confidence,
+			LookConfidence: cfg.LookConfidence(n), CriticalZ: cfg.criticalZ(n),
+		}
 	}
 	if sum.Partial {
 		warns = append(warns, fmt.Errorf("partial run: %d complete round(s) used", n))
@@ -63,6 +74,8 @@ func Evaluate(run *results.Run, cfg Config) *results.Summary {
 		sum.Latency = append(sum.Latency, lv...)
 		warns = append(warns, w...)
 	}
+	sum.Errors = errorVerdict(segs[results.Baseline], segs[results.Candidate], n, cfg)
+	sum.Saturated = saturated(segs)
 	var memReason string
 	for _, b := range []string{results.Baseline, results.Candidate} {
 		v, reason := memoryVerdict(b, segs[b], cfg)
@@ -109,6 +122,62 @@ func protocols(segs map[string][]*results.Segment) []string {
 	return append(out, rest...)
 }
 
+// saturated names the segments whose generator was saturated.
+func saturated(segs map[string][]*results.Segment) []string {
+	var out []string
+	for _, b := range []string{results.Baseline, results.Candidate} {
+		for i, s := range segs[b] {
+			for _, name := range slices.Sorted(maps.Keys(s.Protocols)) {
+				if p := s.Protocols[name]; p != nil && p.Saturated {
+					out = append(out, fmt.Sprintf("%s round %d %s", b, i+1, name))
+				}
+			}
+		}
+	}
+	return out
+}
+
+// errorVerdict applies the error rule of the package comment to the target
+// errors pooled over protocols and rounds; nil when no chat reached either
+// target.
+func errorVerdict(base, cand []*results.Segment, n int, cfg Config) *results.ErrorVerdict {
+	count := func(segs []*results.Segment) (errs, chats int64) {
+		for _, s := range segs {
+			for _, p := range s.Protocols {
+				if p != nil {
+					e := p.TargetErrorCount()
+					errs += e
+					chats += p.Success + e
+				}
+			}
+		}
+		return errs, chats
+	}
+	be, bn := count(base)
+	ce, cn := count(cand)
+	if bn == 0 && cn == 0 {
+		return nil
+	}
+	diff, lo, hi := DiffInterval(be, bn, ce, cn, cfg.criticalZ(n))
+	v := &results.ErrorVerdict{
+		BaselineErrors: be, BaselineChats: bn, CandidateErrors: ce, CandidateChats: cn,
+		BaselineRate: frac(be, bn), CandidateRate: frac(ce, cn),
+		Diff: diff, DiffLow: lo, DiffHigh: hi, Budget: cfg.ErrorBudget,
+		Verdict: results.Inconclusive,
+	}
+	switch {
+	case bn == 0 || cn == 0:
+		v.Note = "no chat reached one of the targets"
+	case hi <= cfg.ErrorBudget:
+		v.Verdict = results.Pass
+	case lo > cfg.ErrorBudget:
+		v.Verdict = results.Fail
+	default:
+		v.Note = "more chats needed to tell the difference from the budget"
+	}
+	return v
+}
+
 // latencyVerdicts compares proto at every percentile over the rounds where
 // both builds have latency samples for it.
 func latencyVerdicts(proto string, base, cand []*results.Segment, cfg Config) ([]results.LatencyVerdict, []error) {
@@ -137,12 +206,9 @@ func latencyVerdicts(proto string, base, cand []*results.Segment, cfg Config) ([
 			Ratio:       finite(c.Ratio),
 			CILow:       finite(c.Lo),
 			CIHigh:      finite(c.Hi),
-			PValue:      finite(c.P),
+			PValue:      finiteOr(c.P, 1),
 			Verdict:     c.Verdict,
 			MoreRounds:  c.MoreRounds,
-		}
-		if c.N == 0 {
-			lv.PValue = 1
 		}
 		var notes []string
 		if lv.CILow != c.Lo || lv.CIHigh != c.Hi {
@@ -172,6 +238,13 @@ func quantilesMs(hs []*results.Histogram, pct float64) []float64 {
 		out[i] = float64(h.Quantile(pct/100).Microseconds()) / 1e3
 	}
 	return out
+}
+
+func finiteOr(v, or float64) float64 {
+	if math.IsInf(v, 0) || math.IsNaN(v) {
+		return or
+	}
+	return v
 }
 
 // finite maps ±Inf and NaN, which JSON cannot hold, to 0.

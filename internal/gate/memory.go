@@ -2,31 +2,48 @@ package gate
 
 import (
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/loadbench/loadbench/results"
-	"golang.org/x/perf/benchmath"
 )
 
 // MemoryReading is one build's memory over the rounds of a compare, before
 // it is judged.
 type MemoryReading struct {
 	Rounds                  int     // rounds with a usable heap reading
-	RetainedBytes           float64 // total over those rounds
-	RetainedBytesPerRequest float64 // median over those rounds
-	FactoriesLiveAfter      float64 // after the last round; -1 = not reported
-	AgentInstancesRetained  float64 // after the last round; -1 = not reported
-	Forced                  bool    // every reading followed a forced GC
-	Warnings                []error
+	RetainedBytes           float64 // last live heap − first live heap
+	RetainedBytesPerRequest float64 // RetainedBytes over the chats answered in between
+	// Chats and Heap are the points of the slope: the cumulative chats
+	// answered and the live heap, before and after each usable round (the
+	// reading before a round is a second look at the heap after the one
+	// before it, taken after the other build's segment).
+	Chats, Heap            []float64
+	FactoriesLiveAfter     float64 // after the last round; -1 = not reported
+	AgentInstancesRetained float64 // after the last round; -1 = not reported
+	Forced                 bool    // every reading followed a forced GC
+	Warnings               []error
+}
+
+// answered is the number of chats a segment's target answered.
+func answered(s *results.Segment) int64 {
+	var n int64
+	for _, p := range s.Protocols {
+		if p != nil {
+			n += p.Success
+		}
+	}
+	return n
 }
 
 // ReadMemory computes a build's memory reading from its segments, in round
-// order. Rounds without memory.json, with an unreported heap (-1) or with no
-// requests are left out, with a warning.
+// order. Rounds without memory.json or with an unreported heap (-1) are
+// left out of the slope, with a warning; their chats still count.
 func ReadMemory(segs []*results.Segment) MemoryReading {
 	m := MemoryReading{FactoriesLiveAfter: -1, AgentInstancesRetained: -1, Forced: true}
-	var perReq []float64
+	var cum float64
 	for i, s := range segs {
+		cum += float64(answered(s))
 		mem := s.Memory
 		if mem == nil {
 			m.Warnings = append(m.Warnings, fmt.Errorf("round %d: no memory readings", i+1))
@@ -38,23 +55,22 @@ func ReadMemory(segs []*results.Segment) MemoryReading {
 			m.Warnings = append(m.Warnings, fmt.Errorf("round %d: heap not reported", i+1))
 			continue
 		}
-		if mem.Requests <= 0 {
-			m.Warnings = append(m.Warnings, fmt.Errorf("round %d: no requests served", i+1))
-			continue
-		}
-		m.Forced = m.Forced && mem.Before.Forced && mem.After.Forced
-		m.RetainedBytes += mem.RetainedBytes()
-		perReq = append(perReq, mem.RetainedBytes()/float64(mem.Requests))
+		m.Chats = append(m.Chats, cum-float64(answered(s)))
+		m.Heap = append(m.Heap, mem.Before.HeapLiveBytes)
+		m.Forced = m.Forced && mem.Before.Forced
+		m.Chats = append(m.Chats, cum)
+		m.Heap = append(m.Heap, mem.After.HeapLiveBytes)
+		m.Forced = m.Forced && mem.After.Forced
+		m.Rounds++
 	}
-	// The last round's readings are the state "after the last round"; a
-	// missing memory.json there leaves the last values seen, so say so.
 	if n := len(segs); n > 0 && segs[n-1].Memory == nil && m.FactoriesLiveAfter >= 0 {
 		m.Warnings = append(m.Warnings, fmt.Errorf("factories live read before round %d", n))
 	}
-	m.Rounds = len(perReq)
-	if m.Rounds > 0 {
-		s := benchmath.AssumeNothing.Summary(benchmath.NewSample(perReq, &benchmath.DefaultThresholds), DefaultConfidence)
-		m.RetainedBytesPerRequest = s.Center
+	if k := len(m.Heap); k >= 2 {
+		m.RetainedBytes = m.Heap[k-1] - m.Heap[0]
+		if dc := m.Chats[k-1] - m.Chats[0]; dc > 0 {
+			m.RetainedBytesPerRequest = m.RetainedBytes / dc
+		}
 	}
 	if m.Rounds == 0 {
 		m.Forced = false
@@ -64,7 +80,7 @@ func ReadMemory(segs []*results.Segment) MemoryReading {
 
 // memoryVerdict judges a build's memory: the candidate by the rule of the
 // package comment, the baseline as info.
-// reason is the one-line cause of a fail, "" otherwise.
+// reason is the one-line cause of a fail or inconclusive, "" otherwise.
 func memoryVerdict(build string, segs []*results.Segment, cfg Config) (v results.MemoryVerdict, reason string) {
 	m := ReadMemory(segs)
 	v = results.MemoryVerdict{
@@ -72,12 +88,16 @@ func memoryVerdict(build string, segs []*results.Segment, cfg Config) (v results
 		RetainedBytesPerRequest: m.RetainedBytesPerRequest,
 		FactoriesLiveAfter:      m.FactoriesLiveAfter,
 		AgentInstancesRetained:  m.AgentInstancesRetained,
+		Points:                  len(m.Heap),
+		Forced:                  m.Forced,
 	}
 	var notes []string
 	for _, w := range m.Warnings {
 		notes = append(notes, w.Error())
 	}
-	verdict, judge, reason := judgeMemory(m, cfg)
+	slope, lo, hi := TheilSen(m.Chats, m.Heap, cfg.criticalZ(len(segs)))
+	v.SlopeBytesPerChat, v.SlopeLow, v.SlopeHigh = finite(slope), finite(lo), finite(hi)
+	verdict, judge, reason := judgeMemory(m, slope, lo, hi, cfg)
 	notes = append(notes, judge...)
 	v.Verdict = verdict
 	if build != results.Candidate {
@@ -87,34 +107,47 @@ func memoryVerdict(build string, segs []*results.Segment, cfg Config) (v results
 	return v, reason
 }
 
-// judgeMemory applies the memory rule to m.
-func judgeMemory(m MemoryReading, cfg Config) (verdict string, notes []string, reason string) {
-	if m.Rounds == 0 {
-		return results.Inconclusive, []string{"no usable memory readings"}, "no usable memory readings"
-	}
+// judgeMemory applies the memory rule to m and its heap slope.
+func judgeMemory(m MemoryReading, slope, lo, hi float64, cfg Config) (verdict string, notes []string, reason string) {
 	limit := cfg.MaxRetainedBytesPerRequest
-	if !m.Forced {
-		limit *= cfg.UnforcedTolerance
-		notes = append(notes, fmt.Sprintf("readings without a forced GC: limit %s B/request (%v×)", fmtBytes(limit), cfg.UnforcedTolerance))
-	}
-	verdict = results.Pass
-	if m.RetainedBytesPerRequest > limit {
-		verdict = results.Fail
-		reason = fmt.Sprintf("retains %s B/request (limit %s)", fmtBytes(m.RetainedBytesPerRequest), fmtBytes(limit))
+	verdict = results.Inconclusive
+	switch {
+	case len(m.Heap) == 0:
+		reason = "no usable memory readings"
 		notes = append(notes, reason)
+	case hi <= limit:
+		verdict = results.Pass
+	case lo > limit:
+		verdict = results.Fail
+		reason = fmt.Sprintf("heap grows %s B/chat (CI %s–%s, limit %s)", fmtBytes(slope), fmtBytes(lo), fmtBytes(hi), fmtBytes(limit))
+		notes = append(notes, reason)
+	case math.IsInf(hi, 0):
+		reason = fmt.Sprintf("%d heap reading(s): too few for a slope interval", len(m.Heap))
+		notes = append(notes, reason)
+	default:
+		reason = fmt.Sprintf("heap slope %s B/chat (CI %s–%s) cannot be told from the %s B/chat limit", fmtBytes(slope), fmtBytes(lo), fmtBytes(hi), fmtBytes(limit))
+		notes = append(notes, reason)
+	}
+	if len(m.Heap) > 0 && !m.Forced && !math.IsInf(hi, 0) && !math.IsInf(lo, 0) {
+		notes = append(notes, fmt.Sprintf("no forced GC (no /debug/gc): readings include garbage; detection limit about %s B/chat (the interval's width)", fmtBytes(hi-lo)))
 	}
 	switch {
 	case m.FactoriesLiveAfter < 0:
 		notes = append(notes, "factories_live not reported: not checked")
 	case m.FactoriesLiveAfter > 0:
-		verdict = results.Fail
 		r := fmt.Sprintf("%v factories live after the last round", m.FactoriesLiveAfter)
 		notes = append(notes, r)
-		if reason == "" {
+		if verdict != results.Fail {
 			reason = r
 		}
+		verdict = results.Fail
 	}
 	return verdict, notes, reason
 }
 
-func fmtBytes(v float64) string { return fmt.Sprintf("%.0f", v) }
+func fmtBytes(v float64) string {
+	if math.IsInf(v, 0) || math.IsNaN(v) {
+		return "∞"
+	}
+	return fmt.Sprintf("%.0f", v)
+}

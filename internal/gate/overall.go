@@ -3,6 +3,7 @@ package gate
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/loadbench/loadbench/results"
 )
@@ -15,9 +16,16 @@ func overall(sum *results.Summary, memReason string, cfg Config) (verdict, reaso
 	if iso.Verdict == results.Fail {
 		fails = append(fails, fmt.Sprintf("candidate isolation: %d violation(s) in %d checks", iso.Violations, iso.Checked))
 	}
+	// Isolation is decided whatever the generator did; the rest is not.
+	if iso.Verdict != results.Fail && len(sum.Saturated) > 0 {
+		return results.Inconclusive, fmt.Sprintf("load generator saturated (%s): latency and errors not measured as scheduled", strings.Join(sum.Saturated, ", "))
+	}
 	mem := sum.Memory[results.Candidate]
 	if mem.Verdict == results.Fail {
 		fails = append(fails, "candidate memory: "+memReason)
+	}
+	if e := sum.Errors; e != nil && e.Verdict == results.Fail {
+		fails = append(fails, "candidate errors: "+errorText(e))
 	}
 	worst := -1 // the failing latency check with the largest ratio
 	for i, lv := range sum.Latency {
@@ -49,6 +57,9 @@ func overall(sum *results.Summary, memReason string, cfg Config) (verdict, reaso
 	if mem.Verdict == results.Inconclusive {
 		return results.Inconclusive, "candidate memory: " + memReason
 	}
+	if e := sum.Errors; e != nil && e.Verdict == results.Inconclusive {
+		return results.Inconclusive, "candidate errors: " + errorText(e) + " cannot be told from the budget"
+	}
 	// The inconclusive check that needs the most rounds.
 	slowest := -1
 	for i, lv := range sum.Latency {
@@ -71,11 +82,22 @@ func overall(sum *results.Summary, memReason string, cfg Config) (verdict, reaso
 	if mem.FactoriesLiveAfter < 0 {
 		memText = "memory released (factories_live not reported)"
 	}
-	return results.Pass, fmt.Sprintf("all %d latency checks within %s, %s, no isolation violations in %d checks",
-		len(sum.Latency), pct(cfg.Budget), memText, iso.Checked)
+	errText := ""
+	if e := sum.Errors; e != nil {
+		errText = fmt.Sprintf(", errors %.2f%% vs %.2f%%", 100*e.CandidateRate, 100*e.BaselineRate)
+	}
+	return results.Pass, fmt.Sprintf("all %d latency checks within %s, %s%s, no isolation violations in %d checks",
+		len(sum.Latency), pct(cfg.Budget), memText, errText, iso.Checked)
 }
 
-// latencyText is "http p99 +12.3% (CI 1.08–1.17, p=0.002)".
+// errorText is "0.62% vs 0.10% (+0.52 points, CI +0.40–+0.65, budget 0.1)".
+func errorText(e *results.ErrorVerdict) string {
+	return fmt.Sprintf("target error rate %.2f%% vs baseline %.2f%% (%+.2f points, CI %+.2f–%+.2f, budget %g)",
+		100*e.CandidateRate, 100*e.BaselineRate, 100*e.Diff, 100*e.DiffLow, 100*e.DiffHigh, 100*e.Budget)
+}
+
+// latencyText is "http p99 +12.3% (CI 1.08–1.17, p=0.002)"; p is that of
+// the paired test against the limit.
 func latencyText(lv results.LatencyVerdict) string {
 	ci := "no CI"
 	if lv.CILow != 0 || lv.CIHigh != 0 {

@@ -46,7 +46,7 @@ func inlineSVG(svg []byte) []byte {
 	return bytes.TrimSpace(xmlComment.ReplaceAll(svg, nil))
 }
 
-var pageTemplate = template.Must(template.New("report").Funcs(template.FuncMap{"mark": func(v string) string { return v }}).Parse(`<!DOCTYPE html>
+var pageTemplate = template.Must(template.New("report").Funcs(template.FuncMap{"mark": func(v string) string { return v }, "footnote": func() string { return latencyFootnote }}).Parse(`<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -87,7 +87,7 @@ figcaption { color: #57606a; font-size: .9em; }
 <tr><th>protocol</th><th>percentile</th><th>baseline</th><th>candidate</th><th>ratio</th><th>CI</th><th>p</th><th>verdict</th></tr>
 {{range .Latency}}<tr><td>{{.Protocol}}</td><td>{{.Percentile}}</td><td class="num">{{.Baseline}}</td><td class="num">{{.Candidate}}</td><td class="num">{{.Ratio}}</td><td class="num">{{.CI}}</td><td class="num">{{.P}}</td><td><span class="verdict {{.Verdict}}">{{mark .Verdict}}</span>{{if .Note}} <span class="note">{{.Note}}</span>{{end}}</td></tr>
 {{end}}</table>
-<p class="note">Ratio and CI are candidate/baseline; the values are medians over rounds.</p>
+<p class="note">{{footnote}}</p>
 <h2>Memory</h2>
 <table>
 <tr><th></th><th>baseline</th><th>candidate</th></tr>
@@ -95,7 +95,13 @@ figcaption { color: #57606a; font-size: .9em; }
 {{end}}</table>
 {{range .MemNotes}}<p class="note">{{.}}</p>
 {{end}}
-<h2>Isolation</h2>
+{{if .Errors}}<h2>Errors</h2>
+<table>
+<tr><th></th><th>baseline</th><th>candidate</th></tr>
+{{range .Errors}}<tr><th>{{.Label}}</th>{{if eq .Label "verdict"}}<td><span class="verdict {{.Baseline}}">{{mark .Baseline}}</span></td><td><span class="verdict {{.Candidate}}">{{mark .Candidate}}</span></td>{{else}}<td class="num">{{.Baseline}}</td><td class="num">{{.Candidate}}</td>{{end}}</tr>
+{{end}}</table>
+<p class="note">{{.ErrNote}}</p>
+{{end}}<h2>Isolation</h2>
 <table>
 <tr><th></th><th>baseline</th><th>candidate</th></tr>
 {{range .Iso}}<tr><th>{{.Label}}</th>{{if eq .Label "verdict"}}<td><span class="verdict {{.Baseline}}">{{mark .Baseline}}</span></td><td><span class="verdict {{.Candidate}}">{{mark .Candidate}}</span></td>{{else}}<td class="num">{{.Baseline}}</td><td class="num">{{.Candidate}}</td>{{end}}</tr>

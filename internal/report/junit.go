@@ -44,13 +44,19 @@ func JUnit(run *results.Run, sum *results.Summary) func(io.Writer) error {
 		}
 		for _, build := range []string{results.Baseline, results.Candidate} {
 			if m, ok := sum.Memory[build]; ok {
-				msg := fmt.Sprintf("%s memory after load: retained %s (%s per request), %s live factories, %s retained agent instances",
-					build, bytesIEC(m.RetainedBytes), bytesIEC(m.RetainedBytesPerRequest), count(m.FactoriesLiveAfter), count(m.AgentInstancesRetained))
+				msg := fmt.Sprintf("%s memory: heap grew %s, slope %s per chat answered, %s live factories, %s retained agent instances",
+					build, bytesIEC(m.RetainedBytes), slope(m), count(m.FactoriesLiveAfter), count(m.AgentInstancesRetained))
 				if m.Note != "" {
 					msg += "; " + m.Note
 				}
 				suite.add("memory", build, m.Verdict, msg)
 			}
+		}
+		if e := sum.Errors; e != nil {
+			msg := fmt.Sprintf("candidate target error rate %.3f%% (%d of %d) vs baseline %.3f%% (%d of %d): %+.3f points (CI %+.3f to %+.3f), budget %s points",
+				100*e.CandidateRate, e.CandidateErrors, e.CandidateChats, 100*e.BaselineRate, e.BaselineErrors, e.BaselineChats,
+				100*e.Diff, 100*e.DiffLow, 100*e.DiffHigh, strconv.FormatFloat(100*e.Budget, 'f', -1, 64))
+			suite.add("errors", results.Candidate, e.Verdict, msg)
 		}
 		for _, build := range []string{results.Baseline, results.Candidate} {
 			if iv, ok := sum.Isolation[build]; ok {

@@ -10,8 +10,11 @@ import (
 	"github.com/loadbench/loadbench/results"
 )
 
+// latencyFootnote explains the latency table in every report.
+const latencyFootnote = "Ratio: candidate/baseline, the geometric mean over rounds of the per-round ratio; CI: its paired t interval at this look's confidence; p: the one-sided paired t test against the limit 1 + budget; the ms values are medians over rounds."
+
 // Markdown renders the report for a pull-request comment: the verdict and
-// its reason first, then the latency, memory and isolation tables, the setup,
+// its reason first, then the latency, memory, errors and isolation tables, the setup,
 // and the charts linked by their paths relative to the run directory.
 func Markdown(run *results.Run, sum *results.Summary, cs []charts.Chart) func(io.Writer) error {
 	return func(w io.Writer) error {
@@ -37,7 +40,7 @@ func Markdown(run *results.Run, sum *results.Summary, cs []charts.Chart) func(io
 			}
 			p("| %s | %s | %s | %s | %s | %s | %s | %s |\n", r.Protocol, r.Percentile, r.Baseline, r.Candidate, r.Ratio, r.CI, r.P, verdict)
 		}
-		p("\nRatio and CI are candidate/baseline; the values are medians over rounds.\n\n")
+		p("\n%s\n\n", latencyFootnote)
 		p("### Memory\n\n")
 		pairTable(p, v.Memory)
 		for _, n := range v.MemNotes {
@@ -45,6 +48,11 @@ func Markdown(run *results.Run, sum *results.Summary, cs []charts.Chart) func(io
 		}
 		if len(v.MemNotes) > 0 {
 			p("\n")
+		}
+		if len(v.Errors) > 0 {
+			p("### Errors\n\n")
+			pairTable(p, v.Errors)
+			p("%s\n\n", cell(v.ErrNote))
 		}
 		p("### Isolation\n\n")
 		pairTable(p, v.Iso)

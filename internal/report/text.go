@@ -20,9 +20,15 @@ func Text(sum *results.Summary) func(io.Writer) error {
 			partial = " (partial run)"
 		}
 		fmt.Fprintf(&b, "verdict: %s%s: %s\n", strings.ToUpper(sum.Verdict), partial, sum.Reason)
-		fmt.Fprintf(&b, "budget %.4g%%, %d rounds, alpha %.4g\n\n", sum.Budget*100, sum.Rounds, sum.Alpha)
+		rounds := fmt.Sprintf("%d rounds", sum.Rounds)
+		ciName := "95% CI"
+		if q := sum.Sequential; q != nil {
+			rounds = fmt.Sprintf("%d rounds (of at most %d, until decided)", sum.Rounds, q.MaxRounds)
+			ciName = fmt.Sprintf("%.4g%% CI", 100*q.LookConfidence)
+		}
+		fmt.Fprintf(&b, "budget %.4g%%, %s, alpha %.4g\n\n", sum.Budget*100, rounds, sum.Alpha)
 		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "latency\tbaseline\tcandidate\tratio\t95% CI\tp\tverdict")
+		fmt.Fprintf(tw, "latency\tbaseline\tcandidate\tratio\t%s\tp\tverdict\n", ciName)
 		for _, l := range sum.Latency {
 			v := l.Verdict
 			if l.MoreRounds > 0 {
@@ -36,14 +42,20 @@ func Text(sum *results.Summary) func(io.Writer) error {
 				l.Protocol, l.Percentile, l.BaselineMs, l.CandidateMs, l.Ratio, ci, l.PValue, v)
 		}
 		fmt.Fprintln(tw)
-		fmt.Fprintln(tw, "memory\tretained\tper request\tfactories live\tagent instances\tverdict")
+		fmt.Fprintln(tw, "memory\theap growth\tslope per chat\tfactories live\tagent instances\tverdict")
 		for _, build := range []string{results.Baseline, results.Candidate} {
 			m, ok := sum.Memory[build]
 			if !ok {
 				continue
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%.1f B\t%s\t%s\t%s\n", build, bytesIEC(m.RetainedBytes),
-				m.RetainedBytesPerRequest, count(m.FactoriesLiveAfter), count(m.AgentInstancesRetained), m.Verdict)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", build, bytesIEC(m.RetainedBytes),
+				slope(m), count(m.FactoriesLiveAfter), count(m.AgentInstancesRetained), m.Verdict)
+		}
+		if e := sum.Errors; e != nil {
+			fmt.Fprintln(tw)
+			fmt.Fprintln(tw, "errors\ttarget errors\tchats\trate\tverdict")
+			fmt.Fprintf(tw, "baseline\t%d\t%d\t%.3f%%\t%s\n", e.BaselineErrors, e.BaselineChats, 100*e.BaselineRate, results.Info)
+			fmt.Fprintf(tw, "candidate\t%d\t%d\t%.3f%%\t%s\n", e.CandidateErrors, e.CandidateChats, 100*e.CandidateRate, e.Verdict)
 		}
 		fmt.Fprintln(tw)
 		fmt.Fprintln(tw, "isolation\tchecked\tviolations\tdistinct factory ids\tverdict")

@@ -22,6 +22,8 @@ type view struct {
 	Latency  []latencyRow
 	Memory   []pairRow
 	MemNotes []string
+	Errors   []pairRow // nil when no chat reached a target
+	ErrNote  string
 	Iso      []pairRow
 	Examples []string
 	Load     []pairRow // the load accounting: target and generator errors, in flight, send lag
@@ -44,6 +46,10 @@ func newView(run *results.Run, sum *results.Summary, cs []charts.Chart) view {
 	}
 	v.Intro = fmt.Sprintf("Candidate (per-request factory) against baseline (singleton) over %d round%s; latency budget +%s at %s.",
 		sum.Rounds, plural(sum.Rounds), pct(sum.Budget), percentileList(sum))
+	if q := sum.Sequential; q != nil {
+		v.Intro += fmt.Sprintf(" Rounds until decided (%d to %d planned); intervals at this look's %s confidence, so that stopping early keeps the %s overall.",
+			q.MinRounds, q.MaxRounds, pct(q.LookConfidence), pct(q.Confidence))
+	}
 	if sum.Partial {
 		v.Intro += " The run was cut short: these are partial results."
 	}
@@ -69,8 +75,8 @@ func newView(run *results.Run, sum *results.Summary, cs []charts.Chart) view {
 	}
 	b, c := sum.Memory[results.Baseline], sum.Memory[results.Candidate]
 	v.Memory = []pairRow{
-		{"heap retained after load", bytesIEC(b.RetainedBytes), bytesIEC(c.RetainedBytes)},
-		{"retained per request", bytesIEC(b.RetainedBytesPerRequest), bytesIEC(c.RetainedBytesPerRequest)},
+		{"heap growth over the rounds", bytesIEC(b.RetainedBytes), bytesIEC(c.RetainedBytes)},
+		{"heap slope per chat answered", slope(b), slope(c)},
 		{"live factories after", count(b.FactoriesLiveAfter), count(c.FactoriesLiveAfter)},
 		{"retained agent instances", count(b.AgentInstancesRetained), count(c.AgentInstancesRetained)},
 		{"verdict", b.Verdict, c.Verdict},
@@ -78,6 +84,18 @@ func newView(run *results.Run, sum *results.Summary, cs []charts.Chart) view {
 	for _, build := range []string{results.Baseline, results.Candidate} {
 		if n := sum.Memory[build].Note; n != "" {
 			v.MemNotes = append(v.MemNotes, build+": "+n)
+		}
+	}
+	if e := sum.Errors; e != nil {
+		v.Errors = []pairRow{
+			{"target errors", fmt.Sprintf("%d of %d", e.BaselineErrors, e.BaselineChats), fmt.Sprintf("%d of %d", e.CandidateErrors, e.CandidateChats)},
+			{"target error rate", fmt.Sprintf("%.3f%%", 100*e.BaselineRate), fmt.Sprintf("%.3f%%", 100*e.CandidateRate)},
+			{"verdict", results.Info, e.Verdict},
+		}
+		v.ErrNote = fmt.Sprintf("Difference %+.3f points (CI %+.3f to %+.3f), budget %s points; generator errors never count.",
+			100*e.Diff, 100*e.DiffLow, 100*e.DiffHigh, strconv.FormatFloat(100*e.Budget, 'f', -1, 64))
+		if e.Note != "" {
+			v.ErrNote += " " + e.Note + "."
 		}
 	}
 	bi, ci := sum.Isolation[results.Baseline], sum.Isolation[results.Candidate]
@@ -151,6 +169,19 @@ func loadRows(run *results.Run) []pairRow {
 	return rows
 }
 
+// slope is "12 B (CI −3–30)" for a memory verdict's heap slope.
+func slope(m results.MemoryVerdict) string {
+	if m.Points == 0 {
+		return "–"
+	}
+	r := func(v float64) float64 { return math.Round(v) + 0 } // no "-0"
+	s := fmt.Sprintf("%.0f B", r(m.SlopeBytesPerChat))
+	if m.SlopeLow != 0 || m.SlopeHigh != 0 {
+		s += fmt.Sprintf(" (CI %.0f–%.0f)", r(m.SlopeLow), r(m.SlopeHigh))
+	}
+	return s
+}
+
 func setup(run *results.Run, sum *results.Summary) []setupRow {
 	m := run.Manifest
 	fl := func(k string) string { return m.Flags[k] }
@@ -182,8 +213,23 @@ func setup(run *results.Run, sum *results.Summary) []setupRow {
 	if len(extra) > 0 {
 		rounds += " (" + strings.Join(extra, ", ") + ")"
 	}
+	if q := sum.Sequential; q != nil {
+		rounds = fmt.Sprintf("%d of at most %d", sum.Rounds, q.MaxRounds)
+		if d := fl("round-duration"); d != "" {
+			rounds += " × " + d
+		}
+		if s := fl("stopped"); s != "" {
+			rounds += ", " + s
+		}
+		if len(extra) > 0 {
+			rounds += " (" + strings.Join(extra, ", ") + ")"
+		}
+	}
 	add("rounds", rounds)
 	add("gate", fmt.Sprintf("budget +%s at %s, alpha %s", pct(sum.Budget), percentileList(sum), strconv.FormatFloat(sum.Alpha, 'f', -1, 64)))
+	if e := sum.Errors; e != nil {
+		add("errors", fmt.Sprintf("budget +%s points over the baseline's target error rate", strconv.FormatFloat(100*e.Budget, 'f', -1, 64)))
+	}
 	if len(sum.Requests) > 0 {
 		add("requests", fmt.Sprintf("baseline %d, candidate %d", sum.Requests[results.Baseline], sum.Requests[results.Candidate]))
 	}

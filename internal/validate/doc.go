@@ -2,19 +2,32 @@
 // built-in targets gives the right verdict when the truth is known.
 //
 // A validation runs the same compare many times in several scenarios, each
-// with a known answer:
+// with a known answer (the goals in parentheses):
 //
-//	aa          per-request against per-request, nothing changed: every
-//	            overall "fail" is a false alarm (goal: at most 5%)
-//	slowdown    a candidate started with --slowdown 1.10: a latency "fail"
-//	            is a detection, a "pass" a miss (goal: at least 90%)
-//	leak        a candidate started with --leak 1024: a candidate memory
-//	            "fail" is a detection (goal: at least 95%)
-//	isolation   the legacy build as candidate: a candidate isolation "fail"
-//	            is a detection (goal: 100%)
+//	aa             per-request against per-request: an overall "fail" is a
+//	               false alarm (at most 1%)
+//	legacy         legacy against per-request, as make run: an overall
+//	               "pass" counts (at least 95%)
+//	within         candidate --delay 200us, about +2–3% at p50: a latency
+//	               "fail" is false (at most 5%)
+//	slowdown       candidate --delay 800us, about +10%: a latency "fail" is
+//	               a detection (at least 95%)
+//	budget         candidate --delay 400us, about +5%: measured, no goal
+//	errors         candidate --fail-rate 0.005: an error-rate "fail" is a
+//	               detection (at least 95%)
+//	leak           candidate --leak 128 (B/chat): a memory "fail" is a
+//	               detection (at least 95%)
+//	leak-per-user  candidate --leak-per-user 2048: the same (at least 95%)
+//	isolation      the legacy build as candidate: an isolation "fail" is a
+//	               detection (100%)
 //
-// and optional "slowdown-<factor>" scenarios (SlowdownScenario), without a
-// goal, to find the smallest slowdown the gate detects.
+// and optional "slowdown-<factor>" scenarios (SlowdownScenario, --slowdown),
+// without a goal. Every rate has its 95% Clopper–Pearson interval, and a
+// goal is met only when the interval's bound meets it (Goal.Met); a goal the
+// interval reaches but does not show is "plausible" (Goal.Plausible): more
+// runs are needed. Each row also reports the measured end-to-end effect
+// (the first latency check's ratio), the median rounds and the median and
+// maximum wall time of a compare.
 //
 // Runs interleave the scenarios (run 1 of each, then run 2 of each, ...) so
 // that drift of the machine falls on all of them. Each compare writes into

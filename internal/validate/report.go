@@ -3,10 +3,12 @@ package validate
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 
+	"github.com/loadbench/loadbench/internal/gate"
 	"github.com/loadbench/loadbench/results"
 )
 
@@ -19,6 +21,11 @@ type Outcome struct {
 	Reason   string  `json:"reason,omitempty"` // the summary's reason, or the error
 	Dir      string  `json:"dir"`
 	Seconds  float64 `json:"seconds"` // wall time of the compare
+	Rounds   int     `json:"rounds,omitempty"`
+	// Effect is the measured end-to-end effect: the candidate/baseline
+	// ratio of the first latency check (p50 of the first protocol); 0 when
+	// none.
+	Effect float64 `json:"effect,omitempty"`
 }
 
 // Row is one scenario's line of the table.
@@ -31,15 +38,28 @@ type Row struct {
 	Fail         int    `json:"fail"`
 	Inconclusive int    `json:"inconclusive"`
 	Errors       int    `json:"errors"`
-	// Rate is Fail over the completed compares (Runs − Errors): the false
-	// alarm rate of A/A, the detection rate of the others. Nil before any
-	// compare completed.
-	Rate *float64 `json:"rate"`
-	// Goal is the goal as written ("≤ 5%"), GoalMet whether Rate meets it.
-	Goal    string `json:"goal"`
-	GoalMet bool   `json:"goal_met"`
-	// MeanSeconds is the mean wall time of one compare.
-	MeanSeconds float64 `json:"mean_seconds"`
+	// Rate is the counted outcome (Fail, or Pass for "passed" scenarios)
+	// over the completed compares (Runs − Errors): the false alarm rate
+	// of A/A, the detection rate of the others. Nil before any compare
+	// completed. RateLow and RateHigh are its 95% Clopper–Pearson
+	// interval.
+	Rate     *float64 `json:"rate"`
+	RateLow  float64  `json:"rate_low"`
+	RateHigh float64  `json:"rate_high"`
+	// Goal is the goal as written ("≤ 5%"); GoalMet whether the interval's
+	// bound meets it; GoalPlausible whether the interval reaches it (more
+	// runs could show it).
+	Goal          string `json:"goal"`
+	GoalMet       bool   `json:"goal_met"`
+	GoalPlausible bool   `json:"goal_plausible"`
+	// MeanSeconds, MedianSeconds and MaxSeconds are the wall times of
+	// one compare; MedianRounds its rounds.
+	MeanSeconds   float64 `json:"mean_seconds"`
+	MedianSeconds float64 `json:"median_seconds"`
+	MaxSeconds    float64 `json:"max_seconds"`
+	MedianRounds  float64 `json:"median_rounds"`
+	// Effect is the mean measured end-to-end effect (Outcome.Effect).
+	Effect float64 `json:"effect,omitempty"`
 }
 
 // Settings are the compare settings a validation ran with.
@@ -94,7 +114,10 @@ type Report struct {
 func Tally(scenarios []Scenario, runs int, outcomes []Outcome, wall float64) *Report {
 	r := &Report{Runs: runs, WallSeconds: wall, Outcomes: outcomes, GoalsMet: true, Complete: true}
 	idx := map[string]int{}
-	secs := make([]float64, len(scenarios))
+	secs := make([][]float64, len(scenarios))
+	rounds := make([][]float64, len(scenarios))
+	effects := make([][]float64, len(scenarios))
+	counted := make([]int, len(scenarios))
 	for i, s := range scenarios {
 		idx[s.Name] = i
 		r.Rows = append(r.Rows, Row{Scenario: s.Name, Title: s.Title, Measures: s.Measures, Goal: s.Goal.String()})
@@ -106,7 +129,20 @@ func Tally(scenarios []Scenario, runs int, outcomes []Outcome, wall float64) *Re
 		}
 		row := &r.Rows[i]
 		row.Runs++
-		secs[i] += o.Seconds
+		secs[i] = append(secs[i], o.Seconds)
+		if o.Rounds > 0 {
+			rounds[i] = append(rounds[i], float64(o.Rounds))
+		}
+		if o.Effect > 0 {
+			effects[i] = append(effects[i], o.Effect)
+		}
+		want := scenarios[i].Counts
+		if want == "" {
+			want = results.Fail
+		}
+		if o.Verdict == want {
+			counted[i]++
+		}
 		switch o.Verdict {
 		case results.Pass:
 			row.Pass++
@@ -123,14 +159,24 @@ func Tally(scenarios []Scenario, runs int, outcomes []Outcome, wall float64) *Re
 		row := &r.Rows[i]
 		done := row.Runs - row.Errors
 		if done > 0 {
-			rate := float64(row.Fail) / float64(done)
+			rate := float64(counted[i]) / float64(done)
 			row.Rate = &rate
+			row.RateLow, row.RateHigh = gate.ClopperPearson(counted[i], done, GoalConfidence)
 		}
 		if row.Runs > 0 {
-			row.MeanSeconds = secs[i] / float64(row.Runs)
+			row.MeanSeconds = mean(secs[i])
+			row.MedianSeconds = medianOf(secs[i])
+			row.MaxSeconds = slices.Max(secs[i])
+		}
+		if len(rounds[i]) > 0 {
+			row.MedianRounds = medianOf(rounds[i])
+		}
+		if len(effects[i]) > 0 {
+			row.Effect = mean(effects[i])
 		}
 		goal := scenarios[i].Goal
-		row.GoalMet = goal.Kind == NoGoal || row.Rate != nil && goal.Met(*row.Rate, done)
+		row.GoalMet = goal.Kind == NoGoal || row.Rate != nil && goal.Met(counted[i], done)
+		row.GoalPlausible = goal.Plausible(counted[i], done)
 		r.GoalsMet = r.GoalsMet && row.GoalMet
 		r.Errors += row.Errors
 		r.Complete = r.Complete && row.Runs >= runs
@@ -142,10 +188,10 @@ func Tally(scenarios []Scenario, runs int, outcomes []Outcome, wall float64) *Re
 		case row.Scenario == Isolation:
 			r.IsolationDetectionRate = row.Rate
 		}
+		if row.Scenario == Slowdown {
+			r.SlowdownDetectionRate = row.Rate
+		}
 		if f, ok := slowdownFactor(row.Scenario); ok {
-			if row.Scenario == Slowdown {
-				r.SlowdownDetectionRate = row.Rate
-			}
 			if r.SlowdownDetectionRates == nil {
 				r.SlowdownDetectionRates = map[string]*float64{}
 			}
@@ -163,11 +209,25 @@ func Tally(scenarios []Scenario, runs int, outcomes []Outcome, wall float64) *Re
 	return r
 }
 
-// slowdownFactor is the factor of a slowdown scenario's name.
-func slowdownFactor(name string) (float64, bool) {
-	if name == Slowdown {
-		return DefaultSlowdown, true
+func mean(v []float64) float64 {
+	var s float64
+	for _, x := range v {
+		s += x
 	}
+	return s / float64(len(v))
+}
+
+func medianOf(v []float64) float64 {
+	s := slices.Sorted(slices.Values(v))
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+// slowdownFactor is the factor of a --slowdowns scenario's name.
+func slowdownFactor(name string) (float64, bool) {
 	rest, ok := strings.CutPrefix(name, Slowdown+"-")
 	if !ok {
 		return 0, false
@@ -219,17 +279,17 @@ func (r *Report) Markdown() func(io.Writer) error {
 			b.WriteString("\n\n")
 		}
 		s := r.Settings
-		fmt.Fprintf(&b, "Settings: %d runs per scenario; each compare %d rounds of %s per build, warmup %s, settle %s, HTTP %g/s, WebSocket %g/s, %d users; budget %s, alpha %g, percentiles %s.\n\n",
-			s.Runs, s.Rounds, s.RoundDuration, s.Warmup, s.Settle, s.HTTPRate, s.WSRate, s.Users,
+		fmt.Fprintf(&b, "Settings: %d runs per scenario; each compare %s rounds of %s per build, warmup %s, settle %s, HTTP %g/s, WebSocket %g/s, %d users; budget %s, alpha %g, percentiles %s.\n\n",
+			s.Runs, roundsText(s.Rounds), s.RoundDuration, s.Warmup, s.Settle, s.HTTPRate, s.WSRate, s.Users,
 			percent(s.Budget), s.Alpha, strings.Join(s.Percentiles, ", "))
-		b.WriteString("| scenario | runs | pass | fail | inconclusive | error | rate | goal | met | s/compare |\n")
-		b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|:---:|---:|\n")
+		b.WriteString("| scenario | runs | pass | fail | inconclusive | error | rate (95% CI) | goal | met | effect | median rounds | median / max s |\n")
+		b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|:---:|---:|---:|---:|\n")
 		for _, row := range r.Rows {
-			fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %d | %s | %s | %s | %.0f |\n",
+			fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %d | %s | %s | %s | %s | %.0f | %.0f / %.0f |\n",
 				row.Title, row.Runs, row.Pass, row.Fail, row.Inconclusive, row.Errors,
-				rateCell(row), row.Goal, mark(row), row.MeanSeconds)
+				rateCell(row), row.Goal, mark(row), effectCell(row), row.MedianRounds, row.MedianSeconds, row.MaxSeconds)
 		}
-		fmt.Fprintf(&b, "\nRate: fail / completed compares (runs − errors): false alarms for A/A, detections for the others. Wall time %s.\n\n",
+		fmt.Fprintf(&b, "\nRate: the counted outcome (fail, or pass for \"passed\") over completed compares (runs − errors), with its 95%% Clopper–Pearson interval; a goal is met (✓) only when the interval's bound meets it, ~ when the interval reaches the goal but more runs are needed to show it, ✗ when it contradicts it. Effect: the mean measured candidate/baseline ratio of the first latency check (p50). Wall time %s.\n\n",
 			wallText(r.WallSeconds))
 		fmt.Fprintf(&b, "%s\n", r.verdictLine())
 		if _, err := io.WriteString(w, b.String()); err != nil {
@@ -273,7 +333,14 @@ func rateCell(row Row) string {
 	if row.Rate == nil {
 		return "—"
 	}
-	return fmt.Sprintf("%s %s", percent(*row.Rate), row.Measures)
+	return fmt.Sprintf("%s %s (%s–%s)", percent(*row.Rate), row.Measures, percent(row.RateLow), percent(row.RateHigh))
+}
+
+func effectCell(row Row) string {
+	if row.Effect == 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%+.1f%%", 100*(row.Effect-1))
 }
 
 func mark(row Row) string {
@@ -282,6 +349,8 @@ func mark(row Row) string {
 		return ""
 	case row.GoalMet:
 		return "✓"
+	case row.GoalPlausible:
+		return "~"
 	}
 	return "✗"
 }
@@ -294,4 +363,12 @@ func wallText(s float64) string {
 		return fmt.Sprintf("%.1f min", s/60)
 	}
 	return fmt.Sprintf("%.0f s", s)
+}
+
+// roundsText is "auto" for 0 (until decided), else the number.
+func roundsText(n int) string {
+	if n == 0 {
+		return "auto"
+	}
+	return strconv.Itoa(n)
 }

@@ -132,6 +132,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			default:
 				o.Verdict = sc.Classify(res.Summary)
 				o.Overall, o.Reason = res.Summary.Verdict, res.Summary.Reason
+				o.Rounds = res.Summary.Rounds
+				if l := res.Summary.Latency; len(l) > 0 {
+					o.Effect = l[0].Ratio
+				}
 			}
 			outcomes = append(outcomes, o)
 			if rep, err := write(); err != nil {
@@ -175,9 +179,6 @@ func settingsOf(cfg Config) Settings {
 		Warmup: c.Warmup.String(), Settle: c.Settle.String(),
 		HTTPRate: c.HTTPRate, WSRate: c.WSRate, Users: c.Users,
 		Budget: g.Budget, Alpha: g.Alpha,
-	}
-	if s.Rounds == 0 {
-		s.Rounds = compare.DefaultRounds
 	}
 	if c.RoundDuration == 0 {
 		s.RoundDuration = compare.DefaultRoundDuration.String()

@@ -18,9 +18,10 @@ import (
 	"github.com/loadbench/loadbench/results"
 )
 
-func builtin(t *testing.T, slowdowns ...float64) []Scenario {
+// four are the scenarios the tally tests use: A/A, +10%, leak, isolation.
+func four(t *testing.T, slowdowns ...float64) []Scenario {
 	t.Helper()
-	sc, err := Scenarios(DefaultScenarioNames(), slowdowns)
+	sc, err := Scenarios([]string{AA, Slowdown, Leak, Isolation}, slowdowns)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,17 +55,17 @@ func rate(t *testing.T, r *float64) float64 {
 func TestTallyCountsRatesAndGoals(t *testing.T) {
 	t.Parallel()
 	var all []Outcome
-	all = append(all, outcomes(AA, 15, 1, 4, 0)...)        // 5% false alarms: met
-	all = append(all, outcomes(Slowdown, 1, 18, 1, 0)...)  // 90% detected: met
-	all = append(all, outcomes(Leak, 1, 18, 0, 1)...)      // 18/19 = 94.7%: missed
+	all = append(all, outcomes(AA, 396, 0, 4, 0)...)       // 0 of 400: CI 0–0.92%, met
+	all = append(all, outcomes(Slowdown, 1, 18, 1, 0)...)  // 90%, CI 68–99%: not shown
+	all = append(all, outcomes(Leak, 1, 18, 0, 1)...)      // 18/19 = 94.7%: not shown
 	all = append(all, outcomes(Isolation, 0, 20, 0, 0)...) // 100%: met
-	rep := Tally(builtin(t), 20, all, 1234)
+	rep := Tally(four(t), 20, all, 1234)
 
 	want := []Row{
-		{Scenario: AA, Runs: 20, Pass: 15, Fail: 1, Inconclusive: 4, Goal: "≤ 5%", GoalMet: true},
-		{Scenario: Slowdown, Runs: 20, Pass: 1, Fail: 18, Inconclusive: 1, Goal: "≥ 90%", GoalMet: true},
-		{Scenario: Leak, Runs: 20, Pass: 1, Fail: 18, Errors: 1, Goal: "≥ 95%", GoalMet: false},
-		{Scenario: Isolation, Runs: 20, Fail: 20, Goal: "100%", GoalMet: true},
+		{Scenario: AA, Runs: 400, Pass: 396, Fail: 0, Inconclusive: 4, Goal: "≤ 1%", GoalMet: true, GoalPlausible: true},
+		{Scenario: Slowdown, Runs: 20, Pass: 1, Fail: 18, Inconclusive: 1, Goal: "≥ 95%", GoalMet: false, GoalPlausible: true},
+		{Scenario: Leak, Runs: 20, Pass: 1, Fail: 18, Errors: 1, Goal: "≥ 95%", GoalMet: false, GoalPlausible: true},
+		{Scenario: Isolation, Runs: 20, Fail: 20, Goal: "100%", GoalMet: true, GoalPlausible: true},
 	}
 	if len(rep.Rows) != len(want) {
 		t.Fatalf("%d rows, want %d", len(rep.Rows), len(want))
@@ -72,15 +73,15 @@ func TestTallyCountsRatesAndGoals(t *testing.T) {
 	for i, w := range want {
 		g := rep.Rows[i]
 		if g.Scenario != w.Scenario || g.Runs != w.Runs || g.Pass != w.Pass || g.Fail != w.Fail ||
-			g.Inconclusive != w.Inconclusive || g.Errors != w.Errors || g.Goal != w.Goal || g.GoalMet != w.GoalMet {
+			g.Inconclusive != w.Inconclusive || g.Errors != w.Errors || g.Goal != w.Goal || g.GoalMet != w.GoalMet || g.GoalPlausible != w.GoalPlausible {
 			t.Errorf("row %d = %+v, want %+v", i, g, w)
 		}
 		if g.MeanSeconds != 10 {
 			t.Errorf("row %s mean seconds %v, want 10", g.Scenario, g.MeanSeconds)
 		}
 	}
-	if got := rate(t, rep.AAFalseAlarmRate); got != 0.05 {
-		t.Errorf("A/A false alarm rate %v, want 0.05", got)
+	if got := rate(t, rep.AAFalseAlarmRate); got != 0 || rep.Rows[0].RateHigh > 0.0093 || rep.Rows[0].RateHigh < 0.0091 {
+		t.Errorf("A/A false alarm rate %v (CI %v–%v), want 0 (CI 0–0.92%%)", got, rep.Rows[0].RateLow, rep.Rows[0].RateHigh)
 	}
 	if got := rate(t, rep.SlowdownDetectionRate); got != 0.9 {
 		t.Errorf("slowdown detection rate %v, want 0.9", got)
@@ -100,11 +101,11 @@ func TestTallyCountsRatesAndGoals(t *testing.T) {
 
 func TestTallyFalseAlarmsOverGoalAndMissingData(t *testing.T) {
 	t.Parallel()
-	sc := builtin(t)
+	sc := four(t)
 	all := append(outcomes(AA, 17, 2, 1, 0), outcomes(Slowdown, 0, 0, 0, 3)...)
 	rep := Tally(sc, 20, all, 0)
-	if got := rate(t, rep.AAFalseAlarmRate); got != 0.1 || rep.Rows[0].GoalMet {
-		t.Errorf("A/A rate %v met %v, want 0.1 and missed", got, rep.Rows[0].GoalMet)
+	if got := rate(t, rep.AAFalseAlarmRate); got != 0.1 || rep.Rows[0].GoalMet || rep.Rows[0].GoalPlausible {
+		t.Errorf("A/A rate %v met %v plausible %v, want 0.1, missed and contradicted (CI above 1%%)", got, rep.Rows[0].GoalMet, rep.Rows[0].GoalPlausible)
 	}
 	// Only errors: no rate, and a goal is never met by no data.
 	if rep.SlowdownDetectionRate != nil || rep.Rows[1].GoalMet {
@@ -120,7 +121,7 @@ func TestTallyFalseAlarmsOverGoalAndMissingData(t *testing.T) {
 
 func TestTallyJSONKeys(t *testing.T) {
 	t.Parallel()
-	rep := Tally(builtin(t), 1, outcomes(AA, 1, 0, 0, 0), 3)
+	rep := Tally(four(t), 1, outcomes(AA, 1, 0, 0, 0), 3)
 	data, err := json.Marshal(rep)
 	if err != nil {
 		t.Fatal(err)
@@ -141,12 +142,12 @@ func TestTallyJSONKeys(t *testing.T) {
 
 func TestTallySmallestDetectedSlowdown(t *testing.T) {
 	t.Parallel()
-	sc := builtin(t, 1.05, 1.10, 1.20)
-	if len(sc) != 6 { // ×1.10 is the built-in slowdown scenario, not a second one
-		t.Fatalf("%d scenarios, want 6", len(sc))
+	sc := four(t, 1.05, 1.10, 1.20)
+	if len(sc) != 7 { // the built-in +10% is a delay; ×1.10 by --slowdown is its own
+		t.Fatalf("%d scenarios, want 7", len(sc))
 	}
 	var all []Outcome
-	all = append(all, outcomes(Slowdown, 2, 8, 0, 0)...)        // 80%
+	all = append(all, outcomes("slowdown-1.1", 2, 8, 0, 0)...)  // 80%
 	all = append(all, outcomes("slowdown-1.05", 7, 3, 0, 0)...) // 30%
 	all = append(all, outcomes("slowdown-1.2", 0, 10, 0, 0)...) // 100%
 	rep := Tally(sc, 10, all, 0)
@@ -184,29 +185,31 @@ func TestTextAndMarkdownTables(t *testing.T) {
 	t.Parallel()
 	var all []Outcome
 	all = append(all, outcomes(AA, 19, 1, 0, 0)...)
-	all = append(all, outcomes(Slowdown, 0, 20, 0, 0)...)
+	all = append(all, outcomes(Slowdown, 0, 80, 0, 0)...)
 	all = append(all, outcomes(Leak, 0, 20, 0, 0)...)
 	all = append(all, outcomes(Isolation, 0, 19, 0, 1)...)
-	rep := Tally(builtin(t), 20, all, 5400)
+	rep := Tally(four(t), 20, all, 5400)
 	text := verdict(t, rep)
-	for _, want := range []string{"scenario", "inconclusive", "error", "A/A (no change)", "5% false alarms", "≤ 5%", "+10% slowdown", "100% detected", "1 compare(s) ended in a run error", "wall 1.5 h"} {
+	for _, want := range []string{"scenario", "inconclusive", "error", "A/A (no change)", "5% false alarms (0.1%–24.9%)", "≤ 1%", "+10% (+800us)", "100% detected", "1 compare(s) ended in a run error", "wall 1.5 h"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("text table lacks %q:\n%s", want, text)
 		}
 	}
-	if n := strings.Count(text, "✓"); n != 4 {
-		t.Errorf("%d goals marked met, want 4:\n%s", n, text)
+	// +10%: 80/80 shows ≥ 95%; isolation 19/19 is 100%; A/A 1/20 and the
+	// leak's 20/20 reach their goals but cannot show them with 20 runs.
+	if n, m := strings.Count(text, "✓"), strings.Count(text, "~"); n != 2 || m != 2 {
+		t.Errorf("%d goals marked met, %d plausible; want 2 and 2:\n%s", n, m, text)
 	}
 
 	m := results.NewManifest("validate", []string{"loadbench", "validate", "--runs", "20"})
 	rep.Manifest = &m
-	rep.Settings = Settings{Runs: 20, Rounds: 6, RoundDuration: "6s", Budget: 0.05, Alpha: 0.05, Percentiles: []string{"p50", "p99"}}
+	rep.Settings = Settings{Runs: 20, Rounds: 0, RoundDuration: "4s", Budget: 0.05, Alpha: 0.05, Percentiles: []string{"p50", "p99"}}
 	var b bytes.Buffer
 	if err := rep.Markdown()(&b); err != nil {
 		t.Fatal(err)
 	}
 	md := b.String()
-	for _, want := range []string{"`loadbench validate --runs 20`", "Machine: ", "6 rounds of 6s", "| A/A (no change) | 20 | 19 | 1 | 0 | 0 | 5% false alarms | ≤ 5% | ✓ | 10 |", "| isolation (legacy build) | 20 | 0 | 19 | 0 | 1 | 100% detected | 100% | ✓ | 10 |"} {
+	for _, want := range []string{"`loadbench validate --runs 20`", "Machine: ", "auto rounds of 4s", "| A/A (no change) | 20 | 19 | 1 | 0 | 0 | 5% false alarms (0.1%–24.9%) | ≤ 1% | ~ | — | 0 | 10 / 10 |", "| isolation (legacy build) | 20 | 0 | 19 | 0 | 1 | 100% detected (82.4%–100%) | 100% | ✓ | — | 0 | 10 / 10 |", "Clopper–Pearson"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)
 		}
@@ -246,6 +249,8 @@ func TestClassifiers(t *testing.T) {
 		{"memory missing", MemoryVerdict, &results.Summary{}, results.Inconclusive},
 		{"isolation is the candidate's", IsolationVerdict, sum, results.Fail},
 		{"isolation missing", IsolationVerdict, &results.Summary{}, results.Inconclusive},
+		{"errors", ErrorVerdict, &results.Summary{Errors: &results.ErrorVerdict{Verdict: results.Fail}}, results.Fail},
+		{"errors missing", ErrorVerdict, &results.Summary{}, results.Inconclusive},
 	}
 	for _, c := range cases {
 		if got := c.f(c.sum); got != c.want {
@@ -258,7 +263,11 @@ func TestScenariosConfigure(t *testing.T) {
 	t.Parallel()
 	base := compare.Config{CandidateArgs: []string{"--think", "1ms"}, Rounds: 6}
 	got := map[string]compare.Config{}
-	for _, s := range builtin(t, 1.05) {
+	all, err := Scenarios(DefaultScenarioNames(), []float64{1.05})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range all {
 		c := cloneConfig(base)
 		s.Configure(&c)
 		got[s.Name] = c
@@ -266,14 +275,25 @@ func TestScenariosConfigure(t *testing.T) {
 	if c := got[AA]; c.BaselineImpl != "perrequest" || c.CandidateImpl != "perrequest" || len(c.CandidateArgs) != 2 {
 		t.Errorf("A/A config %+v", c)
 	}
-	if c := got[Slowdown]; c.CandidateImpl != "perrequest" || !slices.Equal(c.CandidateArgs, []string{"--think", "1ms", "--slowdown", "1.1"}) {
+	if c := got[Slowdown]; c.CandidateImpl != "perrequest" || !slices.Equal(c.CandidateArgs, []string{"--think", "1ms", "--delay", SlowdownDelay}) {
 		t.Errorf("slowdown config impl %q args %q", c.CandidateImpl, c.CandidateArgs)
 	}
 	if c := got["slowdown-1.05"]; !slices.Equal(c.CandidateArgs, []string{"--think", "1ms", "--slowdown", "1.05"}) {
 		t.Errorf("slowdown ×1.05 args %q", c.CandidateArgs)
 	}
-	if c := got[Leak]; !slices.Equal(c.CandidateArgs, []string{"--think", "1ms", "--leak", "1024"}) {
+	if c := got[Leak]; !slices.Equal(c.CandidateArgs, []string{"--think", "1ms", "--leak", "128"}) {
 		t.Errorf("leak args %q", c.CandidateArgs)
+	}
+	for name, want := range map[string][]string{
+		Within: {"--delay", WithinDelay}, AtBudget: {"--delay", BudgetDelay},
+		Errors: {"--fail-rate", "0.005"}, LeakPerUser: {"--leak-per-user", "2048"},
+	} {
+		if c := got[name]; c.BaselineImpl != "perrequest" || !slices.Equal(c.CandidateArgs, append([]string{"--think", "1ms"}, want...)) {
+			t.Errorf("%s config %q %q", name, c.BaselineImpl, c.CandidateArgs)
+		}
+	}
+	if c := got[Legacy]; c.BaselineImpl != "baseline" || c.CandidateImpl != "perrequest" || len(c.CandidateArgs) != 2 {
+		t.Errorf("legacy config %+v", c)
 	}
 	if c := got[Isolation]; c.CandidateImpl != "baseline" || c.BaselineImpl != "perrequest" {
 		t.Errorf("isolation impls %q %q, want perrequest baseline", c.BaselineImpl, c.CandidateImpl)
@@ -346,7 +366,7 @@ func (f *fakeCompare) run(ctx context.Context, c compare.Config) (*compare.Resul
 		Isolation: map[string]results.IsolationVerdict{results.Candidate: {Verdict: results.Pass}},
 	}
 	switch {
-	case slices.Contains(c.CandidateArgs, "--slowdown"):
+	case slices.Contains(c.CandidateArgs, "--slowdown") || slices.Contains(c.CandidateArgs, "--delay"):
 		sum.Latency[0].Verdict = results.Fail
 	case slices.Contains(c.CandidateArgs, "--leak"):
 		sum.Memory[results.Candidate] = results.MemoryVerdict{Verdict: results.Fail}
@@ -362,7 +382,7 @@ func TestRunInterleavesCountsErrorsAndWritesAfterEveryCompare(t *testing.T) {
 	f := &fakeCompare{t: t, out: out, errAt: 6, errOf: fmt.Errorf("compare: target crashed: %w", compare.ErrRun)}
 	var progress []Progress
 	rep, err := Run(context.Background(), Config{
-		Runs: 3, Out: out, CompareFunc: f.run,
+		Runs: 3, Out: out, CompareFunc: f.run, Scenarios: four(t),
 		Compare:  compare.Config{Rounds: 4, CandidateArgs: []string{"--think", "1ms"}},
 		Progress: func(p Progress) { progress = append(progress, p) },
 	})
@@ -379,7 +399,7 @@ func TestRunInterleavesCountsErrorsAndWritesAfterEveryCompare(t *testing.T) {
 	}
 	var want []string
 	for run := 1; run <= 3; run++ {
-		for _, s := range DefaultScenarioNames() {
+		for _, s := range []string{AA, Slowdown, Leak, Isolation} {
 			want = append(want, filepath.Join(s, fmt.Sprintf("run-%02d", run)))
 		}
 	}
@@ -391,7 +411,9 @@ func TestRunInterleavesCountsErrorsAndWritesAfterEveryCompare(t *testing.T) {
 	if row.Runs != 3 || row.Fail != 2 || row.Errors != 1 || rate(t, rep.SlowdownDetectionRate) != 1 {
 		t.Errorf("slowdown row %+v rate %v, want 3 runs, 2 fail, 1 error, rate 1", row, rep.SlowdownDetectionRate)
 	}
-	if rep.Errors != 1 || !rep.GoalsMet || !rep.Complete || rate(t, rep.AAFalseAlarmRate) != 0 {
+	// Three runs cannot show a ≤ 1% or ≥ 95% goal (Clopper–Pearson), only
+	// the isolation's 100%.
+	if rep.Errors != 1 || rep.GoalsMet || !rep.Complete || rate(t, rep.AAFalseAlarmRate) != 0 || !rep.Rows[3].GoalMet {
 		t.Errorf("errors %d goals met %v complete %v", rep.Errors, rep.GoalsMet, rep.Complete)
 	}
 	var onDisk Report
@@ -405,7 +427,7 @@ func TestRunInterleavesCountsErrorsAndWritesAfterEveryCompare(t *testing.T) {
 		t.Errorf("settings %+v manifest %+v", onDisk.Settings, onDisk.Manifest)
 	}
 	md, err := os.ReadFile(filepath.Join(out, MarkdownFile))
-	if err != nil || !strings.Contains(string(md), "| leak 1 KiB/request | 3 | 0 | 3 |") {
+	if err != nil || !strings.Contains(string(md), "| leak 128 B/chat | 3 | 0 | 3 |") {
 		t.Errorf("validation.md (%v):\n%s", err, md)
 	}
 	if len(progress) == 0 || progress[0].Run != 1 || progress[0].Total != 12 {

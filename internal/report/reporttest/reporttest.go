@@ -72,9 +72,14 @@ func Summary() *results.Summary {
 			ws95,
 			ws99,
 		},
+		Errors: &results.ErrorVerdict{
+			BaselineErrors: 1, BaselineChats: 1400, CandidateErrors: 2, CandidateChats: 1400,
+			BaselineRate: 1.0 / 1400, CandidateRate: 2.0 / 1400, Diff: 1.0 / 1400, DiffLow: -0.002, DiffHigh: 0.003,
+			Budget: 0.001, Verdict: results.Inconclusive,
+		},
 		Memory: map[string]results.MemoryVerdict{
-			results.Baseline:  {RetainedBytes: 41943040, RetainedBytesPerRequest: 29127.1, FactoriesLiveAfter: 1, AgentInstancesRetained: 100, Verdict: results.Info, Note: "the singleton keeps every user's agent instance"},
-			results.Candidate: {RetainedBytes: 1048576, RetainedBytesPerRequest: 728.2, FactoriesLiveAfter: 0, AgentInstancesRetained: 0, Verdict: results.Pass},
+			results.Baseline:  {RetainedBytes: 41943040, RetainedBytesPerRequest: 29127.1, SlopeBytesPerChat: 29127, SlopeLow: 28900, SlopeHigh: 29300, Points: 3, Forced: true, FactoriesLiveAfter: 1, AgentInstancesRetained: 100, Verdict: results.Info, Note: "the singleton keeps every user's agent instance"},
+			results.Candidate: {RetainedBytes: 1048576, RetainedBytesPerRequest: 728.2, SlopeBytesPerChat: 12, SlopeLow: -20, SlopeHigh: 40, Points: 3, Forced: true, FactoriesLiveAfter: 0, AgentInstancesRetained: 0, Verdict: results.Pass},
 		},
 		Isolation: map[string]results.IsolationVerdict{
 			results.Baseline:  {Checked: 1400, Violations: 3, DistinctFactoryIDs: 1, Verdict: results.Info},

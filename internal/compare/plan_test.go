@@ -1,0 +1,102 @@
+package compare
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/loadbench/loadbench/internal/load"
+)
+
+// The default plan is the one internal/gate's simulations assume
+// (SimMinRounds 3, SimMaxRounds 12): change both together.
+func TestDefaultPlan(t *testing.T) {
+	t.Parallel()
+	c := Config{}
+	c.setDefaults()
+	if c.Rounds != RoundsAuto || c.MinRounds != 3 || c.PlanRounds() != 12 {
+		t.Errorf("default plan: rounds %d, %d to %d, want auto, 3 to 12", c.Rounds, c.MinRounds, c.PlanRounds())
+	}
+	g := c.gateConfig()
+	if g.MinRounds != 3 || g.MaxRounds != 12 {
+		t.Errorf("gate plan %d–%d, want 3–12", g.MinRounds, g.MaxRounds)
+	}
+	fixed := Config{Rounds: 6}
+	fixed.setDefaults()
+	if g := fixed.gateConfig(); g.MaxRounds != 0 {
+		t.Errorf("fixed rounds: gate plan up to %d, want 0 (one look)", g.MaxRounds)
+	}
+	if f := c.flags(); f["rounds"] != "auto" || f["max-rounds"] != "12" || f["min-rounds"] != "3" {
+		t.Errorf("manifest flags %v lack the plan", f)
+	}
+	short := Config{MaxDuration: 20 * time.Second, HTTPRate: 1, Out: t.TempDir(), Executable: "/bin/true"}
+	if _, err := Run(context.Background(), short); err == nil || !strings.Contains(err.Error(), "leaves room for") {
+		t.Errorf("a max duration too short for the first look: err %v", err)
+	}
+}
+
+func TestUserPrefixFreshPerRound(t *testing.T) {
+	t.Parallel()
+	seen := map[string]int{}
+	for r := 0; r <= 800; r++ {
+		p := UserPrefix(r)
+		if prev, ok := seen[p]; ok {
+			t.Fatalf("rounds %d and %d share the prefix %q", prev, r, p)
+		}
+		seen[p] = r
+		// The load engine accepts it.
+		if _, err := load.NewAttacker("http://127.0.0.1:1", load.WithUserPrefix(p), load.WithHTTPRate(1)); err != nil {
+			t.Fatalf("round %d prefix %q rejected: %v", r, p, err)
+		}
+		// No prefix starts another round's ids: "lb_ra_" is not in "lb_rab_00001".
+		for q := range seen {
+			if q != p && (strings.HasPrefix(p, q) || strings.HasPrefix(q, p)) {
+				t.Fatalf("prefixes %q and %q overlap", p, q)
+			}
+		}
+	}
+	for r, want := range map[int]string{0: "lb_w_", 1: "lb_ra_", 26: "lb_rz_", 27: "lb_raa_"} {
+		if got := UserPrefix(r); got != want {
+			t.Errorf("UserPrefix(%d) = %q, want %q", r, got, want)
+		}
+	}
+}
+
+// The reading after a segment waits until factories_live has stayed the
+// same for the settle period, polling with a forced GC each time.
+func TestSettledMemoryPollsUntilStable(t *testing.T) {
+	t.Parallel()
+	var calls atomic.Int64
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, metricsText) })
+	mux.HandleFunc("POST /debug/gc", func(w http.ResponseWriter, r *http.Request) {
+		n := calls.Add(1)
+		live := max(0, 4-n) // 3, 2, 1, 0, 0, 0, ...: factories released by later cycles
+		fmt.Fprintf(w, `{"heap_live_bytes": %d, "factories_live": %d}`, 1000+n, live)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	ctx := context.Background()
+	c := &comparer{client: srv.Client()}
+	p := discover(ctx, srv.Client(), srv.URL, "/metrics", "/debug/gc")
+	calls.Store(0)
+	start := time.Now()
+	snap, err := c.settledMemory(ctx, &target{probe: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if snap.FactoriesLive != 0 {
+		t.Errorf("settled reading has %v factories live, want 0", snap.FactoriesLive)
+	}
+	if n := calls.Load(); n < 4+int64(DefaultFactorySettle/FactoryPoll) {
+		t.Errorf("%d readings, want the count to be seen stable for %s after it reached 0", n, DefaultFactorySettle)
+	}
+	if d := time.Since(start); d < DefaultFactorySettle || d > FactorySettleMax {
+		t.Errorf("settled in %s, want between %s and %s", d, DefaultFactorySettle, FactorySettleMax)
+	}
+}
