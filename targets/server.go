@@ -181,8 +181,12 @@ func WithFailRate(f float64) Option { return func(c *config) { c.failRate = f } 
 // injection).
 func WithLeakPerUser(n int) Option { return func(c *config) { c.leakPerUser = n } }
 
+// DefaultOrphanDivisor: the default orphan timeout is the profile's per-chat
+// timeout divided by it (250 ms under the ci profile).
+const DefaultOrphanDivisor = 4
+
 // WithOrphanTimeout bounds the wait of a chat whose events went elsewhere
-// (DefaultOrphanTimeout: the profile's per-chat timeout).
+// (default: the profile's per-chat timeout / DefaultOrphanDivisor).
 func WithOrphanTimeout(d time.Duration) Option { return func(c *config) { c.orphanTimeout = d } }
 
 // Server is the http.Handler of one build.
@@ -234,7 +238,13 @@ func New(impl string, opts ...Option) (*Server, error) {
 		return nil, fmt.Errorf("targets: fail rate %v outside [0, 1]", c.failRate)
 	}
 	if c.orphanTimeout == 0 {
-		c.orphanTimeout = c.profile.Load().Timeout
+		// A quarter of the client's per-chat timeout: the orphaned chat
+		// ends with an error the client sees before its own timeout, and
+		// a WebSocket connection (which answers its chats in order) is not
+		// held so long that the user's next chats queue behind it and time
+		// out on the client, whose late events would then reach the wrong
+		// chat.
+		c.orphanTimeout = c.profile.Load().Timeout / DefaultOrphanDivisor
 	}
 	b, err := NewBuild(impl, c.agentOpts...)
 	if err != nil {

@@ -25,9 +25,9 @@ func attackCLI(ctx context.Context, args ...string) (int, string, string) {
 	return code, out.String(), errb.String()
 }
 
-func targetServer(t *testing.T, impl string) string {
+func targetServer(t *testing.T, impl string, opts ...targets.Option) string {
 	t.Helper()
-	s, err := targets.New(impl)
+	s, err := targets.New(impl, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +163,9 @@ func TestAttackJSON(t *testing.T) {
 
 func TestAttackLegacyBuildExits1OnViolations(t *testing.T) {
 	t.Parallel()
-	url := targetServer(t, targets.ImplBaseline)
+	// A configure window longer than the gap between chats (12.5 ms at 80
+	// chats/s over both protocols) makes every chat overlap another's.
+	url := targetServer(t, targets.ImplBaseline, targets.WithConfigureWindow(30*time.Millisecond))
 	code, stdout, stderr := attackCLI(context.Background(), url, "--http-rate", "40", "--ws-rate", "40", "--users", "8",
 		"--duration", "1s", "--out", filepath.Join(t.TempDir(), "run"))
 	// The legacy build's misrouted chats are both errors (owners whose events

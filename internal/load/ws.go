@@ -484,8 +484,17 @@ func (e *wsEngine) run(ctx, sendCtx context.Context, began time.Time) {
 		}
 		e.sending.Store(false)
 	} else {
-		schedule(ctx, e.a.wsRate, e.a.duration, began, e.live, e.a.maxRequests, e.a.beforeSend, func(n uint64, intended time.Time) {
-			e.enqueue(e.users[n%uint64(len(e.users))], intended)
+		// HTTP and WebSocket run the same kind of schedule from the same
+		// start. Without an offset they would send in lockstep, a chat of
+		// each at the same instant, and with the same user index at the
+		// same instant; no real traffic does either, and a target that
+		// serializes anything would see every pair collide. So the
+		// WebSocket schedule starts half an interval later and its users
+		// take turns half the pool apart.
+		k := uint64(len(e.users))
+		phase := time.Duration(float64(time.Second) / e.a.wsRate / 2)
+		schedule(ctx, e.a.wsRate, e.a.duration, began.Add(phase), e.live, e.a.maxRequests, e.a.beforeSend, func(n uint64, intended time.Time) {
+			e.enqueue(e.users[(n+k/2)%k], intended)
 		})
 	}
 	// Wait for answers: timeouts are swept, so this ends within the timeout.
