@@ -4,6 +4,7 @@ import (
 	"container/list"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/loadbench/loadbench/internal/agent"
 )
@@ -21,6 +22,7 @@ type Build struct {
 	// execution_engine_factory.py.
 	engine sync.Mutex
 	cache  *classCache
+	window time.Duration
 }
 
 // NewBuild returns a build whose factories run the workflow of opts, with an
@@ -32,6 +34,7 @@ func NewBuild(opts ...agent.Option) *Build {
 		logger:   agent.LoggerOf(c.Logger),
 		tracker:  new(Tracker),
 		cache:    newClassCache(c.FactoryCache),
+		window:   c.ConfigureWindow,
 	}
 }
 
@@ -43,7 +46,7 @@ func (b *Build) Tracker() *Tracker { return b.tracker }
 
 // Acquire builds and configures a new factory for uctx.
 func (b *Build) Acquire(uctx agent.UserExecutionContext, bridge agent.Bridge) (agent.Session, error) {
-	f, err := newFactory(uctx, Deps{Workflow: b.workflow, Bridge: bridge, Tracker: b.tracker, Logger: b.logger}, &b.engine)
+	f, err := newFactory(uctx, Deps{Workflow: b.workflow, Bridge: bridge, Tracker: b.tracker, Logger: b.logger, Window: b.window}, &b.engine)
 	if err != nil {
 		return nil, err
 	}

@@ -29,6 +29,11 @@ type Deps struct {
 	Logger   *slog.Logger    // factory log; nil: an in-memory sink
 	// Env reads the FACTORY_* configuration; nil: os.LookupEnv.
 	Env func(string) (string, bool)
+	// Window is the await between configure and agent creation (the
+	// agent.Config.ConfigureWindow both builds pay: the I/O the real service
+	// awaits there). Here nothing else can configure this factory in the
+	// meantime, so it costs time but never misroutes.
+	Window time.Duration
 }
 
 // Tracker counts factories and agent instances across requests. The zero
@@ -199,6 +204,15 @@ func (f *Factory) Run(ctx context.Context, message string, emit agent.Emitter) (
 		return agent.Result{}, ctx.Err()
 	}
 	defer func() { <-sem.ch }()
+	if w := f.deps.Window; w > 0 {
+		t := time.NewTimer(w)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return agent.Result{}, ctx.Err()
+		}
+	}
 
 	start := time.Now()
 	f.engine.Lock()

@@ -812,7 +812,7 @@ func TestProductionProfileWaitsAreCommon(t *testing.T) {
 func TestProductionProfileServes(t *testing.T) {
 	for _, impl := range []string{ImplPerRequest, ImplBaseline} {
 		s, ts := newTestServer(t, impl, WithProfile(agent.ProfileProduction), WithSlowdown(0.002), WithConfigureWindow(0))
-		if s.cfg.orphanTimeout != agent.ProfileProduction.Load().Timeout {
+		if s.cfg.orphanTimeout != agent.ProfileProduction.Load().Timeout/DefaultOrphanDivisor {
 			t.Errorf("%s: orphan timeout %s", impl, s.cfg.orphanTimeout)
 		}
 		if code, body := postRun(t, ts.URL, `{"user_id":"prod-0001","thread_id":"thread-p","chat_seq":3}`); code != 200 {

@@ -21,9 +21,10 @@ const (
 	DefaultToolName = "analyze_text"
 	// HistoryWindow is how many recent messages go into agent_thinking's context.
 	HistoryWindow = 5
-	// DefaultConfigureWindow is the legacy build's yield between configure
-	// and agent creation: the model of the real service's await between
+	// DefaultConfigureWindow is the wait between configure and agent
+	// creation: the model of the real service's await between
 	// configure_agent_instance_factory(...) and create_agent_instance(...).
+	// Both builds pay it; only the legacy one misroutes during it.
 	DefaultConfigureWindow = 500 * time.Microsecond
 	// DefaultFactoryCache is the per-request build's agent-class cache size:
 	// 0, off. The real lru_cache(maxsize=128) corresponds to 128.
@@ -75,8 +76,8 @@ type Config struct {
 	Slowdown  float64
 	CPURounds int
 	Profile   Profile // how the waits of each chat are chosen (DefaultProfile)
-	// ConfigureWindow is the legacy build's yield between configuring the
-	// shared factory and creating the agent (DefaultConfigureWindow).
+	// ConfigureWindow is the wait between configuring the factory and
+	// creating the agent, paid by both builds (DefaultConfigureWindow).
 	ConfigureWindow time.Duration
 	// FactoryCache is how many factories the per-request build's
 	// agent-class cache pins (DefaultFactoryCache: off).
@@ -108,8 +109,10 @@ func WithProfile(p Profile) Option { return func(c *Config) { c.Profile = p } }
 // factory logs them. Without it each build logs to an in-memory sink.
 func WithLogger(l *slog.Logger) Option { return func(c *Config) { c.Logger = l } }
 
-// WithConfigureWindow sets the legacy build's configure window
-// (DefaultConfigureWindow); the per-request build ignores it.
+// WithConfigureWindow sets the wait between configure and agent creation
+// (DefaultConfigureWindow). Both builds pay it, as both await the same I/O
+// there; only the legacy build, whose factory other requests reconfigure in
+// the meantime, misroutes during it.
 func WithConfigureWindow(d time.Duration) Option { return func(c *Config) { c.ConfigureWindow = d } }
 
 // WithFactoryCache sets the per-request build's agent-class cache size
