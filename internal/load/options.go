@@ -125,21 +125,24 @@ type Attacker struct {
 	httpPath, wsPath  string
 	vegetaFile        string
 	progress          func(Progress)
+	transport         transport // transport.go
+	httpProxy         *url.URL  // the proxy of HTTP chats; nil: direct
 }
 
 // NewAttacker validates baseURL (http:// or https://) and the options. Every
 // error wraps ErrUsage.
 func NewAttacker(baseURL string, opts ...Option) (*Attacker, error) {
 	a := &Attacker{
-		httpRate: DefaultRate,
-		wsRate:   DefaultRate,
-		duration: DefaultDuration,
-		timeout:  DefaultTimeout,
-		users:    DefaultUsers,
-		workers:  DefaultWorkersPerCPU * runtime.GOMAXPROCS(0),
-		prefix:   DefaultUserPrefix,
-		httpPath: DefaultHTTPPath,
-		wsPath:   DefaultWSPath,
+		httpRate:  DefaultRate,
+		wsRate:    DefaultRate,
+		duration:  DefaultDuration,
+		timeout:   DefaultTimeout,
+		users:     DefaultUsers,
+		workers:   DefaultWorkersPerCPU * runtime.GOMAXPROCS(0),
+		prefix:    DefaultUserPrefix,
+		httpPath:  DefaultHTTPPath,
+		wsPath:    DefaultWSPath,
+		transport: defaultTransport(),
 	}
 	for _, o := range opts {
 		o(a)
@@ -197,6 +200,12 @@ func NewAttacker(baseURL string, opts ...Option) (*Attacker, error) {
 	}
 	wu.Path = root + a.wsPath
 	a.wsURL = wu.String()
+	if err := a.transport.validate(&hu); err != nil {
+		return nil, err
+	}
+	if a.httpProxy, err = a.transport.proxyFor(&hu); err != nil {
+		return nil, usagef("%v", err)
+	}
 	return a, nil
 }
 
