@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/loadbench/loadbench/internal/usage"
 	"github.com/loadbench/loadbench/results"
 )
 
@@ -54,7 +55,7 @@ var ErrUnreachable = errors.New("target unreachable")
 type usageError struct{ msg string }
 
 func (e *usageError) Error() string        { return e.msg }
-func (e *usageError) Is(target error) bool { return target == ErrUsage }
+func (e *usageError) Is(target error) bool { return target == ErrUsage || target == usage.ErrUsage }
 
 func usagef(format string, args ...any) error {
 	return &usageError{msg: fmt.Sprintf(format, args...)}

@@ -159,7 +159,7 @@ func (t *transport) validate(u *url.URL) error {
 	}
 	if t.body != nil {
 		if err := checkBodyTemplate(t.body); err != nil {
-			return err
+			return usagef("attack: %v", err)
 		}
 	}
 	return nil
