@@ -29,6 +29,7 @@ type attackFlags struct {
 	prefix           string
 	out              string
 	json, quiet      bool
+	transport        transportFlags // transportflags.go
 }
 
 func newAttackCmd(s streams) *cobra.Command {
@@ -67,6 +68,7 @@ Results go to --out (default runs/attack-<UTC time>/). Exit codes: 0 clean;
 	fl.StringVar(&f.out, "out", "", "results directory (default runs/attack-<UTC time>)")
 	fl.BoolVar(&f.json, "json", false, "print the summary as one JSON object")
 	fl.BoolVar(&f.quiet, "quiet", false, "no progress line")
+	f.transport.register(fl, "")
 	return cmd
 }
 
@@ -116,6 +118,11 @@ func runAttack(ctx context.Context, cmd *cobra.Command, s streams, f attackFlags
 	if f.workers > 0 {
 		opts = append(opts, load.WithWorkers(f.workers))
 	}
+	trOpts, err := f.transport.options("attack")
+	if err != nil {
+		return err
+	}
+	opts = append(opts, trOpts...)
 	if httpRate != 0 {
 		opts = append(opts, load.WithVegetaFile(filepath.Join(out, results.VegetaFile)))
 	}
@@ -142,6 +149,12 @@ func runAttack(ctx context.Context, cmd *cobra.Command, s streams, f attackFlags
 	}
 	seg.Manifest.Args = append([]string{"attack"}, args...)
 	cmd.Flags().VisitAll(func(fl *pflag.Flag) { seg.Manifest.Flags[fl.Name] = fl.Value.String() })
+	for k, v := range f.transport.record(cmd.Flags()) {
+		seg.Manifest.Flags[k] = v // header values redacted
+	}
+	if !cmd.Flags().Changed("header") {
+		delete(seg.Manifest.Flags, "header")
+	}
 	if err := results.WriteSegment(out, seg); err != nil {
 		return withCode(exitRunError, fmt.Errorf("attack: %w", err))
 	}
@@ -153,6 +166,7 @@ func runAttack(ctx context.Context, cmd *cobra.Command, s streams, f attackFlags
 		return withCode(exitRunError, fmt.Errorf("attack: write summary: %w", err))
 	}
 	if !f.json {
+		fmt.Fprint(s.Out, insecureNote(f.transport.insecure))
 		fmt.Fprintf(s.Out, "\nResults in %s\n", out)
 	}
 	if aerr != nil {

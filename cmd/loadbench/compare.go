@@ -12,9 +12,11 @@ import (
 	"time"
 
 	"github.com/loadbench/loadbench/internal/compare"
+	"github.com/loadbench/loadbench/internal/load"
 	"github.com/loadbench/loadbench/internal/report"
 	"github.com/loadbench/loadbench/results"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 func newCompareCmd(s streams) *cobra.Command {
@@ -23,6 +25,7 @@ func newCompareCmd(s streams) *cobra.Command {
 		lf                          loadFlags
 		baselineArgs, candidateArgs string
 		jsonOut, quiet              bool
+		tr, trBase, trCand          transportFlags // transportflags.go
 	)
 	cmd := &cobra.Command{
 		Use:   "compare [--baseline URL --candidate URL]",
@@ -42,6 +45,9 @@ Exit codes: 0 pass, 1 fail, 2 bad usage, 3 run error, 4 inconclusive.`,
 			if err := lf.apply("compare", &cfg); err != nil {
 				return err
 			}
+			if err := applyTransport(cmd.Flags(), &cfg, &tr, &trBase, &trCand); err != nil {
+				return err
+			}
 			cfg.BaselineArgs = strings.Fields(baselineArgs)
 			cfg.CandidateArgs = strings.Fields(candidateArgs)
 			if cfg.Out == "" {
@@ -54,7 +60,7 @@ Exit codes: 0 pass, 1 fail, 2 bad usage, 3 run error, 4 inconclusive.`,
 				}
 				cfg.Executable = exe
 			}
-			cfg.Args = os.Args
+			cfg.Args = redactArgs(os.Args)
 			cfg.Render = renderReports
 			var prog *progressLine
 			if !quiet && isTerminal(s.Err) {
@@ -83,6 +89,9 @@ Exit codes: 0 pass, 1 fail, 2 bad usage, 3 run error, 4 inconclusive.`,
 	f.StringVar(&cfg.Out, "out", "", "run directory (default runs/<UTC timestamp>)")
 	f.BoolVar(&jsonOut, "json", false, "print summary.json instead of the table")
 	f.BoolVar(&quiet, "quiet", false, "no progress display")
+	tr.register(f, "")
+	trBase.register(f, "baseline-")
+	trCand.register(f, "candidate-")
 	return cmd
 }
 
@@ -159,4 +168,31 @@ func (p *progressLine) clear() {
 // renderReports writes the charts and reports of a compare run.
 func renderReports(dir string, run *results.Run, sum *results.Summary) error {
 	return report.Write(dir, run, sum, report.All...)
+}
+
+// applyTransport sets each side's transport options from the plain flags
+// and that side's --baseline-…/--candidate-… flags, and records them
+// (header values redacted) for the manifest.
+func applyTransport(f *pflag.FlagSet, cfg *compare.Config, tr, base, cand *transportFlags) error {
+	for _, side := range []struct {
+		flags *transportFlags
+		dst   *[]load.Option
+	}{{base, &cfg.BaselineLoad}, {cand, &cfg.CandidateLoad}} {
+		eff := tr.over(f, side.flags)
+		if side.flags.changed(f) {
+			eff.prefix = side.flags.prefix
+		}
+		opts, err := eff.options("compare")
+		if err != nil {
+			return err
+		}
+		*side.dst = opts
+	}
+	cfg.TransportFlags = map[string]string{}
+	for _, t := range []*transportFlags{tr, base, cand} {
+		for k, v := range t.record(f) {
+			cfg.TransportFlags[k] = v
+		}
+	}
+	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -248,4 +249,32 @@ func ParseHeader(h http.Header, line string, getenv func(string) (string, bool))
 	}
 	h.Add(name, v)
 	return nil
+}
+
+// HTTPClient returns a net/http client that reaches the attacker's target as
+// the attack does: same headers, TLS settings and proxy. It is for the
+// side requests of a run (metrics scrapes, forced GC), not for the load.
+func (a *Attacker) HTTPClient(timeout time.Duration) *http.Client {
+	tr := wsHTTPClient(a).Transport.(*http.Transport).Clone()
+	if p := a.transport.proxy; p != nil {
+		tr.DialContext = (&net.Dialer{Timeout: ReachTimeout, KeepAlive: 30 * time.Second}).DialContext
+		tr.Proxy = func(r *http.Request) (*url.URL, error) { return p(r.URL) }
+	}
+	return &http.Client{Timeout: timeout, Transport: headerTransport{h: a.transport.header, rt: tr}}
+}
+
+// headerTransport adds the user's headers to every request.
+type headerTransport struct {
+	h  http.Header
+	rt http.RoundTripper
+}
+
+func (t headerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if len(t.h) > 0 {
+		r = r.Clone(r.Context())
+		for k, vs := range t.h {
+			r.Header[k] = append([]string(nil), vs...)
+		}
+	}
+	return t.rt.RoundTrip(r)
 }
