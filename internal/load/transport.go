@@ -37,10 +37,30 @@ type transport struct {
 	wsSubprotocol string
 	wsPing        time.Duration
 	body          *template.Template
+	envProxy      bool // proxy is the environment's
 }
 
 func defaultTransport() transport {
-	return transport{proxy: httpproxy.FromEnvironment().ProxyFunc(), wsPing: DefaultWSPing}
+	return transport{proxy: httpproxy.FromEnvironment().ProxyFunc(), envProxy: true, wsPing: DefaultWSPing}
+}
+
+// checkProxyEnv refuses a proxy variable that does not parse (net/http
+// would silently connect directly instead).
+func checkProxyEnv() error {
+	for _, k := range []string{"HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"} {
+		v := os.Getenv(k)
+		if v == "" {
+			continue
+		}
+		u, err := url.Parse(v)
+		if err != nil || u.Scheme == "" || u.Host == "" {
+			u, err = url.Parse("http://" + v)
+		}
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
+			return usagef("attack: proxy url in %s does not parse: want http://host:port or https://host:port", k)
+		}
+	}
+	return nil
 }
 
 // WithHeader sets headers sent on every HTTP request and on the WebSocket
@@ -68,7 +88,9 @@ func WithTLSConfig(c *tls.Config) Option {
 // (HTTPS_PROXY, HTTP_PROXY, NO_PROXY and their lower-case forms; never for
 // localhost or loopback targets); nil connects directly. Plain HTTP goes through the proxy
 // in absolute form, https and WebSocket through a CONNECT tunnel.
-func WithProxy(f ProxyFunc) Option { return func(a *Attacker) { a.transport.proxy = f } }
+func WithProxy(f ProxyFunc) Option {
+	return func(a *Attacker) { a.transport.proxy, a.transport.envProxy = f, false }
+}
 
 // WithWSSubprotocol asks for a WebSocket subprotocol in the handshake.
 func WithWSSubprotocol(p string) Option { return func(a *Attacker) { a.transport.wsSubprotocol = p } }
@@ -152,6 +174,11 @@ func (t *transport) validate(u *url.URL) error {
 	}
 	if t.wsPing < 0 {
 		return usagef("attack: ws ping interval must not be negative, got %s", t.wsPing)
+	}
+	if t.envProxy {
+		if err := checkProxyEnv(); err != nil {
+			return err
+		}
 	}
 	if t.proxy != nil {
 		if _, err := t.proxyFor(u); err != nil {
