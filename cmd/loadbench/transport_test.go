@@ -6,12 +6,14 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"io/fs"
 	"math/big"
 	"net"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,11 +22,12 @@ import (
 	"time"
 
 	"github.com/loadbench/loadbench/results"
+	"github.com/loadbench/loadbench/targets"
 )
 
 // pki is a private CA and a server certificate it signed for 127.0.0.1 and
 // localhost, as PEM files.
-type pki struct{ ca, cert, key string }
+type pki struct{ ca, cert, key, clientCert, clientKey string }
 
 func makePKI(t *testing.T) pki {
 	t.Helper()
@@ -62,9 +65,28 @@ func makePKI(t *testing.T) pki {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := pki{ca: filepath.Join(dir, "ca.pem"), cert: filepath.Join(dir, "cert.pem"), key: filepath.Join(dir, "key.pem")}
+	ckey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(3), Subject: pkix.Name{CommonName: "loadbench client"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	cder, err := x509.CreateCertificate(rand.Reader, ctmpl, caCert, &ckey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ckeyDER, err := x509.MarshalECPrivateKey(ckey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := pki{ca: filepath.Join(dir, "ca.pem"), cert: filepath.Join(dir, "cert.pem"), key: filepath.Join(dir, "key.pem"),
+		clientCert: filepath.Join(dir, "client.pem"), clientKey: filepath.Join(dir, "client-key.pem")}
 	for path, b := range map[string]*pem.Block{
 		p.ca: {Type: "CERTIFICATE", Bytes: caDER}, p.cert: {Type: "CERTIFICATE", Bytes: der}, p.key: {Type: "EC PRIVATE KEY", Bytes: keyDER},
+		p.clientCert: {Type: "CERTIFICATE", Bytes: cder}, p.clientKey: {Type: "EC PRIVATE KEY", Bytes: ckeyDER},
 	} {
 		if err := os.WriteFile(path, pem.EncodeToMemory(b), 0o600); err != nil {
 			t.Fatal(err)
@@ -258,5 +280,94 @@ func TestRedactArgs(t *testing.T) {
 	want := "loadbench compare --header Authorization: <redacted> --candidate-header=Cookie: <redacted> --users 5 --baseline-header <redacted>"
 	if strings.Join(got, " ") != want {
 		t.Errorf("redactArgs = %q", strings.Join(got, " "))
+	}
+}
+
+// Mutual TLS: a target that requires a client certificate signed by the
+// test's CA.
+func TestAttackMutualTLS(t *testing.T) {
+	t.Parallel()
+	p := makePKI(t)
+	s, err := targets.New(targets.ImplPerRequest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(s)
+	pool := x509.NewCertPool()
+	caPEM, _ := os.ReadFile(p.ca)
+	pool.AppendCertsFromPEM(caPEM)
+	cert, err := tls.LoadX509KeyPair(p.cert, p.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: pool}
+	srv.StartTLS()
+	t.Cleanup(func() { srv.Close(); s.Close() })
+	url := strings.Replace(srv.URL, "https://127.0.0.1", "https://localhost", 1)
+
+	out := filepath.Join(t.TempDir(), "ok")
+	code, stdout, stderr := attackCLI(context.Background(), url, "--cacert", p.ca, "--cert", p.clientCert, "--key", p.clientKey,
+		"--http-rate", "20", "--ws-rate", "20", "--users", "2", "--duration", "500ms", "--quiet", "--out", out)
+	if code != 0 {
+		t.Fatalf("with the client certificate: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	out = filepath.Join(t.TempDir(), "nocert")
+	code, _, stderr = attackCLI(context.Background(), url, "--cacert", p.ca,
+		"--http-rate", "20", "--ws-rate", "0", "--users", "2", "--duration", "500ms", "--quiet", "--out", out)
+	seg, err := results.ReadSegment(out)
+	if err != nil {
+		t.Fatalf("exit %d: %v\n%s", code, err, stderr)
+	}
+	h := seg.Protocols[results.HTTP]
+	if code != exitFail || h.Success != 0 || seg.Isolation.Violations != 0 {
+		t.Errorf("without the client certificate: exit %d errors %v violations %d", code, h.Errors, seg.Isolation.Violations)
+	}
+	for class := range h.Errors {
+		if !strings.HasPrefix(class, "tls: ") && class != "connection reset" && class != "connection closed" {
+			t.Errorf("error class %q is not a TLS/connection failure", class)
+		}
+	}
+}
+
+// compare against two staging-like deployments that want different tokens:
+// --baseline-header and --candidate-header reach each side (the chats and
+// the /metrics scrapes), and no token is written.
+func TestCompareStagingSides(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end: starts two targets and compares them for seconds")
+	}
+	const bTok, cTok = "tok-base-2b8e6f10", "tok-cand-77a0c3d4"
+	t.Setenv("LB_BASE_TOKEN", bTok)
+	t.Setenv("LB_CAND_TOKEN", cTok)
+	p := makePKI(t)
+	common := []string{"--early-hints", "--ws-heartbeat", "200ms", "--tls-cert", p.cert, "--tls-key", p.key, "--idle-timeout", "1s", "--debug-gc"}
+	base := serveChild(t, []string{"TOK=" + bTok}, append([]string{"--require-header-env", "TOK"}, common...)...)
+	cand := serveChild(t, []string{"TOK=" + cTok}, append([]string{"--require-header-env", "TOK"}, common...)...)
+	dir := filepath.Join(t.TempDir(), "run")
+	code, stdout, stderr := runCmd(context.Background(), t, shortCompare(dir, "--baseline", base, "--candidate", cand, "--cacert", p.ca,
+		"--baseline-header", "Authorization: Bearer ${LB_BASE_TOKEN}", "--candidate-header", "Authorization: Bearer ${LB_CAND_TOKEN}")...)
+	if code != exitOK && code != exitInconclusive {
+		t.Fatalf("exit %d, want pass or inconclusive\n%s\n%s", code, stdout, stderr)
+	}
+	sum := readSummary(t, dir)
+	if mv := sum.Memory[results.Candidate]; mv.Verdict == results.Inconclusive || mv.Verdict == "" {
+		t.Errorf("candidate memory not measured (the /metrics and /debug/gc probes need the side's header and CA): %+v", mv)
+	}
+	for _, build := range []string{results.Baseline, results.Candidate} {
+		if sum.Isolation[build].Violations != 0 {
+			t.Errorf("%s: %d violations", build, sum.Isolation[build].Violations)
+		}
+	}
+	var m results.Manifest
+	if err := results.ReadJSON(filepath.Join(dir, results.ManifestFile), &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.Flags["baseline-header"] != "[Authorization: <redacted>]" || m.Flags["candidate-header"] != "[Authorization: <redacted>]" {
+		t.Errorf("manifest flags %v", m.Flags)
+	}
+	for _, tok := range []string{bTok, cTok} {
+		if hits := grepDir(t, dir, tok); len(hits) > 0 {
+			t.Errorf("token written in %v", hits)
+		}
 	}
 }
