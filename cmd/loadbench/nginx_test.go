@@ -17,8 +17,9 @@ import (
 )
 
 // nginxConf is a TLS reverse proxy in front of one upstream, with WebSocket
-// upgrade, a 1 s keep-alive idle timeout and no response buffering: what a
-// staging deployment commonly sits behind.
+// upgrade, a 1 s keep-alive idle timeout, a 1 s upstream read timeout (a
+// WebSocket connection quiet that long is closed) and no response
+// buffering: what a staging deployment commonly sits behind.
 const nginxConf = `daemon off;
 worker_processes 1;
 %[1]s
@@ -46,7 +47,7 @@ http {
 			proxy_set_header Upgrade $http_upgrade;
 			proxy_set_header Connection $connection_upgrade;
 			proxy_buffering off;
-			proxy_read_timeout 60s;
+			proxy_read_timeout 1s;
 		}
 	}
 }
@@ -146,5 +147,40 @@ func TestAttackThroughNginx(t *testing.T) {
 	}
 	if !strings.HasPrefix(seg.Manifest.Targets[results.WS], "wss://") {
 		t.Errorf("ws target %q", seg.Manifest.Targets[results.WS])
+	}
+}
+
+// Quiet WebSocket connections through nginx (closed after 1 s without
+// traffic) are kept open by --ws-ping; without pings they are dropped and
+// redialled.
+func TestWSPingKeepsConnectionsThroughNginx(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end: runs nginx and attacks through it for seconds")
+	}
+	p := makePKI(t)
+	target, err := url.Parse(targetServer(t, "perrequest"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	front := startNginx(t, target.Host, p)
+	redials := func(ping string) *results.Protocol {
+		out := filepath.Join(t.TempDir(), "run")
+		// 4 users, one chat every 2 s each: quiet for longer than nginx allows.
+		code, stdout, stderr := attackCLI(context.Background(), front, "--cacert", p.ca, "--ws-ping", ping,
+			"--http-rate", "0", "--ws-rate", "2", "--users", "4", "--duration", "4s", "--quiet", "--out", out)
+		if code != 0 {
+			t.Fatalf("--ws-ping %s: exit %d\n%s\n%s", ping, code, stdout, stderr)
+		}
+		seg, err := results.ReadSegment(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return seg.Protocols[results.WS]
+	}
+	if ws := redials("300ms"); ws.Redials != 0 || ws.Success != ws.Requests {
+		t.Errorf("with pings: %d redials, %d of %d answered %v", ws.Redials, ws.Success, ws.Requests, ws.Errors)
+	}
+	if ws := redials("0"); ws.Redials == 0 {
+		t.Errorf("without pings: no redial, so nginx never closed a quiet connection and the test proves nothing")
 	}
 }
