@@ -46,6 +46,10 @@ the five-event contract and for other users' data (isolation).
 A rate of "max" is throughput mode: HTTP with --workers closed-loop workers,
 WebSocket with every user sending its next chat when the last one is answered.
 
+--header 'Name: value' (repeatable; ${VAR} read from the environment, never
+written), --cacert, --cert/--key and --insecure reach authenticated and private-CA
+deployments; HTTPS_PROXY/HTTP_PROXY/NO_PROXY are honoured by both protocols.
+
 Results go to --out (default runs/attack-<UTC time>/). Exit codes: 0 clean;
 1 isolation violations or an error rate over --max-error-rate; 2 bad usage;
 3 target unreachable, run incomplete or interrupted (partial results written).`,

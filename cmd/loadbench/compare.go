@@ -39,6 +39,11 @@ Without --baseline and --candidate it starts both built-in targets itself
 (the legacy singleton as baseline, the per-request build as candidate), each
 as its own child process, and ends them when done.
 
+--header, --cacert, --cert/--key, --insecure, --ws-subprotocol, --ws-ping and
+--body apply to both sides; their --baseline-… and --candidate-… forms replace
+them for one side (two deployments with different tokens). Header values are
+never written: the manifest shows "Name: <redacted>".
+
 Exit codes: 0 pass, 1 fail, 2 bad usage, 3 run error, 4 inconclusive.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

@@ -47,20 +47,21 @@ func newHTTPEngine(a *Attacker, users *pool, rec *recorder, live *counters) *htt
 	return e
 }
 
-// request returns the HTTP request of chat n (of user n mod users): the
-// pre-built one, or with a body template, one built for this chat.
-func (e *httpEngine) request(user int, n uint64) []byte {
+// request returns the HTTP request of chat n (of user n mod users) and the
+// size of its body: the pre-built one, or with a body template, one built
+// for this chat.
+func (e *httpEngine) request(user int, n uint64) ([]byte, int) {
 	if e.a.transport.body == nil {
-		return e.reqs[user]
+		return e.reqs[user], len(e.pool.httpBody[user])
 	}
 	body := e.a.transport.render(e.pool, "http", user, n/uint64(len(e.pool.ids)))
-	return buildRequest(e.url, e.url.RequestURI(), body, e.a.transport.header, e.a.httpProxy)
+	return buildRequest(e.url, e.url.RequestURI(), body, e.a.transport.header, e.a.httpProxy), len(body)
 }
 
 // do sends one chat of user, due at intended, and records the outcome.
 func (e *httpEngine) do(user int, intended time.Time, seq uint64) {
-	req := e.request(user, seq)
-	o := outcome{user: user, intended: intended, first: -1, bytesOut: int64(len(e.pool.httpBody[user]))}
+	req, bodyLen := e.request(user, seq)
+	o := outcome{user: user, intended: intended, first: -1, bytesOut: int64(bodyLen)}
 	buf := e.bufs.Get().(*bytes.Buffer)
 	buf.Reset()
 	code, err := e.client.do(req, intended.Add(e.a.timeout), buf)
