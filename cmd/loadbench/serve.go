@@ -38,6 +38,9 @@ factory; perrequest: a factory per request) on --addr. Prints exactly one line,
 gracefully on SIGINT or SIGTERM.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if _, err := staging.apply(&http.Server{}); err != nil {
+				return err // checked before anything is opened or written
+			}
 			if impl != targets.ImplBaseline && impl != targets.ImplPerRequest {
 				return usageErr("serve: --impl must be baseline or perrequest, got %q", impl)
 			}

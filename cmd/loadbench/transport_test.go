@@ -371,3 +371,26 @@ func TestCompareStagingSides(t *testing.T) {
 		}
 	}
 }
+
+func TestServeStagingBadInput(t *testing.T) {
+	dir := t.TempDir()
+	audit := filepath.Join(dir, "audit.log")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--require-header-env", "LB_SURELY_UNSET_VAR"}, "LB_SURELY_UNSET_VAR is unset or empty"},
+		{[]string{"--tls-cert", filepath.Join(dir, "cert.pem")}, "--tls-cert and --tls-key go together"},
+		{[]string{"--tls-cert", filepath.Join(dir, "none.pem"), "--tls-key", filepath.Join(dir, "none.pem")}, "serve: --tls-cert:"},
+		{[]string{"--idle-timeout", "0s"}, "--idle-timeout must be positive"},
+		{[]string{"--ws-heartbeat=-1s"}, "--ws-heartbeat must not be negative"},
+	} {
+		code, _, stderr := runCmd(context.Background(), t, append([]string{"serve", "--impl", "perrequest", "--addr", "127.0.0.1:0", "--audit-log", audit}, c.args...)...)
+		if code != exitUsage || !strings.Contains(stderr, c.want) || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+			t.Errorf("serve %v: exit %d, stderr %q; want 2 and one line with %q", c.args, code, stderr, c.want)
+		}
+		if _, err := os.Stat(audit); !os.IsNotExist(err) {
+			t.Errorf("serve %v: audit log created on bad input", c.args)
+		}
+	}
+}
