@@ -183,8 +183,8 @@ func TestAttackStagingTarget(t *testing.T) {
 	if h.Requests < 2 || h.Success != h.Requests || ws.Requests != 35 || ws.Success != 35 || seg.Isolation.Violations != 0 {
 		t.Errorf("http %d/%d %v, ws %d/%d %v, violations %d", h.Success, h.Requests, h.Errors, ws.Success, ws.Requests, ws.Errors, seg.Isolation.Violations)
 	}
-	if ws.OtherMessages < 4*20 {
-		t.Errorf("ws other messages (heartbeats) = %d, want about 4 users × 35", ws.OtherMessages)
+	if ws.OtherMessages < 4*20 || !strings.Contains(stdout, "Other messages") {
+		t.Errorf("ws other messages (heartbeats) = %d, want about 4 users × 35, shown in the summary:\n%s", ws.OtherMessages, stdout)
 	}
 	if got := seg.Manifest.Flags["header"]; got != "[Authorization: <redacted>, X-Trace: <redacted>]" {
 		t.Errorf("manifest header flag = %q", got)

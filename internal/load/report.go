@@ -38,6 +38,9 @@ type ProtocolReport struct {
 	FirstEventMs *LatencyReport   `json:"first_event_ms,omitempty"`
 	Connections  int64            `json:"connections,omitempty"`
 	Redials      int64            `json:"redials,omitempty"`
+	// OtherMessages are WebSocket messages outside the chat contract
+	// (heartbeats, notices): neither errors nor chats.
+	OtherMessages int64 `json:"other_messages,omitempty"`
 }
 
 // LatencyReport is a latency distribution in milliseconds.
@@ -77,6 +80,7 @@ func Summarize(s *results.Segment) Report {
 			Requests: p.Requests, Rate: round2(p.Rate()), Throughput: round2(p.Throughput()),
 			Success: round4(p.SuccessRatio()), ErrorTotal: p.ErrorCount(), Errors: p.Errors,
 			LatencyMs: latencyOf(p.Latency), Connections: p.Connections, Redials: p.Redials,
+			OtherMessages: p.OtherMessages,
 		}
 		if pr.Errors == nil {
 			pr.Errors = map[string]int64{}
@@ -132,6 +136,9 @@ func TextReport(s *results.Segment) Reporter {
 				writeLatency(tw, "First event", p.FirstEvent)
 				writeLatency(tw, "Connect", p.Connect)
 				fmt.Fprintf(tw, "Connections\t[total, redials]\t%d, %d\n", p.Connections, p.Redials)
+				if p.OtherMessages > 0 {
+					fmt.Fprintf(tw, "Other messages\t[outside the chat contract]\t%d\n", p.OtherMessages)
+				}
 			}
 			fmt.Fprintf(tw, "Bytes In\t[total, mean]\t%d, %.2f\n", p.BytesIn, mean(p.BytesIn, p.Requests))
 			fmt.Fprintf(tw, "Bytes Out\t[total, mean]\t%d, %.2f\n", p.BytesOut, mean(p.BytesOut, p.Requests))
