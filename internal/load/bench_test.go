@@ -65,3 +65,39 @@ func BenchmarkHTTPRoundTrip(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkWSEvents is one WebSocket chat on the reader's side: the five
+// events of a chat decoded, matched, checked and the chat recorded.
+func BenchmarkWSEvents(b *testing.B) {
+	a, err := NewAttacker("http://127.0.0.1:1", WithHTTPRate(0), WithUsers(1))
+	if err != nil {
+		b.Fatal(err)
+	}
+	users, err := newPool(DefaultUserPrefix, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	live := &counters{}
+	rec := newRecorder("ws", time.Now(), live, users)
+	e := newWSEngine(a, users, rec, live)
+	u := e.users[0]
+	ts := time.Now().UTC().Format(time.RFC3339Nano)
+	var evs [][]byte
+	for i, typ := range eventTypes {
+		evs = append(evs, fmt.Appendf(nil, `{"type":%q,"run_id":"run_1","user_id":%q,"thread_id":%q,"agent_name":"a","timestamp":%q,"data":{"step":%d,"factory_id":"f1"}}`,
+			typ, users.ids[0], users.threads[0], ts, i))
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		e.inflight.Add(1)
+		u.mu.Lock()
+		u.out = append(u.out, wsChat{intended: time.Now(), first: -1})
+		u.mu.Unlock()
+		for _, ev := range evs {
+			e.event(u, ev)
+		}
+	}
+	if p, _, _ := rec.finish(); p.Success != p.Requests || p.Requests == 0 {
+		b.Fatalf("errors %v", p.Errors)
+	}
+}

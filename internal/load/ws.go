@@ -42,7 +42,7 @@ type wsEngine struct {
 type wsUser struct {
 	i       int
 	seq     atomic.Uint64 // chats written (the body template's Seq)
-	seen    atomic.Int64  // unix ns of the last message read (pings quiet connections)
+	seen    atomic.Int64  // unix ns of the last chat written or ping (pings quiet connections)
 	mu      sync.Mutex
 	conn    *websocket.Conn
 	hadConn bool
@@ -315,13 +315,12 @@ func readMsg(c *websocket.Conn, buf []byte) ([]byte, error) {
 // event matches one message to u's chats in flight and checks it.
 func (e *wsEngine) event(u *wsUser, b []byte) {
 	now := time.Now()
-	u.seen.Store(now.UnixNano())
 	var ev wireEvent
 	bad := !decodeEvent(b, &ev)
 	if !bad && (string(ev.Type) == "connection_established" || string(ev.Type) == "pong") {
 		return
 	}
-	if !bad && e.other(u, &ev, b) {
+	if !bad && !isContractType(ev.Type) && e.other(u, &ev, b) {
 		return
 	}
 	me := u.i

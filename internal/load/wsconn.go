@@ -66,6 +66,9 @@ func wsHTTPClient(a *Attacker) *http.Client {
 // message returns the next chat message of u: the pre-built one, or with a
 // body template, one rendered for this chat.
 func (e *wsEngine) message(u *wsUser) []byte {
+	if e.a.transport.wsPing > 0 {
+		u.seen.Store(time.Now().UnixNano()) // a chat's answer is traffic: no ping needed
+	}
 	if e.a.transport.body == nil {
 		return e.pool.wsChat[u.i]
 	}
@@ -74,13 +77,9 @@ func (e *wsEngine) message(u *wsUser) []byte {
 
 // isContractType reports whether t is the message types of the chat contract.
 func isContractType(t []byte) bool {
-	if string(t) == "error" {
+	switch string(t) {
+	case "agent_started", "agent_thinking", "tool_executing", "tool_completed", "agent_completed", "error":
 		return true
-	}
-	for _, et := range eventTypes {
-		if string(t) == et {
-			return true
-		}
 	}
 	return false
 }
@@ -114,7 +113,8 @@ func (e *wsEngine) other(u *wsUser, ev *wireEvent, b []byte) bool {
 	return true
 }
 
-// pinger pings every connection that has been quiet for the ping interval,
+// pinger pings every connection on which no chat was sent (nor ping) for
+// the ping interval,
 // until the engine closes, so that idle timeouts of load balancers and
 // proxies do not drop users between chats.
 func (e *wsEngine) pinger() {
