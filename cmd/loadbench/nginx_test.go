@@ -168,7 +168,9 @@ func TestWSPingKeepsConnectionsThroughNginx(t *testing.T) {
 		// 4 users, one chat every 2 s each: quiet for longer than nginx allows.
 		code, stdout, stderr := attackCLI(context.Background(), front, "--cacert", p.ca, "--ws-ping", ping,
 			"--http-rate", "0", "--ws-rate", "2", "--users", "4", "--duration", "4s", "--quiet", "--out", out)
-		if code != 0 {
+		// Without pings a chat may meet a connection nginx is closing: an
+		// error (exit 1) is then the honest outcome.
+		if code != 0 && (ping != "0" || code != exitFail) {
 			t.Fatalf("--ws-ping %s: exit %d\n%s\n%s", ping, code, stdout, stderr)
 		}
 		seg, err := results.ReadSegment(out)
@@ -180,7 +182,7 @@ func TestWSPingKeepsConnectionsThroughNginx(t *testing.T) {
 	if ws := redials("300ms"); ws.Redials != 0 || ws.Success != ws.Requests {
 		t.Errorf("with pings: %d redials, %d of %d answered %v", ws.Redials, ws.Success, ws.Requests, ws.Errors)
 	}
-	if ws := redials("0"); ws.Redials == 0 {
-		t.Errorf("without pings: no redial, so nginx never closed a quiet connection and the test proves nothing")
+	if ws := redials("0"); ws.Redials == 0 && ws.ErrorCount() == 0 {
+		t.Errorf("without pings: no redial and no error, so nginx never closed a quiet connection and the test proves nothing")
 	}
 }
