@@ -11,7 +11,7 @@
 // A chat's events reach it through a sink that accepts events from other
 // goroutines (under the legacy build another user's agent may deliver to
 // it). A chat whose own events never arrive waits for them until the orphan
-// timeout (the profile's per-chat timeout by default) and ends with an
+// timeout (a quarter of the profile's per-chat timeout by default) and ends with an
 // error: HTTP 504, or a WebSocket error message.
 //
 // Fault injection: WithSlowdown, WithLeak (bytes per chat), WithDelay (a
@@ -20,4 +20,8 @@
 // distinct user id). Metrics include loadbench_chats_in_flight,
 // loadbench_agents_misrouted_total, loadbench_foreign_events_total and
 // loadbench_chats_orphaned_total.
+//
+// Staging (staging.go) wraps a Server to behave like a staging deployment
+// behind a proxy: a required bearer token, 103 Early Hints and WebSocket
+// heartbeats.
 package targets

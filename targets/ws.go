@@ -96,6 +96,7 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	conn.SetReadLimit(MaxBodyBytes)
 
 	ctx := r.Context()
+	startHeartbeat(ctx, conn) // staging.go; a no-op unless Staging asks for it
 	connID := agent.NewID("conn")
 	bridge := &connBridge{misroute: s.misroute, users: make(map[string]bool)}
 	if err := s.wsSend(ctx, conn, WSControl{Type: WSConnectionEstablished, ConnectionID: connID}); err != nil {

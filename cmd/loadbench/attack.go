@@ -30,6 +30,7 @@ type attackFlags struct {
 	out              string
 	json, quiet      bool
 	engine           engineFlags
+	transport        transportFlags // transportflags.go
 }
 
 func newAttackCmd(s streams) *cobra.Command {
@@ -45,6 +46,10 @@ the five-event contract and for other users' data (isolation).
 
 A rate of "max" is throughput mode: HTTP with --workers closed-loop workers,
 WebSocket with every user sending its next chat when the last one is answered.
+
+--header 'Name: value' (repeatable; ${VAR} read from the environment, never
+written), --cacert, --cert/--key and --insecure reach authenticated and private-CA
+deployments; HTTPS_PROXY/HTTP_PROXY/NO_PROXY are honoured by both protocols.
 
 Results go to --out (default runs/attack-<UTC time>/). Exit codes: 0 clean;
 1 isolation violations or an error rate over --max-error-rate; 2 bad usage;
@@ -69,6 +74,7 @@ Results go to --out (default runs/attack-<UTC time>/). Exit codes: 0 clean;
 	fl.BoolVar(&f.json, "json", false, "print the summary as one JSON object")
 	fl.BoolVar(&f.quiet, "quiet", false, "no progress line")
 	f.engine.register(fl)
+	f.transport.register(fl, "")
 	return cmd
 }
 
@@ -123,6 +129,11 @@ func runAttack(ctx context.Context, cmd *cobra.Command, s streams, f attackFlags
 	if f.workers > 0 {
 		opts = append(opts, load.WithWorkers(f.workers))
 	}
+	trOpts, err := f.transport.options("attack")
+	if err != nil {
+		return err
+	}
+	opts = append(opts, trOpts...)
 	if httpRate != 0 {
 		opts = append(opts, load.WithVegetaFile(filepath.Join(out, results.VegetaFile)))
 	}
@@ -146,6 +157,12 @@ func runAttack(ctx context.Context, cmd *cobra.Command, s streams, f attackFlags
 	}
 	seg.Manifest.Args = append([]string{"attack"}, args...)
 	cmd.Flags().VisitAll(func(fl *pflag.Flag) { seg.Manifest.Flags[fl.Name] = fl.Value.String() })
+	for k, v := range f.transport.record(cmd.Flags()) {
+		seg.Manifest.Flags[k] = v // header values redacted
+	}
+	if !cmd.Flags().Changed("header") {
+		delete(seg.Manifest.Flags, "header")
+	}
 	if err := results.WriteSegment(out, seg); err != nil {
 		return withCode(exitRunError, fmt.Errorf("attack: %w", err))
 	}
@@ -157,6 +174,7 @@ func runAttack(ctx context.Context, cmd *cobra.Command, s streams, f attackFlags
 		return withCode(exitRunError, fmt.Errorf("attack: write summary: %w", err))
 	}
 	if !f.json {
+		fmt.Fprint(s.Out, insecureNote(f.transport.insecure))
 		fmt.Fprintf(s.Out, "\nResults in %s\n", out)
 	}
 	if aerr != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/loadbench/loadbench/internal/agent"
 	"github.com/loadbench/loadbench/internal/compare"
+	"github.com/loadbench/loadbench/internal/load"
 	"github.com/loadbench/loadbench/internal/report"
 	"github.com/loadbench/loadbench/results"
 	"github.com/spf13/cobra"
@@ -27,6 +28,7 @@ func newCompareCmd(s streams) *cobra.Command {
 		baselineArgs, candidateArgs string
 		profile                     string
 		jsonOut, quiet              bool
+		tr, trBase, trCand          transportFlags // transportflags.go
 	)
 	cmd := &cobra.Command{
 		Use:   "compare [--baseline URL --candidate URL]",
@@ -44,6 +46,11 @@ Every round uses fresh user ids.
 Without --baseline and --candidate it starts both built-in targets itself
 (the legacy singleton as baseline, the per-request build as candidate), each
 as its own child process, and ends them when done.
+
+--header, --cacert, --cert/--key, --insecure, --ws-subprotocol, --ws-ping and
+--body apply to both sides; their --baseline-… and --candidate-… forms replace
+them for one side (two deployments with different tokens). Header values are
+never written: the manifest shows "Name: <redacted>".
 
 Exit codes: 0 pass, 1 fail, 2 bad usage, 3 run error, 4 inconclusive.`,
 		Args: cobra.NoArgs,
@@ -64,6 +71,9 @@ Exit codes: 0 pass, 1 fail, 2 bad usage, 3 run error, 4 inconclusive.`,
 			if err := gf.apply("compare", &cfg); err != nil {
 				return err
 			}
+			if err := applyTransport(cmd.Flags(), &cfg, &tr, &trBase, &trCand); err != nil {
+				return err
+			}
 			cfg.BaselineArgs = strings.Fields(baselineArgs)
 			cfg.CandidateArgs = strings.Fields(candidateArgs)
 			if cfg.BaselineURL == "" && cfg.CandidateURL == "" { // the built-in targets serve the profile too
@@ -80,7 +90,7 @@ Exit codes: 0 pass, 1 fail, 2 bad usage, 3 run error, 4 inconclusive.`,
 				}
 				cfg.Executable = exe
 			}
-			cfg.Args = s.Args
+			cfg.Args = redactArgs(s.Args)
 			cfg.Render = renderReports
 			var prog *progressLine
 			if !quiet && isTerminal(s.Err) {
@@ -112,6 +122,9 @@ Exit codes: 0 pass, 1 fail, 2 bad usage, 3 run error, 4 inconclusive.`,
 	f.StringVar(&cfg.Out, "out", "", "run directory (default runs/<UTC timestamp>)")
 	f.BoolVar(&jsonOut, "json", false, "print summary.json instead of the table")
 	f.BoolVar(&quiet, "quiet", false, "no progress display")
+	tr.register(f, "")
+	trBase.register(f, "baseline-")
+	trCand.register(f, "candidate-")
 	return cmd
 }
 
@@ -203,4 +216,31 @@ func (p *progressLine) clear() {
 // renderReports writes the charts and reports of a compare run.
 func renderReports(dir string, run *results.Run, sum *results.Summary) error {
 	return report.Write(dir, run, sum, report.All...)
+}
+
+// applyTransport sets each side's transport options from the plain flags
+// and that side's --baseline-…/--candidate-… flags, and records them
+// (header values redacted) for the manifest.
+func applyTransport(f *pflag.FlagSet, cfg *compare.Config, tr, base, cand *transportFlags) error {
+	for _, side := range []struct {
+		flags *transportFlags
+		dst   *[]load.Option
+	}{{base, &cfg.BaselineLoad}, {cand, &cfg.CandidateLoad}} {
+		eff := tr.over(f, side.flags)
+		if side.flags.changed(f) {
+			eff.prefix = side.flags.prefix
+		}
+		opts, err := eff.options("compare")
+		if err != nil {
+			return err
+		}
+		*side.dst = opts
+	}
+	cfg.TransportFlags = map[string]string{}
+	for _, t := range []*transportFlags{tr, base, cand} {
+		for k, v := range t.record(f) {
+			cfg.TransportFlags[k] = v
+		}
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -26,6 +27,7 @@ func newServeCmd(s streams) *cobra.Command {
 		debugGC                       bool
 		slowdown, failRate            float64
 		leak, leakPerUser, cache      int
+		staging                       stagingFlags // servestaging.go
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -33,10 +35,13 @@ func newServeCmd(s streams) *cobra.Command {
 		Long: `Serve one build of the chat-agent service (baseline: the legacy singleton
 factory; perrequest: a factory per request; partial: HTTP on per-request
 factories while the WebSocket route still configures the singleton) on --addr. Prints exactly one line,
-"listening on http://HOST:PORT", once it accepts connections, and shuts down
+"listening on http://HOST:PORT" (https with --tls-cert), once it accepts connections, and shuts down
 gracefully on SIGINT or SIGTERM.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if _, err := staging.apply(&http.Server{}); err != nil {
+				return err // checked before anything is opened or written
+			}
 			if !targets.ValidImpl(impl) {
 				return usageErr("serve: --impl must be baseline, perrequest or partial, got %q", impl)
 			}
@@ -80,19 +85,26 @@ gracefully on SIGINT or SIGTERM.`,
 			if err != nil {
 				return usageErr("serve: %v", err)
 			}
-			ln, err := net.Listen("tcp", addr)
-			if err != nil {
-				return withCode(exitRunError, fmt.Errorf("serve: listen: %w", err))
-			}
 			hs := &http.Server{
 				Handler:           srv,
 				ReadHeaderTimeout: 5 * time.Second,
 				ReadTimeout:       30 * time.Second,
-				IdleTimeout:       120 * time.Second,
+			}
+			scheme, err := staging.apply(hs)
+			if err != nil {
+				srv.Close()
+				return err
+			}
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return withCode(exitRunError, fmt.Errorf("serve: listen: %w", err))
+			}
+			if hs.TLSConfig != nil {
+				ln = tls.NewListener(ln, hs.TLSConfig)
 			}
 			serveErr := make(chan error, 1)
 			go func() { serveErr <- hs.Serve(ln) }()
-			if _, err := fmt.Fprintf(s.Out, "listening on http://%s\n", ln.Addr()); err != nil {
+			if _, err := fmt.Fprintf(s.Out, "listening on %s://%s\n", scheme, ln.Addr()); err != nil {
 				_ = hs.Close()
 				return withCode(exitRunError, fmt.Errorf("serve: %w", err))
 			}
@@ -131,6 +143,7 @@ gracefully on SIGINT or SIGTERM.`,
 	f.Float64Var(&slowdown, "slowdown", agent.DefaultSlowdown, "multiply the simulated work (fault injection)")
 	f.IntVar(&leak, "leak", 0, "retain this many bytes per request forever (fault injection)")
 	f.StringVar(&auditLog, "audit-log", "", "append the factory log (configure, creation, agent creation, release) as JSON lines to this file instead of an in-memory sink")
+	staging.register(f)
 	return cmd
 }
 

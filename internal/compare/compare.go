@@ -107,6 +107,13 @@ type Config struct {
 	// Load holds extra load-engine options applied to every segment (the
 	// generator's in-flight limit, send-lag and event-gap limits).
 	Load []load.Option
+	// BaselineLoad and CandidateLoad are transport options (load.WithHeader,
+	// load.WithTLSConfig, load.WithProxy, load.WithWSSubprotocol, ...)
+	// applied to every attacker of that side and to its metrics scrapes.
+	BaselineLoad, CandidateLoad []load.Option
+	// TransportFlags are the transport settings as the manifest records
+	// them: secrets (header values) already redacted by the caller.
+	TransportFlags map[string]string
 
 	Out  string   // run directory; created
 	Args []string // the command line, for the manifest
@@ -204,11 +211,12 @@ func (c *Config) validate() error {
 	case c.BaselineURL == "" && c.Executable == "":
 		return usage.Errorf("compare: no loadbench executable to start the built-in targets")
 	}
-	for _, u := range []string{c.BaselineURL, c.CandidateURL} {
+	for i, u := range []string{c.BaselineURL, c.CandidateURL} {
 		if u == "" {
 			continue
 		}
-		if _, err := load.NewAttacker(u, load.WithHTTPRate(c.HTTPRate), load.WithWSRate(c.WSRate)); err != nil {
+		opts := append([]load.Option{load.WithHTTPRate(c.HTTPRate), load.WithWSRate(c.WSRate)}, c.sideLoad(i == 1)...)
+		if _, err := load.NewAttacker(u, opts...); err != nil {
 			return fmt.Errorf("compare: %w", err) // wraps usage.ErrUsage
 		}
 	}
@@ -306,7 +314,23 @@ type comparer struct {
 	segments []*results.Segment
 }
 
+// sideLoad returns the transport options of the candidate (or baseline).
+func (c *Config) sideLoad(candidate bool) []load.Option {
+	if candidate {
+		return c.CandidateLoad
+	}
+	return c.BaselineLoad
+}
+
 func (cfg *Config) flags() map[string]string {
+	m := cfg.baseFlags()
+	for k, v := range cfg.TransportFlags {
+		m[k] = v
+	}
+	return m
+}
+
+func (cfg *Config) baseFlags() map[string]string {
 	pct := make([]string, len(cfg.Gate.Percentiles))
 	for i, p := range cfg.Gate.Percentiles {
 		pct[i] = strconv.FormatFloat(p, 'f', -1, 64)
@@ -441,8 +465,14 @@ func (c *comparer) startTargets(ctx context.Context) error {
 		if gcPath == "-" {
 			gcPath = ""
 		}
+		client := c.client
+		if side := c.cfg.sideLoad(t.build == results.Candidate); len(side) > 0 {
+			if a, err := load.NewAttacker(t.url, side...); err == nil {
+				client = a.HTTPClient(c.client.Timeout)
+			}
+		}
 		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		t.probe = discover(pctx, c.client, t.url, metricsPath, gcPath)
+		t.probe = discover(pctx, client, t.url, metricsPath, gcPath)
 		cancel()
 	}
 	return nil
@@ -460,6 +490,7 @@ func (c *comparer) attack(ctx context.Context, t *target, round int, d time.Dura
 		}),
 	}
 	opts = append(opts, c.cfg.Load...)
+	opts = append(opts, c.cfg.sideLoad(t.build == results.Candidate)...)
 	a, err := load.NewAttacker(t.url, opts...)
 	if err != nil {
 		return nil, err // wraps usage.ErrUsage

@@ -163,15 +163,11 @@ func (a *Attacker) load(ctx context.Context, began time.Time, live *counters, he
 	<-progressDone
 }
 
-// reach checks that the target accepts TCP connections.
+// reach checks that the target (or its proxy) accepts TCP connections.
 func (a *Attacker) reach(ctx context.Context) error {
-	addr := a.base.Host
-	if a.base.Port() == "" {
-		port := "80"
-		if a.base.Scheme == "https" {
-			port = "443"
-		}
-		addr = net.JoinHostPort(a.base.Hostname(), port)
+	addr := hostPort(a.base)
+	if a.httpProxy != nil {
+		addr = hostPort(a.httpProxy) // the target is reached through it
 	}
 	d := net.Dialer{Timeout: ReachTimeout}
 	c, err := d.DialContext(ctx, "tcp", addr)

@@ -39,5 +39,17 @@
 // timestamps), or a redial slower than WithRedialWithin, is a timing
 // violation. A failed WebSocket dial counts once (Protocol.ConnErrors).
 //
+// How the target is reached is transport.go's: headers on every request and
+// handshake (WithHeader; values are secrets and never written), TLS
+// (WithTLSConfig, built by TLSConfig), proxies (WithProxy, the environment by
+// default: absolute form for http, CONNECT tunnels for https and every
+// WebSocket), a WebSocket subprotocol and pings of quiet connections, and a
+// body template (WithBodyTemplate, body.go) that must carry the user's
+// secret. The raw client skips 1xx answers, reads comma-separated
+// Transfer-Encoding/Connection values and 64 KiB header lines, and redials a
+// keep-alive connection the server closed while idle. WebSocket messages
+// outside the chat contract count as other messages unless they carry
+// another user's data (wsconn.go).
+//
 // Results are a results.Segment; TextReport and JSONReport render it.
 package load

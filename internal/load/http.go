@@ -22,7 +22,8 @@ type httpEngine struct {
 	rec    *recorder
 	live   *counters
 	client *rawClient
-	reqs   [][]byte  // per user: the whole HTTP request
+	reqs   [][]byte // per user: the whole HTTP request
+	url    *url.URL
 	bufs   sync.Pool // *bytes.Buffer for response bodies
 	out    chan vegeta.Result
 }
@@ -31,23 +32,36 @@ func newHTTPEngine(a *Attacker, users *pool, rec *recorder, live *counters) *htt
 	hu, _ := url.Parse(a.httpURL) // validated by NewAttacker
 	e := &httpEngine{
 		a: a, pool: users, rec: rec, live: live,
-		client: newRawClient(hu),
+		client: newRawClient(hu, &a.transport, a.httpProxy),
 		reqs:   make([][]byte, len(users.ids)),
 		bufs:   sync.Pool{New: func() any { return new(bytes.Buffer) }},
+		url:    hu,
 	}
 	for i := range e.reqs {
-		e.reqs[i] = buildRequest(hu, hu.RequestURI(), users.httpBody[i])
+		e.reqs[i] = buildRequest(hu, hu.RequestURI(), users.httpBody[i], a.transport.header, a.httpProxy)
 	}
 	return e
+}
+
+// request returns the HTTP request of chat n (of user n mod users) and the
+// size of its body: the pre-built one, or with a body template, one built
+// for this chat.
+func (e *httpEngine) request(user int, n uint64) ([]byte, int) {
+	if e.a.transport.body == nil {
+		return e.reqs[user], len(e.pool.httpBody[user])
+	}
+	body := e.a.transport.render(e.pool, "http", user, n/uint64(len(e.pool.ids)))
+	return buildRequest(e.url, e.url.RequestURI(), body, e.a.transport.header, e.a.httpProxy), len(body)
 }
 
 // do sends one chat of user, due at intended, and records the outcome. The
 // caller has taken an in-flight slot; do gives it back.
 func (e *httpEngine) do(user int, intended time.Time, seq uint64) {
-	o := outcome{user: user, intended: intended, first: -1, lag: time.Since(intended), bytesOut: int64(len(e.pool.httpBody[user]))}
+	req, bodyLen := e.request(user, seq)
+	o := outcome{user: user, intended: intended, first: -1, lag: time.Since(intended), bytesOut: int64(bodyLen)}
 	buf := e.bufs.Get().(*bytes.Buffer)
 	buf.Reset()
-	code, err := e.client.do(e.reqs[user], intended.Add(e.a.timeout), buf)
+	code, err := e.client.do(req, intended.Add(e.a.timeout), buf)
 	// The answer is complete here; checking it is the generator's own work,
 	// kept out of the latency (as the WebSocket reader stamps on arrival).
 	o.latency = time.Since(intended)

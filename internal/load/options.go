@@ -161,6 +161,8 @@ type Attacker struct {
 	// beforeSend, when set (tests only), is called by the schedule before
 	// each chat is dispatched: a slow one throttles the dispatch.
 	beforeSend func()
+	transport  transport // transport.go
+	httpProxy  *url.URL  // the proxy of HTTP chats; nil: direct
 }
 
 // NewAttacker validates baseURL (http:// or https://) and the options. Every
@@ -181,6 +183,7 @@ func NewAttacker(baseURL string, opts ...Option) (*Attacker, error) {
 		maxSendLag:   DefaultMaxSendLag,
 		maxEventGap:  DefaultMaxEventGap,
 		redialWithin: DefaultRedialWithin,
+		transport:    defaultTransport(),
 	}
 	for _, o := range opts {
 		o(a)
@@ -250,6 +253,12 @@ func NewAttacker(baseURL string, opts ...Option) (*Attacker, error) {
 	}
 	wu.Path = root + a.wsPath
 	a.wsURL = wu.String()
+	if err := a.transport.validate(&hu); err != nil {
+		return nil, err
+	}
+	if a.httpProxy, err = a.transport.proxyFor(&hu); err != nil {
+		return nil, usage.Errorf("%v", err)
+	}
 	return a, nil
 }
 

@@ -88,19 +88,19 @@ func TestRawClientTLSAndAbort(t *testing.T) {
 	t.Cleanup(srv.Close)
 	t.Cleanup(func() { close(release) })
 	u, _ := url.Parse(srv.URL)
-	rc := newRawClient(u)
+	rc := newRawClient(u, &transport{}, nil)
 	pool := x509.NewCertPool()
 	pool.AddCert(srv.Certificate())
 	rc.tlsConf.RootCAs = pool
 	var buf bytes.Buffer
-	code, err := rc.do(buildRequest(u, "/ok", []byte("{}")), time.Now().Add(5*time.Second), &buf)
+	code, err := rc.do(buildRequest(u, "/ok", []byte("{}"), nil, nil), time.Now().Add(5*time.Second), &buf)
 	if err != nil || code != 200 || buf.String() != "hello" {
 		t.Fatalf("do = %d %q %v", code, buf.String(), err)
 	}
 	done := make(chan error, 1)
 	go func() {
 		var b bytes.Buffer
-		_, err := rc.do(buildRequest(u, "/stall", []byte("{}")), time.Now().Add(time.Minute), &b)
+		_, err := rc.do(buildRequest(u, "/stall", []byte("{}"), nil, nil), time.Now().Add(time.Minute), &b)
 		done <- err
 	}()
 	time.Sleep(100 * time.Millisecond)
@@ -114,9 +114,9 @@ func TestRawClientTLSAndAbort(t *testing.T) {
 		t.Fatal("abort did not unblock the request")
 	}
 	// A deadline in the past is a timeout.
-	rc2 := newRawClient(u)
+	rc2 := newRawClient(u, &transport{}, nil)
 	rc2.tlsConf.RootCAs = pool
-	if _, err := rc2.do(buildRequest(u, "/stall", nil), time.Now().Add(200*time.Millisecond), &buf); classify(err) != "timeout" {
+	if _, err := rc2.do(buildRequest(u, "/stall", nil, nil, nil), time.Now().Add(200*time.Millisecond), &buf); classify(err) != "timeout" {
 		t.Errorf("deadline err = %v (%s)", err, classify(err))
 	}
 }

@@ -51,11 +51,13 @@ type ProtocolReport struct {
 	InFlightMean     float64                  `json:"in_flight_mean"`
 	TimingViolations int64                    `json:"timing_violations"`
 	TimingExamples   []string                 `json:"timing_examples,omitempty"`
-	OtherMessages    int64                    `json:"other_messages,omitempty"`
-	ConnectMs        *LatencyReport           `json:"connect_ms,omitempty"`
-	FirstEventMs     *LatencyReport           `json:"first_event_ms,omitempty"`
-	Connections      int64                    `json:"connections,omitempty"`
-	Redials          int64                    `json:"redials,omitempty"`
+	// OtherMessages are WebSocket messages outside the chat contract
+	// (heartbeats, notices): neither errors nor chats.
+	OtherMessages int64          `json:"other_messages,omitempty"`
+	ConnectMs     *LatencyReport `json:"connect_ms,omitempty"`
+	FirstEventMs  *LatencyReport `json:"first_event_ms,omitempty"`
+	Connections   int64          `json:"connections,omitempty"`
+	Redials       int64          `json:"redials,omitempty"`
 }
 
 // LatencyReport is a latency distribution in milliseconds.
@@ -169,6 +171,9 @@ func TextReport(s *results.Segment) Reporter {
 				writeLatency(tw, "First event", p.FirstEvent)
 				writeLatency(tw, "Connect", p.Connect)
 				fmt.Fprintf(tw, "Connections\t[total, redials]\t%d, %d\n", p.Connections, p.Redials)
+				if p.OtherMessages > 0 {
+					fmt.Fprintf(tw, "Other messages\t[outside the chat contract]\t%d\n", p.OtherMessages)
+				}
 			}
 			fmt.Fprintf(tw, "Bytes In\t[total, mean]\t%d, %.2f\n", p.BytesIn, mean(p.BytesIn, p.Requests))
 			fmt.Fprintf(tw, "Bytes Out\t[total, mean]\t%d, %.2f\n", p.BytesOut, mean(p.BytesOut, p.Requests))

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -26,6 +25,9 @@ type wsEngine struct {
 	live  *counters
 	hc    *http.Client
 	users []*wsUser
+	// dialOpts are the handshake's options (headers, subprotocol); shared,
+	// read-only.
+	dialOpts *websocket.DialOptions
 
 	connCtx  context.Context // connections live until it is cancelled
 	closeAll context.CancelFunc
@@ -40,6 +42,8 @@ type wsEngine struct {
 
 type wsUser struct {
 	i       int
+	seq     atomic.Uint64 // chats written (the body template's Seq)
+	seen    atomic.Int64  // unix ns of the last chat written or ping (pings quiet connections)
 	mu      sync.Mutex
 	conn    *websocket.Conn
 	hadConn bool
@@ -72,10 +76,12 @@ type wsChat struct {
 }
 
 func newWSEngine(a *Attacker, users *pool, rec *recorder, live *counters) *wsEngine {
-	dialer := &net.Dialer{Timeout: ReachTimeout, KeepAlive: 30 * time.Second}
-	tr := &http.Transport{DialContext: dialer.DialContext, TLSHandshakeTimeout: ReachTimeout, DisableCompression: true}
 	ctx, cancel := context.WithCancel(context.Background())
-	e := &wsEngine{a: a, pool: users, rec: rec, live: live, hc: &http.Client{Transport: tr}, connCtx: ctx, closeAll: cancel, spent: make(chan struct{})}
+	e := &wsEngine{a: a, pool: users, rec: rec, live: live, hc: wsHTTPClient(a), connCtx: ctx, closeAll: cancel, spent: make(chan struct{})}
+	e.dialOpts = &websocket.DialOptions{HTTPClient: e.hc, CompressionMode: websocket.CompressionDisabled, HTTPHeader: a.transport.header}
+	if a.transport.wsSubprotocol != "" {
+		e.dialOpts.Subprotocols = []string{a.transport.wsSubprotocol}
+	}
 	e.users = make([]*wsUser, len(users.ids))
 	for i := range e.users {
 		e.users[i] = &wsUser{i: i}
@@ -107,6 +113,7 @@ func (e *wsEngine) connect(ctx context.Context) error {
 		})
 	}
 	wg.Wait()
+	go e.pinger()
 	if ok.Load() == 0 {
 		err, _ := firstErr.Load().(error)
 		return fmt.Errorf("attack: ws: no connection to %s: %w: %v", e.a.wsURL, ErrUnreachable, err)
@@ -119,7 +126,7 @@ func (e *wsEngine) dial(ctx context.Context, u *wsUser) error {
 	dctx, cancel := context.WithTimeout(ctx, e.a.timeout)
 	defer cancel()
 	t0 := time.Now()
-	c, resp, err := websocket.Dial(dctx, e.a.wsURL, &websocket.DialOptions{HTTPClient: e.hc, CompressionMode: websocket.CompressionDisabled})
+	c, resp, err := websocket.Dial(dctx, e.a.wsURL, e.dialOpts)
 	if err != nil {
 		reason := "ws: dial: " + classify(err)
 		if c := classify(err); results.IsGeneratorError(c) {
@@ -140,6 +147,7 @@ func (e *wsEngine) dial(ctx context.Context, u *wsUser) error {
 	}
 	redial := u.hadConn
 	u.conn, u.hadConn = c, true
+	u.seen.Store(time.Now().UnixNano())
 	// Added under u.mu while not closing: shutdown sets closing, then takes
 	// every u.mu, then waits, so this Add happens before that Wait.
 	e.readers.Add(1)
@@ -192,7 +200,7 @@ func (e *wsEngine) sendNow(u *wsUser) {
 	e.inflight.Add(1)
 	u.out = append(u.out, wsChat{intended: t, first: -1})
 	u.mu.Unlock()
-	if err := c.Write(context.Background(), websocket.MessageText, e.pool.wsChat[u.i]); err != nil {
+	if err := c.Write(context.Background(), websocket.MessageText, e.message(u)); err != nil {
 		e.drop(u, c, "ws: connection dropped")
 	}
 }
@@ -200,7 +208,6 @@ func (e *wsEngine) sendNow(u *wsUser) {
 // drain writes u's unsent chats in order, dialling first when u has no
 // connection, and exits when none are left.
 func (e *wsEngine) drain(u *wsUser) {
-	msg := e.pool.wsChat[u.i]
 	for {
 		u.mu.Lock()
 		if len(u.unsent) == 0 || e.closing.Load() {
@@ -224,7 +231,7 @@ func (e *wsEngine) drain(u *wsUser) {
 		// connection is closed by the sweeper (timeout) or at shutdown,
 		// which unblocks them, and a Done-less context keeps coder/websocket
 		// from arming a timer per message.
-		if err := c.Write(context.Background(), websocket.MessageText, msg); err != nil {
+		if err := c.Write(context.Background(), websocket.MessageText, e.message(u)); err != nil {
 			e.drop(u, c, "ws: connection dropped")
 		}
 	}
@@ -337,6 +344,9 @@ func (e *wsEngine) event(u *wsUser, b []byte) {
 	var ev wireEvent
 	bad := !decodeEvent(b, &ev)
 	if !bad && (string(ev.Type) == "connection_established" || string(ev.Type) == "pong") {
+		return
+	}
+	if !bad && !isContractType(ev.Type) && e.other(u, &ev, b) {
 		return
 	}
 	me := u.i

@@ -248,6 +248,15 @@ func setup(run *results.Run, sum *results.Summary) []setupRow {
 	if m.CPUModel != "" {
 		machine += ", " + m.CPUModel
 	}
+	var insecure []string
+	for _, k := range []string{"insecure", "baseline-insecure", "candidate-insecure"} {
+		if fl(k) == "true" {
+			insecure = append(insecure, "--"+k)
+		}
+	}
+	if len(insecure) > 0 {
+		add("tls", "certificate verification OFF ("+strings.Join(insecure, ", ")+")")
+	}
 	add("machine", machine)
 	add("versions", strings.TrimSpace(fmt.Sprintf("loadbench %s, %s", m.Version, m.GoVersion)))
 	if !m.Start.IsZero() {
