@@ -2,8 +2,11 @@ package loadbench
 
 import (
 	"context"
+	"crypto/tls"
 	"maps"
 	"math"
+	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/loadbench/loadbench/internal/load"
@@ -73,6 +76,23 @@ type Options struct {
 	// Progress, when set, is called about four times a second from one
 	// goroutine while the attack runs, and once at the end.
 	Progress func(Progress)
+
+	// Header is sent on every HTTP request and on the WebSocket handshake
+	// (a bearer token, a cookie). Its values are secrets: nothing loadbench
+	// writes holds them.
+	Header http.Header
+	// TLS configures https:// and wss:// targets (a private CA, a client
+	// certificate, InsecureSkipVerify); nil means the system roots.
+	TLS *tls.Config
+	// Proxy chooses the proxy of a request; nil means the environment
+	// (HTTPS_PROXY, HTTP_PROXY, NO_PROXY), as net/http does.
+	Proxy func(*url.URL) (*url.URL, error)
+	// WSSubprotocol, when set, is asked for in the WebSocket handshake.
+	WSSubprotocol string
+	// MaxInFlight bounds the chats in flight at the generator; a chat due
+	// past it is not sent and counted apart, never charged to the target.
+	// 0 means the engine's default (8192).
+	MaxInFlight int
 }
 
 // Progress is a snapshot of a running attack.
@@ -126,8 +146,21 @@ func (o Options) engineOptions(op string) ([]load.Option, error) {
 				Errors: p.Errors, Violations: p.Violations, Rate: p.Rate})
 		}))
 	}
-	// Headers and TLS (load.WithHeader, load.WithTLSConfig) are mapped
-	// here from Options fields Header http.Header and TLS *tls.Config.
+	if o.Header != nil {
+		opts = append(opts, load.WithHeader(o.Header))
+	}
+	if o.TLS != nil {
+		opts = append(opts, load.WithTLSConfig(o.TLS))
+	}
+	if o.Proxy != nil {
+		opts = append(opts, load.WithProxy(o.Proxy))
+	}
+	if o.WSSubprotocol != "" {
+		opts = append(opts, load.WithWSSubprotocol(o.WSSubprotocol))
+	}
+	if o.MaxInFlight != 0 {
+		opts = append(opts, load.WithMaxInFlight(o.MaxInFlight))
+	}
 	return opts, nil
 }
 

@@ -2,7 +2,10 @@ package loadbench
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
+	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -89,6 +92,31 @@ type CompareOptions struct {
 	// Dir is the run directory the segments and summary.json are written
 	// to; empty means a new temporary directory (Comparison.Dir).
 	Dir string
+	// Baseline and Candidate are how each deployment is reached (headers,
+	// TLS, proxy), for its chats and for its /metrics and /debug/gc.
+	Baseline, Candidate Access
+}
+
+// Access is how one deployment is reached. Header values are secrets:
+// nothing loadbench writes holds them.
+type Access struct {
+	Header http.Header
+	TLS    *tls.Config
+	Proxy  func(*url.URL) (*url.URL, error) // nil: the environment
+}
+
+func (a Access) options() []load.Option {
+	var opts []load.Option
+	if a.Header != nil {
+		opts = append(opts, load.WithHeader(a.Header))
+	}
+	if a.TLS != nil {
+		opts = append(opts, load.WithTLSConfig(a.TLS))
+	}
+	if a.Proxy != nil {
+		opts = append(opts, load.WithProxy(a.Proxy))
+	}
+	return opts
 }
 
 // Comparison is the outcome of Compare.
@@ -180,8 +208,9 @@ func (o CompareOptions) config(baselineURL, candidateURL string) (compare.Config
 	if len(g.Percentiles) == 0 {
 		return c, usage.Errorf("%s: no percentile to gate", op)
 	}
-	for _, u := range []string{baselineURL, candidateURL} {
-		if _, err := (Options{HTTPRate: o.HTTPRate, WSRate: o.WSRate}).attacker(u); err != nil {
+	for i, u := range []string{baselineURL, candidateURL} {
+		side := []Access{o.Baseline, o.Candidate}[i]
+		if _, err := (Options{HTTPRate: o.HTTPRate, WSRate: o.WSRate, Header: side.Header, TLS: side.TLS, Proxy: side.Proxy}).attacker(u); err != nil {
 			return c, usage.Errorf("%s: %s", op, strings.TrimPrefix(err.Error(), "attack: "))
 		}
 	}
@@ -191,6 +220,7 @@ func (o CompareOptions) config(baselineURL, candidateURL string) (compare.Config
 		HTTPRate: httpRate, WSRate: wsRate, Users: o.Users, Timeout: o.Timeout,
 		MaxErrorRate: o.MaxErrorRate, HTTPPath: o.HTTPPath, WSPath: o.WSPath,
 		Gate: g, Out: o.Dir,
+		BaselineLoad: o.Baseline.options(), CandidateLoad: o.Candidate.options(),
 	}
 	return c, nil
 }

@@ -2,8 +2,14 @@ package loadbench_test
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
+	"io"
+	"log"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +18,7 @@ import (
 
 	"github.com/loadbench/loadbench"
 	"github.com/loadbench/loadbench/results"
+	"github.com/loadbench/loadbench/targets"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 )
 
@@ -323,5 +330,43 @@ func TestCompare(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, results.SummaryFile)); err != nil {
 		t.Errorf("summary not written: %v", err)
+	}
+}
+
+// TestAttackWithHeaderAndTLS reaches a target behind TLS from a CA of the
+// test's own that answers 401 without a bearer token: with Header and TLS
+// every chat is answered; without the header every HTTP chat fails with the
+// target's 401, never an isolation violation.
+func TestAttackWithHeaderAndTLS(t *testing.T) {
+	t.Parallel()
+	s, err := targets.New(targets.ImplPerRequest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(targets.Staging{RequireHeader: "Authorization", RequireValue: "Bearer t0ken"}.Wrap(s))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	srv.StartTLS()
+	t.Cleanup(func() { srv.Close(); s.Close() })
+	tlsConf := &tls.Config{RootCAs: x509.NewCertPool()}
+	tlsConf.RootCAs.AddCert(srv.Certificate())
+	opts := loadbench.Options{HTTPRate: 50, WSRate: 50, Users: 5, Duration: 300 * time.Millisecond, TLS: tlsConf,
+		Header: http.Header{"Authorization": {"Bearer t0ken"}}}
+	res, err := loadbench.Attack(context.Background(), srv.URL, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Chats() < 20 || res.Errors() != 0 || res.Isolation.Violations != 0 {
+		t.Fatalf("with the token: %d chats, %d errors, %d violations", res.Chats(), res.Errors(), res.Isolation.Violations)
+	}
+	// Without the token (HTTP only: a WebSocket whose every dial fails
+	// ends the attack with ErrUnreachable).
+	opts.Header, opts.WSRate = nil, loadbench.Off
+	res, err = loadbench.Attack(context.Background(), srv.URL, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := res.Protocol(loadbench.HTTP)
+	if p.Errors != p.Chats || p.ErrorClasses["http 401"] != p.Chats || res.Isolation.Violations != 0 {
+		t.Fatalf("without the token: %d chats, errors %v, %d violations", p.Chats, p.ErrorClasses, res.Isolation.Violations)
 	}
 }
