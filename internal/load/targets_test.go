@@ -91,28 +91,3 @@ func TestRealTargetStall(t *testing.T) {
 	seg := runAttack(t, mustAttack(t, srv.URL, WithHTTPRate(rate), WithWSRate(0), WithUsers(20), WithDuration(3*time.Second)))
 	stallCheck(t, results.HTTP, seg.Protocols[results.HTTP])
 }
-
-// TestProtocolsDoNotSendInLockstep: HTTP and WebSocket run the same
-// schedule, and before the WebSocket one was offset every HTTP chat had a
-// WebSocket twin sent at the same instant by the same user index. On the
-// legacy build, whose misrouting needs two requests inside its 500 µs
-// configure window, that made every chat collide (100% errors at 200 chats/s
-// per protocol); offset, only chance overlaps remain.
-func TestProtocolsDoNotSendInLockstep(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end: 2 s of load on the legacy target; run without -short")
-	}
-	s, err := targets.New(targets.ImplBaseline)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(s)
-	t.Cleanup(func() { srv.Close(); s.Close() })
-	seg := runAttack(t, mustAttack(t, srv.URL, WithHTTPRate(200), WithWSRate(200), WithDuration(2*time.Second), WithTimeout(time.Second)))
-	for name, p := range seg.Protocols {
-		// Chance overlaps misroute about 1% here; lockstep misrouted all.
-		if rate := p.TargetErrorRate(); p.Requests < 300 || rate > 0.25 {
-			t.Errorf("%s: %d chats, target error rate %.1f%% %v: the protocols collide", name, p.Requests, 100*rate, p.Errors)
-		}
-	}
-}

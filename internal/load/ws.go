@@ -494,17 +494,10 @@ func (e *wsEngine) run(ctx, sendCtx context.Context, began time.Time) {
 		}
 		e.sending.Store(false)
 	} else {
-		// HTTP and WebSocket run the same kind of schedule from the same
-		// start. Without an offset they would send in lockstep, a chat of
-		// each at the same instant, and with the same user index at the
-		// same instant; no real traffic does either, and a target that
-		// serializes anything would see every pair collide. So the
-		// WebSocket schedule starts half an interval later and its users
-		// take turns half the pool apart.
+		phase, shift := wsOffset(e.a.wsRate, len(e.users))
 		k := uint64(len(e.users))
-		phase := time.Duration(float64(time.Second) / e.a.wsRate / 2)
 		schedule(ctx, e.a.wsRate, e.a.duration, began.Add(phase), e.live, e.a.maxRequests, e.a.beforeSend, func(n uint64, intended time.Time) {
-			e.enqueue(e.users[(n+k/2)%k], intended)
+			e.enqueue(e.users[(n+shift)%k], intended)
 		})
 	}
 	// Wait for answers: timeouts are swept, so this ends within the timeout.
@@ -544,4 +537,18 @@ func (e *wsEngine) shutdown() {
 		e.failUnsent(u, "canceled")
 	}
 	e.readers.Wait()
+}
+
+// wsOffset is how the WebSocket schedule stands off HTTP's. Both run the
+// same kind of schedule from the same start; without an offset they would
+// send in lockstep, a chat of each at the same instant and by the same user
+// index. No real traffic does either, and a target that serializes anything
+// (the legacy build's configure-then-create window) would see every such
+// pair collide. So the WebSocket schedule starts half an interval later
+// (phase) and its users take turns half the pool apart (shift).
+func wsOffset(rate float64, users int) (phase time.Duration, shift uint64) {
+	if rate > 0 {
+		phase = time.Duration(float64(time.Second) / rate / 2)
+	}
+	return phase, uint64(users / 2)
 }

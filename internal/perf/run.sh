@@ -68,18 +68,27 @@ LB_WS_CMD="loadbench attack $BASE --http-rate 0 --ws-rate max --users 100 --dura
 HOLD_CMD="perf-peakrss loadbench attack $BASE --http-rate 0 --ws-rate 1000 --users $HOLD_USERS --duration $HOLD --quiet"
 
 : >"$WORK/vegeta.tp"; : >"$WORK/lbhttp.tp"; : >"$WORK/bare.tp"; : >"$WORK/lbws.tp"
+: >"$WORK/vegeta.cpu"; : >"$WORK/lbhttp.cpu"; : >"$WORK/bare.cpu"; : >"$WORK/lbws.cpu"
+# first field of "Requests [total, rate, throughput] a, b, c": chats sent.
+total() { awk '/^Requests/ { gsub(",", ""); print $(NF-2) }' "$1"; }
+# CPU time (user+sys, from perf-peakrss's rusage) per chat, in microseconds.
+cpu_per_chat() { awk -v n="$2" '/^cpu_user_s/ { u = $2 } /^cpu_sys_s/ { s = $2 } END { if (n > 0) printf "%.2f\n", (u + s) * 1e6 / n; else print "nan" }' "$1"; }
 for r in $(seq "$ROUNDS"); do
 	echo "perf: http round $r/$ROUNDS" >&2
-	timeout "$TMO" "$BIN/vegeta" attack -rate=0 -workers="$W" -max-workers="$W" -duration="$D" -targets="$WORK/targets.txt" >"$WORK/vegeta.bin"
+	timeout "$TMO" "$BIN/perf-peakrss" "$BIN/vegeta" attack -rate=0 -workers="$W" -max-workers="$W" -duration="$D" -targets="$WORK/targets.txt" >"$WORK/vegeta.bin" 2>"$WORK/vegeta.err"
 	"$BIN/vegeta" report "$WORK/vegeta.bin" >"$WORK/vegeta.txt"
 	throughput "$WORK/vegeta.txt" >>"$WORK/vegeta.tp"
-	timeout "$TMO" "$BIN/loadbench" attack "$BASE" --http-rate max --ws-rate 0 --workers "$W" --duration "$D" --quiet --out "$WORK/lbhttp-$r" >"$WORK/lbhttp.txt" || true
+	cpu_per_chat "$WORK/vegeta.err" "$(total "$WORK/vegeta.txt")" >>"$WORK/vegeta.cpu"
+	timeout "$TMO" "$BIN/perf-peakrss" "$BIN/loadbench" attack "$BASE" --http-rate max --ws-rate 0 --workers "$W" --duration "$D" --quiet --out "$WORK/lbhttp-$r" >"$WORK/lbhttp.txt" 2>"$WORK/lbhttp.err" || true
 	throughput "$WORK/lbhttp.txt" >>"$WORK/lbhttp.tp"
+	cpu_per_chat "$WORK/lbhttp.err" "$(total "$WORK/lbhttp.txt")" >>"$WORK/lbhttp.cpu"
 	echo "perf: ws round $r/$ROUNDS" >&2
-	timeout "$TMO" "$BIN/perf-wsbare" -url "ws://$ADDR/api/demo/ws" -users 100 -duration "$D" >"$WORK/bare.txt"
+	timeout "$TMO" "$BIN/perf-peakrss" "$BIN/perf-wsbare" -url "ws://$ADDR/api/demo/ws" -users 100 -duration "$D" >"$WORK/bare.txt" 2>"$WORK/bare.err"
 	awk '{ print $6 }' "$WORK/bare.txt" >>"$WORK/bare.tp"
-	timeout "$TMO" "$BIN/loadbench" attack "$BASE" --http-rate 0 --ws-rate max --users 100 --duration "$D" --quiet --out "$WORK/lbws-$r" >"$WORK/lbws.txt" || true
+	cpu_per_chat "$WORK/bare.err" "$(awk '{ print $2 }' "$WORK/bare.txt")" >>"$WORK/bare.cpu"
+	timeout "$TMO" "$BIN/perf-peakrss" "$BIN/loadbench" attack "$BASE" --http-rate 0 --ws-rate max --users 100 --duration "$D" --quiet --out "$WORK/lbws-$r" >"$WORK/lbws.txt" 2>"$WORK/lbws.err" || true
 	throughput "$WORK/lbws.txt" >>"$WORK/lbws.tp"
+	cpu_per_chat "$WORK/lbws.err" "$(total "$WORK/lbws.txt")" >>"$WORK/lbws.cpu"
 done
 
 echo "perf: ws hold, $HOLD_USERS users for $HOLD" >&2
@@ -100,6 +109,8 @@ B=$(median <"$WORK/bare.tp"); S=$(median <"$WORK/lbws.tp")
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 pass() { awk -v r="$1" -v m="$2" 'BEGIN { print (r + 0 >= m) ? "pass" : "FAIL" }'; }
 RH=$(ratio "$L" "$V"); RW=$(ratio "$S" "$B")
+CV=$(median <"$WORK/vegeta.cpu"); CL=$(median <"$WORK/lbhttp.cpu")
+CB=$(median <"$WORK/bare.cpu"); CS=$(median <"$WORK/lbws.cpu")
 HOLD_OK=$(awk -v rss="${HOLD_RSS:-9999}" -v e="${HOLD_ERR:-1}" -v x="$HOLD_EXIT" 'BEGIN { print (rss < 500 && e == 0 && x == 0) ? "pass" : "FAIL" }')
 list() { paste -sd' ' "$1" | sed 's/ /, /g'; }
 
@@ -120,6 +131,14 @@ tmp="$OUT.tmp.$$"
 	echo "| HTTP throughput, $W workers | $L/s | vegeta $V/s | $RH | ≥ 1.2 | $(pass "$RH" 1.2) |"
 	echo "| WebSocket throughput, 100 users | $S/s | bare coder/websocket $B/s | $RW | ≥ 0.9 | $(pass "$RW" 0.9) |"
 	echo "| WebSocket hold: $HOLD_USERS users, 1000 chats/s, $HOLD | ${HOLD_REQ:-?} chats at ${HOLD_RATE:-?}/s, ${HOLD_CONN:-?} connections, ${HOLD_ERR:-?} errors, p99 ${HOLD_P99:-?}, exit $HOLD_EXIT | | peak RSS ${HOLD_RSS:-?} MiB | < 500 MiB, no errors | $HOLD_OK |"
+	echo
+	echo "Generator CPU time per chat (user+sys of the generator process, from its rusage, over the chats it"
+	echo "sent; median of the $ROUNDS runs above, µs; lower is cheaper):"
+	echo
+	echo "| Protocol | loadbench | reference | loadbench / reference |"
+	echo "|---|---|---|---|"
+	echo "| HTTP | $CL µs | vegeta $CV µs | $(ratio "$CL" "$CV") |"
+	echo "| WebSocket | $CS µs | bare coder/websocket $CB µs | $(ratio "$CS" "$CB") |"
 	echo
 	echo "Per-run throughputs (chats/s): vegeta $(list "$WORK/vegeta.tp"); loadbench HTTP $(list "$WORK/lbhttp.tp");"
 	echo "bare WebSocket $(list "$WORK/bare.tp"); loadbench WebSocket $(list "$WORK/lbws.tp")."

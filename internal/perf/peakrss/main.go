@@ -1,5 +1,6 @@
 // Command peakrss runs a command and prints its peak resident set size
-// ("peak_rss_mib N") to stderr after it exits, with the command's exit code.
+// ("peak_rss_mib N") and its CPU time ("cpu_user_s U", "cpu_sys_s S") to
+// stderr after it exits, with the command's exit code.
 package main
 
 import (
@@ -8,6 +9,8 @@ import (
 	"os/exec"
 	"syscall"
 )
+
+func tv(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
 
 func main() {
 	if len(os.Args) < 2 {
@@ -23,5 +26,6 @@ func main() {
 	}
 	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	fmt.Fprintf(os.Stderr, "peak_rss_mib %.1f\n", float64(ru.Maxrss)/1024) // Linux: KiB
+	fmt.Fprintf(os.Stderr, "cpu_user_s %.3f\ncpu_sys_s %.3f\n", tv(ru.Utime), tv(ru.Stime))
 	os.Exit(cmd.ProcessState.ExitCode())
 }
