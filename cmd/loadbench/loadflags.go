@@ -37,6 +37,19 @@ func (l *loadFlags) apply(op string, c *compare.Config) error {
 	if c.WSRate, err = compareRate(op+": --ws-rate", l.wsRate); err != nil {
 		return err
 	}
+	// The engine checks these too, in terms of its configuration; the
+	// flags' own checks name the flags. Zero durations and users are the
+	// engine's defaults.
+	switch {
+	case c.HTTPRate == 0 && c.WSRate == 0:
+		return usageErr("%s: --http-rate and --ws-rate are both 0: nothing to measure", op)
+	case l.roundDuration < 0:
+		return usageErr("%s: --round-duration must be positive, got %s", op, l.roundDuration)
+	case l.settle < 0:
+		return usageErr("%s: --settle must not be negative, got %s", op, l.settle)
+	case l.users < 0:
+		return usageErr("%s: --users must be positive, got %d", op, l.users)
+	}
 	c.RoundDuration, c.Settle, c.Users = l.roundDuration, l.settle, l.users
 	c.Warmup = l.warmup
 	if c.Warmup == 0 {
