@@ -101,13 +101,21 @@ func (e *engineFlags) register(f *pflag.FlagSet) {
 // options checks the flags and returns them as load options; op prefixes
 // the errors.
 func (e *engineFlags) options(op string) ([]load.Option, error) {
-	switch {
-	case e.maxInFlight < 1:
-		return nil, usageErr("%s: --max-in-flight must be positive, got %d", op, e.maxInFlight)
-	case e.maxSendLag < 0:
-		return nil, usageErr("%s: --max-send-lag must not be negative, got %s", op, e.maxSendLag)
-	case e.maxEventGap < 0:
-		return nil, usageErr("%s: --max-event-gap must not be negative, got %s", op, e.maxEventGap)
+	if err := e.check(op); err != nil {
+		return nil, err
 	}
 	return []load.Option{load.WithMaxInFlight(e.maxInFlight), load.WithMaxSendLag(e.maxSendLag), load.WithMaxEventGap(e.maxEventGap)}, nil
+}
+
+// check checks the flags; op prefixes the errors.
+func (e *engineFlags) check(op string) error {
+	switch {
+	case e.maxInFlight < 1:
+		return usageErr("%s: --max-in-flight must be positive, got %d", op, e.maxInFlight)
+	case e.maxSendLag < 0:
+		return usageErr("%s: --max-send-lag must not be negative, got %s", op, e.maxSendLag)
+	case e.maxEventGap < 0:
+		return usageErr("%s: --max-event-gap must not be negative, got %s", op, e.maxEventGap)
+	}
+	return nil
 }
