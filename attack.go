@@ -18,12 +18,12 @@ import (
 
 // Defaults of Options: the zero value of a field means its default.
 const (
-	DefaultRate     = 200.0            // chats per second, per protocol
-	DefaultUsers    = 100              // virtual users, shared by both protocols
-	DefaultDuration = 10 * time.Second // how long chats are sent
-	DefaultTimeout  = 30 * time.Second // per chat, from its intended send time
-	DefaultHTTPPath = "/api/agents/run"
-	DefaultWSPath   = "/api/demo/ws"
+	DefaultRate     = 200.0             // chats per second, per protocol
+	DefaultUsers    = 100               // virtual users, shared by both protocols
+	DefaultDuration = 10 * time.Second  // how long chats are sent
+	DefaultTimeout  = 30 * time.Second  // per chat, from its intended send time
+	DefaultHTTPPath = "/api/agents/run" // route of the HTTP chats (POST)
+	DefaultWSPath   = "/api/demo/ws"    // route of the WebSocket connections
 	// DefaultUserPrefix starts every virtual user id (lb_user_00042).
 	DefaultUserPrefix = "lb_user_"
 	// DefaultWorkersPerCPU sets the HTTP workers of throughput mode:
@@ -62,8 +62,9 @@ const (
 // accept connections.
 var ErrUnreachable = load.ErrUnreachable
 
-// Options shape an attack. The zero value is the CLI's default attack:
-// 200 chats/s over each protocol from 100 users for 10 s.
+// Options shape an attack. The zero value is the default attack, the same
+// as the loadbench command's: 200 chats/s over each protocol from 100
+// users for 10 s, every limit at its Default constant.
 type Options struct {
 	// HTTPRate and WSRate are open-model arrival rates in chats per second
 	// (WSRate in total over all users): chats are sent on schedule whether
@@ -160,6 +161,8 @@ func duration(d, def time.Duration) time.Duration {
 
 // Progress is a snapshot of a running attack.
 type Progress struct {
+	// Elapsed is the time since sending began; Total is the planned
+	// duration.
 	Elapsed, Total time.Duration
 	// Sent chats, Done (answered or failed), Errors (failed) and isolation
 	// Violations so far.
@@ -292,7 +295,9 @@ type Result struct {
 	Elapsed time.Duration
 	// Partial is set when the attack was cut short.
 	Partial bool
-	// Segment is the raw result, as `loadbench attack` writes it.
+	// Segment is the raw result: every histogram and counter, as the
+	// loadbench command writes it to a run directory (package results
+	// reads and writes it).
 	Segment *results.Segment
 }
 
@@ -321,7 +326,8 @@ func (p ProtocolResult) Latency(pct float64) time.Duration { return p.latency.Qu
 type Isolation struct {
 	// Checked responses and events; Violations carried another user's data.
 	Checked, Violations int64
-	// Examples describe the first violations.
+	// Examples describe the first violations, one line each:
+	// "protocol: user id: what was seen".
 	Examples []string
 }
 
