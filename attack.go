@@ -3,10 +3,12 @@ package loadbench
 import (
 	"context"
 	"crypto/tls"
+	"io"
 	"maps"
 	"math"
 	"net/http"
 	"net/url"
+	"text/template"
 	"time"
 
 	"github.com/loadbench/loadbench/internal/load"
@@ -16,15 +18,35 @@ import (
 
 // Defaults of Options: the zero value of a field means its default.
 const (
-	DefaultRate     = 200.0            // chats per second, per protocol
-	DefaultUsers    = 100              // virtual users, shared by both protocols
-	DefaultDuration = 10 * time.Second // how long chats are sent
-	DefaultTimeout  = 30 * time.Second // per chat, from its intended send time
-	DefaultHTTPPath = "/api/agents/run"
-	DefaultWSPath   = "/api/demo/ws"
+	DefaultRate     = 200.0             // chats per second, per protocol
+	DefaultUsers    = 100               // virtual users, shared by both protocols
+	DefaultDuration = 10 * time.Second  // how long chats are sent
+	DefaultTimeout  = 30 * time.Second  // per chat, from its intended send time
+	DefaultHTTPPath = "/api/agents/run" // route of the HTTP chats (POST)
+	DefaultWSPath   = "/api/demo/ws"    // route of the WebSocket connections
 	// DefaultUserPrefix starts every virtual user id (lb_user_00042).
 	DefaultUserPrefix = "lb_user_"
+	// DefaultWorkersPerCPU sets the HTTP workers of throughput mode:
+	// DefaultWorkersPerCPU × GOMAXPROCS closed-loop workers.
+	DefaultWorkersPerCPU = 8
+	// DefaultMaxInFlight bounds the chats in flight at the generator, over
+	// both protocols.
+	DefaultMaxInFlight = 8192
+	// DefaultMaxSendLag is the p99 send lag (actual − intended send time)
+	// above which the generator reports itself saturated: its latencies
+	// then measure the generator as much as the target.
+	DefaultMaxSendLag = 20 * time.Millisecond
+	// DefaultMaxEventGap is the most time allowed between two consecutive
+	// events of a chat; a longer gap is a timing violation.
+	DefaultMaxEventGap = 100 * time.Millisecond
+	// DefaultWSPing is how long a WebSocket connection may stay quiet
+	// before it is pinged, so that idle-timeout proxies keep it open.
+	DefaultWSPing = 20 * time.Second
 )
+
+// Disabled, given as Options.MaxSendLag, MaxEventGap or WSPing, turns that
+// check or ping off. Any negative duration does the same.
+const Disabled time.Duration = -1
 
 // Special rates of Options.HTTPRate and Options.WSRate.
 const (
@@ -40,8 +62,9 @@ const (
 // accept connections.
 var ErrUnreachable = load.ErrUnreachable
 
-// Options shape an attack. The zero value is the CLI's default attack:
-// 200 chats/s over each protocol from 100 users for 10 s.
+// Options shape an attack. The zero value is the default attack, the same
+// as the loadbench command's: 200 chats/s over each protocol from 100
+// users for 10 s, every limit at its Default constant.
 type Options struct {
 	// HTTPRate and WSRate are open-model arrival rates in chats per second
 	// (WSRate in total over all users): chats are sent on schedule whether
@@ -61,7 +84,7 @@ type Options struct {
 	// 0 is no limit (the duration still bounds the attack).
 	MaxRequests int64
 	// Workers is the number of HTTP workers in throughput mode; 0 means
-	// 8 × GOMAXPROCS.
+	// DefaultWorkersPerCPU × GOMAXPROCS.
 	Workers int
 	// HTTPPath and WSPath are the routes under the base URL; empty means
 	// DefaultHTTPPath and DefaultWSPath.
@@ -89,14 +112,57 @@ type Options struct {
 	Proxy func(*url.URL) (*url.URL, error)
 	// WSSubprotocol, when set, is asked for in the WebSocket handshake.
 	WSSubprotocol string
+	// WSPing is how long a WebSocket connection may stay quiet before it
+	// is pinged; 0 means DefaultWSPing, Disabled never pings.
+	WSPing time.Duration
+	// Body is the template of the chat message, the HTTP request body and
+	// the WebSocket chat alike, for a service whose messages differ from
+	// the built-in contract's; nil sends the built-in message. Make it with
+	// ParseBody, which adds the json function and checks that the message
+	// carries the user's secret (the isolation check needs it).
+	Body *template.Template
+
 	// MaxInFlight bounds the chats in flight at the generator; a chat due
 	// past it is not sent and counted apart, never charged to the target.
-	// 0 means the engine's default (8192).
+	// 0 means DefaultMaxInFlight.
 	MaxInFlight int
+	// MaxSendLag is the p99 send lag (actual − intended send time) above
+	// which the result reports the generator saturated; 0 means
+	// DefaultMaxSendLag, Disabled never reports it.
+	MaxSendLag time.Duration
+	// MaxEventGap is the most time allowed between two consecutive events
+	// of a chat before it counts as a timing violation; 0 means
+	// DefaultMaxEventGap, Disabled turns the check off.
+	MaxEventGap time.Duration
+}
+
+// ParseBody parses text as the template of Options.Body. It is executed
+// once per chat with a value whose fields are Protocol ("http" or "ws"),
+// UserID, ThreadID, Secret, Message (the built-in message text, which
+// carries Secret) and Seq (the user's chat number, from 0); the function
+// json quotes a string as a JSON string. ParseBody tries the template on
+// both protocols and refuses it (with an error wrapping ErrUsage) when it
+// fails or its output lacks the secret. name names the template in errors.
+func ParseBody(name, text string) (*template.Template, error) {
+	return load.ParseBodyTemplate(name, text)
+}
+
+// duration maps an Options duration to the engine's: 0 → def, negative →
+// 0 (the engine's "off").
+func duration(d, def time.Duration) time.Duration {
+	switch {
+	case d == 0:
+		return def
+	case d < 0:
+		return 0
+	}
+	return d
 }
 
 // Progress is a snapshot of a running attack.
 type Progress struct {
+	// Elapsed is the time since sending began; Total is the planned
+	// duration.
 	Elapsed, Total time.Duration
 	// Sent chats, Done (answered or failed), Errors (failed) and isolation
 	// Violations so far.
@@ -161,6 +227,13 @@ func (o Options) engineOptions(op string) ([]load.Option, error) {
 	if o.MaxInFlight != 0 {
 		opts = append(opts, load.WithMaxInFlight(o.MaxInFlight))
 	}
+	if o.Body != nil {
+		opts = append(opts, load.WithBodyTemplate(o.Body))
+	}
+	opts = append(opts,
+		load.WithWSPing(duration(o.WSPing, DefaultWSPing)),
+		load.WithMaxSendLag(duration(o.MaxSendLag, DefaultMaxSendLag)),
+		load.WithMaxEventGap(duration(o.MaxEventGap, DefaultMaxEventGap)))
 	return opts, nil
 }
 
@@ -222,7 +295,9 @@ type Result struct {
 	Elapsed time.Duration
 	// Partial is set when the attack was cut short.
 	Partial bool
-	// Segment is the raw result, as `loadbench attack` writes it.
+	// Segment is the raw result: every histogram and counter, as the
+	// loadbench command writes it to a run directory (package results
+	// reads and writes it).
 	Segment *results.Segment
 }
 
@@ -251,7 +326,8 @@ func (p ProtocolResult) Latency(pct float64) time.Duration { return p.latency.Qu
 type Isolation struct {
 	// Checked responses and events; Violations carried another user's data.
 	Checked, Violations int64
-	// Examples describe the first violations.
+	// Examples describe the first violations, one line each:
+	// "protocol: user id: what was seen".
 	Examples []string
 }
 
@@ -325,6 +401,16 @@ func (r *Result) Latency(pct float64) time.Duration {
 	}
 	return h.Quantile(pct / 100)
 }
+
+// WriteText writes r's summary as text in the manner of `vegeta report`:
+// per protocol the chats, rates, success ratio, latency percentiles, send
+// lag and errors by class, then the isolation findings.
+func (r *Result) WriteText(w io.Writer) error { return load.TextReport(r.Segment)(w) }
+
+// WriteJSON writes r's summary as one indented JSON object: per protocol
+// ("http", "ws") the counts, rates, latency percentiles in milliseconds and
+// errors by class, then the isolation findings. Its field names are stable.
+func (r *Result) WriteJSON(w io.Writer) error { return load.JSONReport(r.Segment)(w) }
 
 // MetricReporter receives benchmark metrics; *testing.B is one.
 type MetricReporter interface {

@@ -41,8 +41,9 @@ const (
 // and 99.
 func DefaultPercentiles() []float64 { return gate.DefaultPercentiles() }
 
-// CompareOptions shape a compare. The zero value is the CLI's default
-// compare: rounds of 4 s at 200 chats/s per protocol until decided.
+// CompareOptions shape a compare. The zero value is the default compare,
+// the same as the loadbench command's: rounds of 4 s at 200 chats/s per
+// protocol until decided.
 type CompareOptions struct {
 	// Rounds of interleaved load (A B, B A, ...), at least 2; 0 means
 	// RoundsAuto.
@@ -100,8 +101,8 @@ type CompareOptions struct {
 // Access is how one deployment is reached. Header values are secrets:
 // nothing loadbench writes holds them.
 type Access struct {
-	Header http.Header
-	TLS    *tls.Config
+	Header http.Header                      // sent on every request and handshake; nil: none
+	TLS    *tls.Config                      // nil: the system roots
 	Proxy  func(*url.URL) (*url.URL, error) // nil: the environment
 }
 
@@ -133,15 +134,18 @@ type Comparison struct {
 }
 
 // LatencyComparison is the gate's verdict on one protocol and percentile.
-// Baseline and Candidate are the medians over the rounds; Ratio and its
-// confidence interval are candidate over baseline.
 type LatencyComparison struct {
-	Protocol            Protocol
-	Percentile          float64
+	Protocol   Protocol
+	Percentile float64 // 50 for p50
+	// Baseline and Candidate are the builds' latencies at Percentile,
+	// medians over the rounds.
 	Baseline, Candidate time.Duration
-	Ratio, Low, High    float64
-	P                   float64
-	Verdict             Verdict
+	// Ratio is candidate over baseline (1.1: 10% slower); Low and High
+	// bound its confidence interval (at 1 − CompareOptions.Alpha).
+	Ratio, Low, High float64
+	// P is the p-value of the paired difference between the builds.
+	P       float64
+	Verdict Verdict
 }
 
 // config maps o to the compare engine's configuration, validated so that

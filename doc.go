@@ -21,11 +21,28 @@
 //     deployment and returns the gate's Verdict.
 //
 // Options and CompareOptions take their defaults from the zero value.
-// Every error caused by invalid input wraps ErrUsage. StartTarget serves one
-// of the project's built-in builds on a loopback port, for examples and
-// benchmarks.
+// Options.Header, TLS and Proxy reach authenticated and private
+// deployments (CompareOptions.Baseline and Candidate, per side); ParseBody
+// makes the chat message of a service whose messages differ from the
+// built-in contract's. Every error caused by invalid input wraps ErrUsage
+// and speaks of the configuration (no command-line flag names). StartTarget
+// serves one of the project's built-in builds on a loopback port, for
+// examples and benchmarks.
 //
 // The load engine and the gate behind this package are internal and free to
 // change; the raw results (Result.Segment, Comparison.Summary) are the types
 // of the public package results.
+//
+// The loadbench command is built on this package where the mapping is
+// lossless: `loadbench attack` parses its flags into Options, calls Attack,
+// writes Result.Segment to the run directory and prints Result.WriteText or
+// WriteJSON. `loadbench compare` stays on the internal compare engine.
+// Besides two URLs it starts the built-in builds as child processes (with
+// extra serve arguments and a workload profile) and ends them, and it has
+// settings CompareOptions does not carry: the metrics and forced-GC routes,
+// a body template, WebSocket subprotocol and ping interval per side, the
+// engine's in-flight and timing limits, live progress and report rendering.
+// Managing child processes is the command's business, not a library's: a
+// Go test that wants built-in builds starts them with StartTarget and
+// passes their URLs to Compare.
 package loadbench

@@ -258,6 +258,9 @@ func TestAttackUsage(t *testing.T) {
 		{"negative max", good, loadbench.Options{MaxRequests: -1}},
 		{"bad path", good, loadbench.Options{HTTPPath: "run"}},
 		{"bad prefix", good, loadbench.Options{UserPrefix: "user 1"}},
+		{"negative in flight", good, loadbench.Options{MaxInFlight: -1}},
+		{"workers over in flight", good, loadbench.Options{HTTPRate: loadbench.Max, Workers: 8, MaxInFlight: 4}},
+		{"bad subprotocol", good, loadbench.Options{WSSubprotocol: "a b"}},
 	} {
 		res, err := loadbench.Attack(context.Background(), c.url, c.o)
 		if res != nil {

@@ -39,7 +39,8 @@ func (b Build) String() string { return string(b) }
 // Stop it with Close.
 type Target struct {
 	// URL is the base URL, http://127.0.0.1:PORT.
-	URL   string
+	URL string
+	// Build is the build served.
 	Build Build
 
 	srv     *targets.Server

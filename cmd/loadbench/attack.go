@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/loadbench/loadbench/internal/load"
+	"github.com/loadbench/loadbench"
 	"github.com/loadbench/loadbench/results"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -61,15 +61,15 @@ Results go to --out (default runs/attack-<UTC time>/). Exit codes: 0 clean;
 	fl := cmd.Flags()
 	fl.StringVar(&f.httpRate, "http-rate", "200", `HTTP chats per second; 0 disables HTTP, "max" is throughput mode`)
 	fl.StringVar(&f.wsRate, "ws-rate", "200", `WebSocket chats per second (all users); 0 disables WebSocket, "max" is throughput mode`)
-	fl.DurationVar(&f.duration, "duration", load.DefaultDuration, "how long chats are sent")
-	fl.IntVar(&f.users, "users", load.DefaultUsers, "virtual users, shared by both protocols (one WebSocket connection each)")
-	fl.IntVar(&f.workers, "workers", 0, fmt.Sprintf("HTTP workers in throughput mode (default %d×GOMAXPROCS)", load.DefaultWorkersPerCPU))
-	fl.DurationVar(&f.timeout, "timeout", load.DefaultTimeout, "per-chat timeout, from the intended send time")
+	fl.DurationVar(&f.duration, "duration", loadbench.DefaultDuration, "how long chats are sent")
+	fl.IntVar(&f.users, "users", loadbench.DefaultUsers, "virtual users, shared by both protocols (one WebSocket connection each)")
+	fl.IntVar(&f.workers, "workers", 0, fmt.Sprintf("HTTP workers in throughput mode (default %d×GOMAXPROCS)", loadbench.DefaultWorkersPerCPU))
+	fl.DurationVar(&f.timeout, "timeout", loadbench.DefaultTimeout, "per-chat timeout, from the intended send time")
 	fl.Int64Var(&f.maxRequests, "max-requests", 0, "stop after this many chats over all protocols (0 = no limit)")
 	fl.Float64Var(&f.maxErrorRate, "max-error-rate", 0, "fail (exit 1) when the share of failed chats exceeds this (0..1)")
-	fl.StringVar(&f.httpPath, "http-path", load.DefaultHTTPPath, "path of the HTTP endpoint")
-	fl.StringVar(&f.wsPath, "ws-path", load.DefaultWSPath, "path of the WebSocket endpoint")
-	fl.StringVar(&f.prefix, "user-prefix", load.DefaultUserPrefix, "user id prefix (give each load machine its own)")
+	fl.StringVar(&f.httpPath, "http-path", loadbench.DefaultHTTPPath, "path of the HTTP endpoint")
+	fl.StringVar(&f.wsPath, "ws-path", loadbench.DefaultWSPath, "path of the WebSocket endpoint")
+	fl.StringVar(&f.prefix, "user-prefix", loadbench.DefaultUserPrefix, "user id prefix (give each load machine its own)")
 	fl.StringVar(&f.out, "out", "", "results directory (default runs/attack-<UTC time>)")
 	fl.BoolVar(&f.json, "json", false, "print the summary as one JSON object")
 	fl.BoolVar(&f.quiet, "quiet", false, "no progress line")
@@ -78,16 +78,35 @@ Results go to --out (default runs/attack-<UTC time>/). Exit codes: 0 clean;
 	return cmd
 }
 
-// parseAttackRate parses a --*-rate value: a non-negative number or "max".
+// parseAttackRate parses a --*-rate value: a non-negative number (0: off)
+// or "max" (loadbench.Max).
 func parseAttackRate(flag, v string) (float64, error) {
 	if strings.EqualFold(v, "max") {
-		return load.Max, nil
+		return loadbench.Max, nil
 	}
 	r, err := strconv.ParseFloat(v, 64)
 	if err != nil || r < 0 || math.IsNaN(r) || math.IsInf(r, 0) {
 		return 0, usageErr("attack: --%s must be a non-negative number or max, got %q", flag, v)
 	}
 	return r, nil
+}
+
+// optionsRate maps a parsed rate to loadbench.Options': its zero value is
+// the default rate, loadbench.Off disables the protocol.
+func optionsRate(r float64) float64 {
+	if r == 0 {
+		return loadbench.Off
+	}
+	return r
+}
+
+// disabled maps a flag's 0 ("off") to loadbench.Disabled: the zero value
+// of an Options duration is its default.
+func disabled(d time.Duration) time.Duration {
+	if d == 0 {
+		return loadbench.Disabled
+	}
+	return d
 }
 
 func runAttack(ctx context.Context, cmd *cobra.Command, s streams, f attackFlags, args []string) error {
@@ -112,49 +131,54 @@ func runAttack(ctx context.Context, cmd *cobra.Command, s streams, f attackFlags
 	case cmd.Flags().Changed("workers") && f.workers < 1:
 		return usageErr("attack: --workers must be positive, got %d", f.workers)
 	}
-	engineOpts, err := f.engine.options("attack")
-	if err != nil {
+	if err := f.engine.check("attack"); err != nil {
 		return err
 	}
 	out := f.out
 	if out == "" {
 		out = filepath.Join("runs", "attack-"+time.Now().UTC().Format("20060102T150405Z"))
 	}
-	opts := []load.Option{
-		load.WithHTTPRate(httpRate), load.WithWSRate(wsRate), load.WithDuration(f.duration),
-		load.WithUsers(f.users), load.WithTimeout(f.timeout), load.WithMaxRequests(f.maxRequests),
-		load.WithHTTPPath(f.httpPath), load.WithWSPath(f.wsPath), load.WithUserPrefix(f.prefix),
-	}
-	opts = append(opts, engineOpts...)
-	if f.workers > 0 {
-		opts = append(opts, load.WithWorkers(f.workers))
-	}
-	trOpts, err := f.transport.options("attack")
+	tr, err := f.transport.parse("attack")
 	if err != nil {
 		return err
 	}
-	opts = append(opts, trOpts...)
-	if httpRate != 0 {
-		opts = append(opts, load.WithVegetaFile(filepath.Join(out, results.VegetaFile)))
+	// The zero values of these Options fields are defaults; the flags'
+	// zero or empty values are refused as the engine refuses them.
+	switch {
+	case f.users == 0:
+		return usageErr("attack: users must be between 1 and 1000000, got %d", f.users)
+	case f.httpPath == "":
+		return usageErr("attack: http path must start with / and hold no spaces, ? or #, got %q", f.httpPath)
+	case f.wsPath == "":
+		return usageErr("attack: ws path must start with / and hold no spaces, ? or #, got %q", f.wsPath)
+	case f.prefix == "":
+		return usageErr("attack: user prefix %q must be non-empty, without digits, spaces or quotes", f.prefix)
+	}
+	opts := loadbench.Options{
+		HTTPRate: optionsRate(httpRate), WSRate: optionsRate(wsRate), Duration: f.duration, Users: f.users, Timeout: f.timeout,
+		MaxRequests: f.maxRequests, HTTPPath: f.httpPath, WSPath: f.wsPath, UserPrefix: f.prefix,
+		MaxInFlight: f.engine.maxInFlight, MaxSendLag: disabled(f.engine.maxSendLag), MaxEventGap: disabled(f.engine.maxEventGap),
+		Header: tr.header, TLS: tr.tls, WSSubprotocol: tr.wsSubprotocol, WSPing: disabled(tr.wsPing), Body: tr.body,
+		VegetaFile: filepath.Join(out, results.VegetaFile), // written only when HTTP is on
+	}
+	if f.workers > 0 {
+		opts.Workers = f.workers
 	}
 	live := !f.quiet && isTerminal(s.Out)
 	if live {
-		opts = append(opts, load.WithProgress(func(p load.Progress) { printAttackProgress(s.Out, p) }))
+		opts.Progress = func(p loadbench.Progress) { printAttackProgress(s.Out, p) }
 	}
-	a, err := load.NewAttacker(args[0], opts...)
-	if err != nil {
-		return withCode(exitRunError, err) // run maps usage.ErrUsage to exit 2
-	}
-	seg, aerr := a.Attack(ctx)
+	res, aerr := loadbench.Attack(ctx, args[0], opts)
 	if live {
 		fmt.Fprint(s.Out, "\r\033[K")
 	}
-	if seg == nil {
+	if res == nil {
 		if aerr == nil {
 			aerr = errors.New("attack: no results")
 		}
-		return withCode(exitRunError, aerr)
+		return withCode(exitRunError, aerr) // run maps usage errors to exit 2
 	}
+	seg := res.Segment
 	seg.Manifest.Args = append([]string{"attack"}, args...)
 	cmd.Flags().VisitAll(func(fl *pflag.Flag) { seg.Manifest.Flags[fl.Name] = fl.Value.String() })
 	for k, v := range f.transport.record(cmd.Flags()) {
@@ -166,9 +190,9 @@ func runAttack(ctx context.Context, cmd *cobra.Command, s streams, f attackFlags
 	if err := results.WriteSegment(out, seg); err != nil {
 		return withCode(exitRunError, fmt.Errorf("attack: %w", err))
 	}
-	report := load.TextReport(seg)
+	report := res.WriteText
 	if f.json {
-		report = load.JSONReport(seg)
+		report = res.WriteJSON
 	}
 	if err := report(s.Out); err != nil {
 		return withCode(exitRunError, fmt.Errorf("attack: write summary: %w", err))
@@ -183,15 +207,15 @@ func runAttack(ctx context.Context, cmd *cobra.Command, s streams, f attackFlags
 		}
 		return withCode(exitRunError, fmt.Errorf("%w; partial results in %s", aerr, out))
 	}
-	if v := seg.Isolation.Violations; v > 0 {
+	if v := res.Isolation.Violations; v > 0 {
 		return withCode(exitFail, fmt.Errorf("attack: %d isolation violations (another user's data in a response)", v))
 	}
 	// Only the target's errors count against it: chats the generator could
 	// not send or failed itself are reported, not charged.
 	var reached, errs int64
-	for _, p := range seg.Protocols {
-		reached += p.Success + p.TargetErrorCount()
-		errs += p.TargetErrorCount()
+	for _, p := range res.Protocols {
+		reached += p.Answered + p.TargetErrors
+		errs += p.TargetErrors
 	}
 	if reached > 0 && float64(errs)/float64(reached) > f.maxErrorRate {
 		return withCode(exitFail, fmt.Errorf("attack: target error rate %.2f%% (%d of %d chats) over --max-error-rate %.2f%%",
@@ -201,7 +225,7 @@ func runAttack(ctx context.Context, cmd *cobra.Command, s streams, f attackFlags
 }
 
 // printAttackProgress rewrites the progress line.
-func printAttackProgress(w io.Writer, p load.Progress) {
+func printAttackProgress(w io.Writer, p loadbench.Progress) {
 	fmt.Fprintf(w, "\r\033[K%s/%s  sent %d  done %d  %.0f/s  errors %d  violations %d",
 		p.Elapsed.Truncate(100*time.Millisecond), p.Total, p.Sent, p.Done, p.Rate, p.Errors, p.Violations)
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/loadbench/loadbench/internal/load"
 	"github.com/loadbench/loadbench/internal/report"
 	"github.com/loadbench/loadbench/results"
+	"github.com/loadbench/loadbench/targets"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -76,6 +78,9 @@ Exit codes: 0 pass, 1 fail, 2 bad usage, 3 run error, 4 inconclusive.`,
 			}
 			cfg.BaselineArgs = strings.Fields(baselineArgs)
 			cfg.CandidateArgs = strings.Fields(candidateArgs)
+			if err := checkTargets(&cfg); err != nil {
+				return err
+			}
 			if cfg.BaselineURL == "" && cfg.CandidateURL == "" { // the built-in targets serve the profile too
 				cfg.BaselineArgs = append([]string{"--profile", prof.String()}, cfg.BaselineArgs...)
 				cfg.CandidateArgs = append([]string{"--profile", prof.String()}, cfg.CandidateArgs...)
@@ -241,6 +246,20 @@ func applyTransport(f *pflag.FlagSet, cfg *compare.Config, tr, base, cand *trans
 		for k, v := range t.record(f) {
 			cfg.TransportFlags[k] = v
 		}
+	}
+	return nil
+}
+
+// checkTargets checks the flags that choose the two targets, naming them;
+// compare.Run checks the same in terms of its configuration.
+func checkTargets(c *compare.Config) error {
+	switch {
+	case (c.BaselineURL == "") != (c.CandidateURL == ""):
+		return usageErr("compare: give both --baseline and --candidate, or neither")
+	case c.BaselineURL != "" && (len(c.BaselineArgs) > 0 || len(c.CandidateArgs) > 0):
+		return usageErr("compare: --baseline-args and --candidate-args apply to the built-in targets only")
+	case !slices.Contains(targets.Impls(), c.BaselineImpl) || !slices.Contains(targets.Impls(), c.CandidateImpl):
+		return usageErr("compare: --baseline-impl and --candidate-impl must be baseline, perrequest or partial, got %q and %q", c.BaselineImpl, c.CandidateImpl)
 	}
 	return nil
 }

@@ -289,3 +289,28 @@ func TestCompareAutoRoundsStopsWhenDecided(t *testing.T) {
 		t.Errorf("reason %q, want the latency regression", sum.Reason)
 	}
 }
+
+// TestCompareUsageNamesFlags: the engine's checks speak of its
+// configuration; the command's own name the flag to fix.
+func TestCompareUsageNamesFlags(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--baseline", "http://127.0.0.1:9"}, "compare: give both --baseline and --candidate, or neither"},
+		{[]string{"--baseline", "http://127.0.0.1:9", "--candidate", "http://127.0.0.1:8", "--candidate-args", "--leak 1"},
+			"compare: --baseline-args and --candidate-args apply to the built-in targets only"},
+		{[]string{"--candidate-impl", "nope"}, `compare: --baseline-impl and --candidate-impl must be baseline, perrequest or partial, got "baseline" and "nope"`},
+		{[]string{"--round-duration", "-1s"}, "compare: --round-duration must be positive, got -1s"},
+		{[]string{"--settle", "-1s"}, "compare: --settle must not be negative, got -1s"},
+		{[]string{"--http-rate", "0", "--ws-rate", "0"}, "compare: --http-rate and --ws-rate are both 0: nothing to measure"},
+		{[]string{"--users", "-3"}, "compare: --users must be positive, got -3"},
+	} {
+		dir := filepath.Join(t.TempDir(), "run")
+		code, _, errOut := runCmd(context.Background(), t, append(append([]string{"compare"}, c.args...), "--out", dir)...)
+		if code != exitUsage || strings.TrimSpace(errOut) != "loadbench: "+c.want {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", c.args, code, errOut, c.want)
+		}
+	}
+}

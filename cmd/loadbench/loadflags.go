@@ -37,6 +37,19 @@ func (l *loadFlags) apply(op string, c *compare.Config) error {
 	if c.WSRate, err = compareRate(op+": --ws-rate", l.wsRate); err != nil {
 		return err
 	}
+	// The engine checks these too, in terms of its configuration; the
+	// flags' own checks name the flags. Zero durations and users are the
+	// engine's defaults.
+	switch {
+	case c.HTTPRate == 0 && c.WSRate == 0:
+		return usageErr("%s: --http-rate and --ws-rate are both 0: nothing to measure", op)
+	case l.roundDuration < 0:
+		return usageErr("%s: --round-duration must be positive, got %s", op, l.roundDuration)
+	case l.settle < 0:
+		return usageErr("%s: --settle must not be negative, got %s", op, l.settle)
+	case l.users < 0:
+		return usageErr("%s: --users must be positive, got %d", op, l.users)
+	}
 	c.RoundDuration, c.Settle, c.Users = l.roundDuration, l.settle, l.users
 	c.Warmup = l.warmup
 	if c.Warmup == 0 {
@@ -88,13 +101,21 @@ func (e *engineFlags) register(f *pflag.FlagSet) {
 // options checks the flags and returns them as load options; op prefixes
 // the errors.
 func (e *engineFlags) options(op string) ([]load.Option, error) {
-	switch {
-	case e.maxInFlight < 1:
-		return nil, usageErr("%s: --max-in-flight must be positive, got %d", op, e.maxInFlight)
-	case e.maxSendLag < 0:
-		return nil, usageErr("%s: --max-send-lag must not be negative, got %s", op, e.maxSendLag)
-	case e.maxEventGap < 0:
-		return nil, usageErr("%s: --max-event-gap must not be negative, got %s", op, e.maxEventGap)
+	if err := e.check(op); err != nil {
+		return nil, err
 	}
 	return []load.Option{load.WithMaxInFlight(e.maxInFlight), load.WithMaxSendLag(e.maxSendLag), load.WithMaxEventGap(e.maxEventGap)}, nil
+}
+
+// check checks the flags; op prefixes the errors.
+func (e *engineFlags) check(op string) error {
+	switch {
+	case e.maxInFlight < 1:
+		return usageErr("%s: --max-in-flight must be positive, got %d", op, e.maxInFlight)
+	case e.maxSendLag < 0:
+		return usageErr("%s: --max-send-lag must not be negative, got %s", op, e.maxSendLag)
+	case e.maxEventGap < 0:
+		return usageErr("%s: --max-event-gap must not be negative, got %s", op, e.maxEventGap)
+	}
+	return nil
 }

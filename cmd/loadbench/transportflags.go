@@ -1,10 +1,12 @@
 package main
 
 import (
+	"crypto/tls"
 	"errors"
 	"net/http"
 	"os"
 	"strings"
+	"text/template"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -88,36 +90,73 @@ func (t transportFlags) over(f *pflag.FlagSet, s *transportFlags) transportFlags
 	return t
 }
 
+// transport is what transportFlags make: nil and zero fields were not
+// given, except wsPing, which is always set (0: never ping).
+type transport struct {
+	header        http.Header
+	tls           *tls.Config
+	wsSubprotocol string
+	wsPing        time.Duration
+	body          *template.Template
+}
+
 // options checks the flags and returns the load options they make. op
 // prefixes the errors; no error carries a header value.
 func (t *transportFlags) options(op string) ([]load.Option, error) {
+	tr, err := t.parse(op)
+	if err != nil {
+		return nil, err
+	}
+	return tr.options(), nil
+}
+
+// options returns tr as load options.
+func (tr transport) options() []load.Option {
 	var opts []load.Option
+	if tr.header != nil {
+		opts = append(opts, load.WithHeader(tr.header))
+	}
+	if tr.tls != nil {
+		opts = append(opts, load.WithTLSConfig(tr.tls))
+	}
+	if tr.wsSubprotocol != "" {
+		opts = append(opts, load.WithWSSubprotocol(tr.wsSubprotocol))
+	}
+	opts = append(opts, load.WithWSPing(tr.wsPing))
+	if tr.body != nil {
+		opts = append(opts, load.WithBodyTemplate(tr.body))
+	}
+	return opts
+}
+
+// parse checks the flags and returns what they make. op prefixes the
+// errors; no error carries a header value.
+func (t *transportFlags) parse(op string) (transport, error) {
+	var tr transport
 	if len(t.headers) > 0 {
 		h := http.Header{}
 		for i, line := range t.headers {
 			if err := load.ParseHeader(h, line, os.LookupEnv); err != nil {
-				return nil, usageErr("%s: --%sheader #%d: %v", op, t.prefix, i+1, err)
+				return tr, usageErr("%s: --%sheader #%d: %v", op, t.prefix, i+1, err)
 			}
 		}
-		opts = append(opts, load.WithHeader(h))
+		tr.header = h
 	}
 	if t.cacert != "" || t.cert != "" || t.key != "" || t.insecure {
 		if (t.cert == "") != (t.key == "") {
-			return nil, usageErr("%s: --%scert and --%skey go together", op, t.prefix, t.prefix)
+			return tr, usageErr("%s: --%scert and --%skey go together", op, t.prefix, t.prefix)
 		}
 		conf, err := load.TLSConfig(t.cacert, t.cert, t.key, t.insecure)
 		if err != nil {
-			return nil, usageErr("%s: %v", op, err)
+			return tr, usageErr("%s: %v", op, err)
 		}
-		opts = append(opts, load.WithTLSConfig(conf))
+		tr.tls = conf
 	}
-	if t.wsSubprotocol != "" {
-		opts = append(opts, load.WithWSSubprotocol(t.wsSubprotocol))
-	}
+	tr.wsSubprotocol = t.wsSubprotocol
 	if t.wsPing < 0 {
-		return nil, usageErr("%s: --%sws-ping must not be negative, got %s", op, t.prefix, t.wsPing)
+		return tr, usageErr("%s: --%sws-ping must not be negative, got %s", op, t.prefix, t.wsPing)
 	}
-	opts = append(opts, load.WithWSPing(t.wsPing))
+	tr.wsPing = t.wsPing
 	if t.body != "" {
 		text, err := os.ReadFile(t.body)
 		if err != nil {
@@ -125,18 +164,16 @@ func (t *transportFlags) options(op string) ([]load.Option, error) {
 			if errors.As(err, &pe) {
 				err = pe.Err
 			}
-			return nil, usageErr("%s: --%sbody: read %s: %v", op, t.prefix, t.body, err)
+			return tr, usageErr("%s: --%sbody: read %s: %v", op, t.prefix, t.body, err)
 		}
-		tmpl, err := load.ParseBodyTemplate(t.body, string(text))
-		if err != nil {
-			return nil, usageErr("%s: --%sbody: %v", op, t.prefix, err)
+		if tr.body, err = load.ParseBodyTemplate(t.body, string(text)); err != nil {
+			return tr, usageErr("%s: --%sbody: %v", op, t.prefix, err)
 		}
-		opts = append(opts, load.WithBodyTemplate(tmpl))
 	}
-	if _, err := load.NewAttacker("http://127.0.0.1:1", opts...); err != nil && errors.Is(err, usage.ErrUsage) {
-		return nil, usageErr("%s: %v", op, strings.TrimPrefix(err.Error(), "attack: "))
+	if _, err := load.NewAttacker("http://127.0.0.1:1", tr.options()...); err != nil && errors.Is(err, usage.ErrUsage) {
+		return tr, usageErr("%s: %v", op, strings.TrimPrefix(err.Error(), "attack: "))
 	}
-	return opts, nil
+	return tr, nil
 }
 
 // record returns the manifest entries of the flags: header values

@@ -184,28 +184,28 @@ func (c *Config) setDefaults() {
 func (c *Config) validate() error {
 	switch {
 	case (c.BaselineURL == "") != (c.CandidateURL == ""):
-		return usage.Errorf("compare: give both --baseline and --candidate, or neither")
+		return usage.Errorf("compare: give both a baseline and a candidate url, or neither")
 	case c.BaselineURL != "" && (len(c.BaselineArgs) > 0 || len(c.CandidateArgs) > 0):
-		return usage.Errorf("compare: --baseline-args and --candidate-args apply to the built-in targets only")
+		return usage.Errorf("compare: extra target arguments apply to the built-in targets only, not to given urls")
 	case !validImpl(c.BaselineImpl) || !validImpl(c.CandidateImpl):
-		return usage.Errorf("compare: --baseline-impl and --candidate-impl must be baseline, perrequest or partial, got %q and %q", c.BaselineImpl, c.CandidateImpl)
+		return usage.Errorf("compare: the built-in builds must be baseline, perrequest or partial, got %q and %q", c.BaselineImpl, c.CandidateImpl)
 	case c.Rounds != RoundsAuto && c.Rounds < 2:
-		return usage.Errorf("compare: --rounds must be at least 2, got %d", c.Rounds)
+		return usage.Errorf("compare: rounds must be at least 2, got %d", c.Rounds)
 	case c.Rounds == RoundsAuto && c.MinRounds < 2:
 		return usage.Errorf("compare: at least 2 rounds before the first look, got %d", c.MinRounds)
 	case c.Rounds == RoundsAuto && c.PlanRounds() < c.MinRounds:
 		return usage.Errorf("compare: a maximum duration of %s leaves room for %d round(s) of %s, fewer than the %d of the first look",
 			c.MaxDuration, c.PlanRounds(), c.RoundDuration, c.MinRounds)
 	case c.RoundDuration <= 0:
-		return usage.Errorf("compare: --round-duration must be positive, got %s", c.RoundDuration)
+		return usage.Errorf("compare: round duration must be positive, got %s", c.RoundDuration)
 	case c.Settle < 0:
-		return usage.Errorf("compare: --settle must not be negative, got %s", c.Settle)
+		return usage.Errorf("compare: settle must not be negative, got %s", c.Settle)
 	case c.HTTPRate < 0 || c.WSRate < 0:
 		return usage.Errorf("compare: rates must not be negative")
 	case c.HTTPRate == 0 && c.WSRate == 0:
-		return usage.Errorf("compare: --http-rate and --ws-rate are both 0: nothing to measure")
+		return usage.Errorf("compare: both rates are 0: nothing to measure")
 	case c.Users <= 0:
-		return usage.Errorf("compare: --users must be positive, got %d", c.Users)
+		return usage.Errorf("compare: users must be positive, got %d", c.Users)
 	case c.Out == "":
 		return usage.Errorf("compare: no output directory")
 	case c.BaselineURL == "" && c.Executable == "":

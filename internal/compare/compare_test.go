@@ -194,6 +194,9 @@ func TestConfigValidation(t *testing.T) {
 		{"no load", func(c *Config) { c.HTTPRate, c.WSRate = 0, 0 }, "nothing to measure"},
 		{"bad impl", func(c *Config) { c.CandidateImpl = "x" }, "baseline, perrequest or partial"},
 		{"bad url", func(c *Config) { c.BaselineURL, c.CandidateURL = "ftp://a", "ftp://b" }, "compare"},
+		{"short rounds", func(c *Config) { c.Rounds, c.RoundDuration = 2, -time.Second }, "round duration must be positive"},
+		{"negative settle", func(c *Config) { c.Rounds, c.Settle = 2, -time.Second }, "settle must not be negative"},
+		{"negative users", func(c *Config) { c.Users = -1 }, "users must be positive"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := Config{HTTPRate: 1, WSRate: 1, Out: t.TempDir(), Executable: "/bin/true"}
@@ -201,6 +204,9 @@ func TestConfigValidation(t *testing.T) {
 			_, err := Run(context.Background(), c)
 			if !errors.Is(err, usage.ErrUsage) || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("err = %v, want a usage error containing %q", err, tc.want)
+			}
+			if err != nil && strings.Contains(err.Error(), "--") {
+				t.Errorf("err = %v names a CLI flag; the engine speaks of its configuration", err)
 			}
 		})
 	}
