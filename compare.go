@@ -34,7 +34,11 @@ const (
 	// DefaultMaxErrorRate is the target error rate of a segment above
 	// which the compare is a run error (a broken deployment), not a
 	// measurement; the builds' error rates are gated on their own.
-	DefaultMaxErrorRate = 0.2
+	// It is high (90%) because a build's own failures are measured, not
+	// a broken run: the legacy singleton misroutes a share of its chats
+	// that grows with concurrency, and a compare with it as the baseline
+	// must still complete and gate the candidate.
+	DefaultMaxErrorRate = 0.9
 )
 
 // DefaultPercentiles are the latency percentiles gated by default: 50, 95

@@ -18,7 +18,7 @@ type Build struct {
 	f        *Factory
 	workflow *agent.Workflow
 	logger   *slog.Logger
-	window   time.Duration
+	window   agent.Window
 	// yield, when set, replaces the configure window (tests use it to
 	// interleave requests explicitly).
 	yield func(ctx context.Context, uctx agent.UserExecutionContext) error
@@ -33,7 +33,7 @@ func NewBuild(opts ...agent.Option) *Build {
 // newBuildOn builds over f; tests and benchmarks pass a fresh newFactory().
 func newBuildOn(f *Factory, opts ...agent.Option) *Build {
 	c := agent.NewConfig(opts...)
-	return &Build{f: f, workflow: agent.NewWorkflowFromConfig(c), logger: agent.LoggerOf(c.Logger), window: c.ConfigureWindow}
+	return &Build{f: f, workflow: agent.NewWorkflowFromConfig(c), logger: agent.LoggerOf(c.Logger), window: c.Window()}
 }
 
 // Name returns "baseline".
@@ -107,7 +107,7 @@ func (s *session) Run(ctx context.Context, message string, emit agent.Emitter) (
 	if s.b.yield != nil {
 		err = s.b.yield(ctx, s.uctx)
 	} else {
-		err = sleepCtx(ctx, s.b.window)
+		err = sleepCtx(ctx, s.b.window.Wait(s.uctx, agent.ChatSeq(ctx)))
 	}
 	if err != nil {
 		return agent.Result{}, err

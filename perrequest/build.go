@@ -4,7 +4,6 @@ import (
 	"container/list"
 	"log/slog"
 	"sync"
-	"time"
 
 	"github.com/loadbench/loadbench/internal/agent"
 )
@@ -22,7 +21,7 @@ type Build struct {
 	// execution_engine_factory.py.
 	engine sync.Mutex
 	cache  *classCache
-	window time.Duration
+	window agent.Window
 }
 
 // NewBuild returns a build whose factories run the workflow of opts, with an
@@ -34,7 +33,7 @@ func NewBuild(opts ...agent.Option) *Build {
 		logger:   agent.LoggerOf(c.Logger),
 		tracker:  new(Tracker),
 		cache:    newClassCache(c.FactoryCache),
-		window:   c.ConfigureWindow,
+		window:   c.Window(),
 	}
 }
 

@@ -33,7 +33,7 @@ type Deps struct {
 	// agent.Config.ConfigureWindow both builds pay: the I/O the real service
 	// awaits there). Here nothing else can configure this factory in the
 	// meantime, so it costs time but never misroutes.
-	Window time.Duration
+	Window agent.Window
 }
 
 // Tracker counts factories and agent instances across requests. The zero
@@ -204,7 +204,7 @@ func (f *Factory) Run(ctx context.Context, message string, emit agent.Emitter) (
 		return agent.Result{}, ctx.Err()
 	}
 	defer func() { <-sem.ch }()
-	if w := f.deps.Window; w > 0 {
+	if w := f.deps.Window.Wait(f.uctx, agent.ChatSeq(ctx)); w > 0 {
 		t := time.NewTimer(w)
 		select {
 		case <-t.C:

@@ -157,10 +157,17 @@ func WithProfile(p agent.Profile) Option {
 	return func(c *config) { c.profile = p; c.agentOpts = append(c.agentOpts, agent.WithProfile(p)) }
 }
 
-// WithConfigureWindow sets the legacy build's yield between configure and
-// agent creation (agent.DefaultConfigureWindow).
+// WithConfigureWindow sets the mean wait between configure and agent
+// creation, paid by both builds (agent.DefaultConfigureWindow; see
+// agent.Window).
 func WithConfigureWindow(d time.Duration) Option {
 	return func(c *config) { c.agentOpts = append(c.agentOpts, agent.WithConfigureWindow(d)) }
+}
+
+// WithFixedConfigureWindow makes every chat wait exactly d between
+// configure and agent creation (tests that interleave requests on purpose).
+func WithFixedConfigureWindow(d time.Duration) Option {
+	return func(c *config) { c.agentOpts = append(c.agentOpts, agent.WithFixedConfigureWindow(d)) }
 }
 
 // WithFactoryCache sets the per-request build's agent-class cache size

@@ -515,7 +515,7 @@ func TestBaselineMisroutesUnderLoad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end load with orphan waits; skipped under -short")
 	}
-	_, ts := newTestServer(t, ImplBaseline, WithConfigureWindow(2*time.Millisecond), WithOrphanTimeout(300*time.Millisecond))
+	_, ts := newTestServer(t, ImplBaseline, WithFixedConfigureWindow(2*time.Millisecond), WithOrphanTimeout(300*time.Millisecond))
 	res := loadSecrets(t, ts.URL, loadUsers)
 	if res.leaks == 0 || res.orphans == 0 {
 		t.Errorf("baseline: %d answers with foreign secrets, %d orphaned chats; want both > 0", res.leaks, res.orphans)
@@ -545,7 +545,7 @@ func TestBaselineMisroutesUnderLoad(t *testing.T) {
 // The second receives both runs' events; the first waits for its own events
 // until the orphan timeout and answers 504. Without overlap both behave.
 func TestBaselineOverlapMisroutesHTTP(t *testing.T) {
-	_, ts := newTestServer(t, ImplBaseline, WithConfigureWindow(400*time.Millisecond), WithOrphanTimeout(200*time.Millisecond))
+	_, ts := newTestServer(t, ImplBaseline, WithFixedConfigureWindow(400*time.Millisecond), WithOrphanTimeout(200*time.Millisecond))
 	type answer struct {
 		code int
 		body []byte
@@ -721,7 +721,7 @@ func TestChatsInFlightGauge(t *testing.T) {
 // The partial build: HTTP on per-request factories (isolated even when
 // requests overlap), the WebSocket route on the legacy singleton.
 func TestPartialBuild(t *testing.T) {
-	s, ts := newTestServer(t, ImplPartial, WithConfigureWindow(300*time.Millisecond), WithOrphanTimeout(200*time.Millisecond))
+	s, ts := newTestServer(t, ImplPartial, WithFixedConfigureWindow(300*time.Millisecond), WithOrphanTimeout(200*time.Millisecond))
 	if s.Build().Name() != ImplPartial {
 		t.Fatalf("name %q", s.Build().Name())
 	}

@@ -169,7 +169,7 @@ func TestAttackLegacyBuildExits1OnViolations(t *testing.T) {
 	t.Parallel()
 	// A configure window longer than the gap between chats (12.5 ms at 80
 	// chats/s over both protocols) makes every chat overlap another's.
-	url := targetServer(t, targets.ImplBaseline, targets.WithConfigureWindow(30*time.Millisecond))
+	url := targetServer(t, targets.ImplBaseline, targets.WithFixedConfigureWindow(30*time.Millisecond))
 	code, stdout, stderr := attackCLI(context.Background(), url, "--http-rate", "40", "--ws-rate", "40", "--users", "8",
 		"--duration", "1s", "--out", filepath.Join(t.TempDir(), "run"))
 	// The legacy build's misrouted chats are both errors (owners whose events

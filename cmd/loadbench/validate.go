@@ -22,6 +22,7 @@ func newValidateCmd(s streams) *cobra.Command {
 		gf             gateFlags
 		scenarios      string
 		slowdowns      string
+		serveArgs      string
 		jsonOut, quiet bool
 		reports        bool
 	)
@@ -73,6 +74,7 @@ in a run error (or the validation was interrupted).`,
 			if err := lf.apply("validate", c); err != nil {
 				return err
 			}
+			c.BaselineArgs, c.CandidateArgs = strings.Fields(serveArgs), strings.Fields(serveArgs)
 			if err := gf.apply("validate", c); err != nil {
 				return err
 			}
@@ -101,6 +103,7 @@ in a run error (or the validation was interrupted).`,
 	f := cmd.Flags()
 	f.IntVar(&cfg.Runs, "runs", validate.DefaultRuns, "compares per scenario")
 	f.StringVar(&scenarios, "scenarios", strings.Join(validate.DefaultScenarioNames(), ","), "scenarios to run (aa,legacy,within,slowdown,budget,errors,leak,leak-per-user,isolation)")
+	f.StringVar(&serveArgs, "serve-args", "", `extra "serve" flags for both built-in targets in every scenario, e.g. "--profile production"`)
 	f.StringVar(&slowdowns, "slowdowns", "", "extra slowdown factors to measure, e.g. 1.05,1.10,1.20")
 	lf.register(f)
 	gf.register(f)

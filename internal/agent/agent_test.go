@@ -333,3 +333,42 @@ func TestPerformanceConfigDefaults(t *testing.T) {
 		t.Error("zero per-user concurrency accepted")
 	}
 }
+
+func TestWindowIsExponentialAndTheSameForAChat(t *testing.T) {
+	t.Parallel()
+	uctx, err := NewUserExecutionContext("lb_user_00001", "lb_user_00001_thread", "run-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const mean = time.Millisecond
+	w := Window{Mean: mean}
+	if a, b := w.Wait(uctx, 7), w.Wait(uctx, 7); a != b {
+		t.Fatalf("chat 7 waits %s and %s: not the same draw", a, b)
+	}
+	if (Window{}).Wait(uctx, 7) != 0 {
+		t.Fatal("a zero mean waits")
+	}
+	if got := (Window{Mean: mean, Fixed: true}).Wait(uctx, 7); got != mean {
+		t.Fatalf("a fixed window waits %s, want %s", got, mean)
+	}
+	const n = 20000
+	var sum time.Duration
+	over := 0
+	for seq := range uint64(n) {
+		d := w.Wait(uctx, seq)
+		if d < 0 || d > 8*mean {
+			t.Fatalf("chat %d waits %s, outside [0, 8×mean]", seq, d)
+		}
+		sum += d
+		if d > 2*mean {
+			over++
+		}
+	}
+	// Exponential: mean ≈ 1 ms (less the cap's 0.03%), P(w > 2·mean) = e⁻² ≈ 13.5%.
+	if m := sum / n; m < 950*time.Microsecond || m > 1050*time.Microsecond {
+		t.Errorf("mean wait %s, want about %s", m, mean)
+	}
+	if p := float64(over) / n; p < 0.12 || p > 0.15 {
+		t.Errorf("P(wait > 2×mean) = %.3f, want about 0.135", p)
+	}
+}

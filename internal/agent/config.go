@@ -21,10 +21,11 @@ const (
 	DefaultToolName = "analyze_text"
 	// HistoryWindow is how many recent messages go into agent_thinking's context.
 	HistoryWindow = 5
-	// DefaultConfigureWindow is the wait between configure and agent
-	// creation: the model of the real service's await between
-	// configure_agent_instance_factory(...) and create_agent_instance(...).
-	// Both builds pay it; only the legacy one misroutes during it.
+	// DefaultConfigureWindow is the mean wait between configure and agent
+	// creation (ConfigureWait draws each chat's): the model of the real
+	// service's await between configure_agent_instance_factory(...) and
+	// create_agent_instance(...). Both builds pay it; only the legacy one
+	// misroutes during it.
 	DefaultConfigureWindow = 500 * time.Microsecond
 	// DefaultFactoryCache is the per-request build's agent-class cache size:
 	// 0, off. The real lru_cache(maxsize=128) corresponds to 128.
@@ -79,6 +80,9 @@ type Config struct {
 	// ConfigureWindow is the wait between configuring the factory and
 	// creating the agent, paid by both builds (DefaultConfigureWindow).
 	ConfigureWindow time.Duration
+	// ConfigureFixed makes every chat wait exactly ConfigureWindow instead
+	// of an exponential draw with that mean (see Window).
+	ConfigureFixed bool
 	// FactoryCache is how many factories the per-request build's
 	// agent-class cache pins (DefaultFactoryCache: off).
 	FactoryCache int
@@ -114,6 +118,15 @@ func WithLogger(l *slog.Logger) Option { return func(c *Config) { c.Logger = l }
 // there; only the legacy build, whose factory other requests reconfigure in
 // the meantime, misroutes during it.
 func WithConfigureWindow(d time.Duration) Option { return func(c *Config) { c.ConfigureWindow = d } }
+
+// WithFixedConfigureWindow makes every chat wait exactly d between configure
+// and agent creation (tests that interleave requests on purpose).
+func WithFixedConfigureWindow(d time.Duration) Option {
+	return func(c *Config) { c.ConfigureWindow, c.ConfigureFixed = d, true }
+}
+
+// Window is the configure-to-create wait of c.
+func (c Config) Window() Window { return Window{Mean: c.ConfigureWindow, Fixed: c.ConfigureFixed} }
 
 // WithFactoryCache sets the per-request build's agent-class cache size
 // (DefaultFactoryCache); the legacy build ignores it.

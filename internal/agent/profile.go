@@ -160,3 +160,30 @@ func (r *chatRand) normal() float64 {
 	u2 := r.float()
 	return math.Sqrt(-2*math.Log(u1)) * math.Cos(2*math.Pi*u2)
 }
+
+// Window is the wait between configuring the factory and creating the
+// agent (agent.Config.ConfigureWindow and ConfigureFixed): the model of the
+// real service's await between configure_agent_instance_factory(...) and
+// create_agent_instance(...). Both builds pay it; only the legacy build,
+// whose one factory other requests reconfigure in the meantime, misroutes
+// during it.
+type Window struct {
+	Mean  time.Duration
+	Fixed bool // every chat waits Mean (tests that interleave requests)
+}
+
+// Wait is one chat's wait: Mean when Fixed; otherwise exponential with mean
+// Mean, as the duration of the await (a registry or database round trip)
+// varies from chat to chat, capped at 8× the mean. It is drawn from the
+// chat's key, so both builds wait the same for the same chat (common random
+// numbers). A mean of 0 or less is no wait.
+func (w Window) Wait(uctx UserExecutionContext, seq uint64) time.Duration {
+	switch {
+	case w.Mean <= 0:
+		return 0
+	case w.Fixed:
+		return w.Mean
+	}
+	u := ChatKey("configure", uctx.UserID(), uctx.ThreadID(), seq)
+	return min(time.Duration(-math.Log1p(-u)*float64(w.Mean)), 8*w.Mean)
+}

@@ -52,7 +52,11 @@ const (
 	// DefaultMaxErrorRate is the target error rate of a segment above
 	// which the run is broken (exit 3), not a measurement: a sanity limit
 	// only; the gate compares the builds' error rates on their own.
-	DefaultMaxErrorRate = 0.2
+	// It is high (90%) because a build's own failures are measured, not
+	// a broken run: the legacy singleton misroutes a share of its chats
+	// that grows with concurrency, and a compare with it as the baseline
+	// must still complete and gate the candidate.
+	DefaultMaxErrorRate = 0.9
 	// DefaultSampleEvery is how often /metrics is sampled during a segment.
 	DefaultSampleEvery = time.Second
 )

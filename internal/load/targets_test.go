@@ -24,7 +24,7 @@ func TestRealTargets(t *testing.T) {
 			// A 60 ms configure window makes overlap (and so legacy
 			// misrouting) certain at 40 chats/s per protocol (25 ms
 			// apart); the per-request build pays it too, but never misroutes.
-			s, err := targets.New(impl, targets.WithConfigureWindow(60*time.Millisecond))
+			s, err := targets.New(impl, targets.WithFixedConfigureWindow(60*time.Millisecond))
 			if err != nil {
 				t.Fatal(err)
 			}
