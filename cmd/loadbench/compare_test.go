@@ -43,9 +43,9 @@ func builtinTargets(t *testing.T) {
 func TestCompareBuiltinTargetsEndToEnd(t *testing.T) {
 	builtinTargets(t)
 	dir := filepath.Join(t.TempDir(), "run")
-	// A 1.5 ms mean configure window makes the legacy baseline misroute a few
-	// percent of its chats (5 ms apart here), so the run has the defect to find.
-	code, out, errOut := runCmd(context.Background(), t, shortCompare(dir, "--baseline-args", "--configure-window 1500us")...)
+	// A 3 ms mean configure window (0–6 ms) makes the legacy baseline misroute
+	// many of its chats (5 ms apart here), so the run has the defect to find.
+	code, out, errOut := runCmd(context.Background(), t, shortCompare(dir, "--baseline-args", "--configure-window 3ms")...)
 	if code != exitOK && code != exitInconclusive {
 		t.Fatalf("exit %d, want pass (0) or inconclusive (4)\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}

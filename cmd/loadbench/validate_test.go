@@ -54,10 +54,10 @@ func TestValidateEndToEnd(t *testing.T) {
 		"--scenarios", "aa,legacy,leak,isolation",
 		"--runs", "1", "--rounds", "2", "--round-duration", "700ms", "--warmup", "200ms", "--settle", "200ms",
 		"--http-rate", "100", "--ws-rate", "100", "--users", "20",
-		// A 1.5 ms mean configure window makes the legacy build misroute
-		// a few percent of chats 5 ms apart: the isolation scenario has
+		// A 3 ms mean configure window (0–6 ms) makes the legacy build misroute
+		// many chats 5 ms apart: the isolation scenario has
 		// something to detect in so short a run.
-		"--serve-args", "--configure-window 1500us")
+		"--serve-args", "--configure-window 3ms")
 	if code != exitOK && code != exitFail {
 		t.Fatalf("exit %d, want 0 or 1 (goals met or missed)\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}

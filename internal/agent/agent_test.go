@@ -334,7 +334,7 @@ func TestPerformanceConfigDefaults(t *testing.T) {
 	}
 }
 
-func TestWindowIsExponentialAndTheSameForAChat(t *testing.T) {
+func TestWindowIsUniformAndTheSameForAChat(t *testing.T) {
 	t.Parallel()
 	uctx, err := NewUserExecutionContext("lb_user_00001", "lb_user_00001_thread", "run-1")
 	if err != nil {
@@ -356,19 +356,19 @@ func TestWindowIsExponentialAndTheSameForAChat(t *testing.T) {
 	over := 0
 	for seq := range uint64(n) {
 		d := w.Wait(uctx, seq)
-		if d < 0 || d > 8*mean {
-			t.Fatalf("chat %d waits %s, outside [0, 8×mean]", seq, d)
+		if d < 0 || d >= 2*mean {
+			t.Fatalf("chat %d waits %s, outside [0, 2×mean)", seq, d)
 		}
 		sum += d
-		if d > 2*mean {
+		if d > 3*mean/2 {
 			over++
 		}
 	}
-	// Exponential: mean ≈ 1 ms (less the cap's 0.03%), P(w > 2·mean) = e⁻² ≈ 13.5%.
-	if m := sum / n; m < 950*time.Microsecond || m > 1050*time.Microsecond {
+	// Uniform on [0, 2 ms): mean 1 ms, P(wait > 1.5 ms) = 25%.
+	if m := sum / n; m < 970*time.Microsecond || m > 1030*time.Microsecond {
 		t.Errorf("mean wait %s, want about %s", m, mean)
 	}
-	if p := float64(over) / n; p < 0.12 || p > 0.15 {
-		t.Errorf("P(wait > 2×mean) = %.3f, want about 0.135", p)
+	if p := float64(over) / n; p < 0.235 || p > 0.265 {
+		t.Errorf("P(wait > 1.5×mean) = %.3f, want about 0.25", p)
 	}
 }
