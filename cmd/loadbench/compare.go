@@ -148,6 +148,18 @@ func applyProfile(f *pflag.FlagSet, p agent.Profile, cfg *compare.Config) {
 	if !f.Changed("timeout") {
 		cfg.Timeout = shape.Timeout
 	}
+	if !f.Changed("max-event-gap") {
+		cfg.Load = append(cfg.Load, load.WithMaxEventGap(shape.MaxEventGap))
+	}
+	for _, d := range []struct {
+		flag  string
+		dst   *time.Duration
+		value time.Duration
+	}{{"round-duration", &cfg.RoundDuration, shape.RoundDuration}, {"warmup", &cfg.Warmup, shape.Warmup}, {"max-duration", &cfg.MaxDuration, shape.MaxDuration}} {
+		if d.value != 0 && !f.Changed(d.flag) {
+			*d.dst = d.value
+		}
+	}
 }
 
 // compareOutcome prints what a compare produced and maps it to an exit code.

@@ -48,6 +48,12 @@ type LoadShape struct {
 	WSRate      float64       // WebSocket chats per second
 	Timeout     time.Duration // per-chat timeout
 	MaxEventGap time.Duration // longest allowed gap between two events of a chat
+	// RoundDuration, Warmup and MaxDuration shape a compare under the
+	// profile; zero means compare's defaults.
+	RoundDuration, Warmup, MaxDuration time.Duration
+	// ConfigureWindow is the mean configure-to-create wait the targets
+	// serve the profile with (see Window).
+	ConfigureWindow time.Duration
 }
 
 // InFlight is the expected number of chats in flight under s for a mean
@@ -91,12 +97,18 @@ func ParseProfile(s string) (Profile, error) {
 //     user is busy ≈ 27% of the time (one chat at a time per connection).
 //     Per-chat timeout 30 s (the factory's execution timeout), and an event
 //     gap limit above the capped LLM wait (the LLM wait is the gap between
-//     agent_started and agent_thinking).
+//     agent_started and agent_thinking). Rounds of 10 s (a chat lasts
+//     seconds, so in-flight chats need a few seconds to reach their steady
+//     ≈ 275; 4 s rounds measured a mean of 100 and a peak of 280), 8 s of
+//     warm-up, at most 6 minutes, and a 5 ms configure window: the real
+//     await there is a round trip to a registry or database under load.
 func (p Profile) Load() LoadShape {
 	if p == ProfileProduction {
-		return LoadShape{Users: 500, HTTPRate: 75, WSRate: 75, Timeout: ExecutionTimeout, MaxEventGap: ProductionLLMMax + time.Second}
+		return LoadShape{Users: 500, HTTPRate: 75, WSRate: 75, Timeout: ExecutionTimeout, MaxEventGap: ProductionLLMMax + time.Second,
+			RoundDuration: 10 * time.Second, Warmup: 8 * time.Second, MaxDuration: 6 * time.Minute, ConfigureWindow: 5 * time.Millisecond}
 	}
-	return LoadShape{Users: 100, HTTPRate: 200, WSRate: 200, Timeout: time.Second, MaxEventGap: 100 * time.Millisecond}
+	return LoadShape{Users: 100, HTTPRate: 200, WSRate: 200, Timeout: time.Second, MaxEventGap: 100 * time.Millisecond,
+		ConfigureWindow: DefaultConfigureWindow}
 }
 
 // Waits returns the LLM and tool waits of one chat under p, before any
