@@ -100,12 +100,14 @@ func ParseProfile(s string) (Profile, error) {
 //     agent_started and agent_thinking). Rounds of 10 s (a chat lasts
 //     seconds, so in-flight chats need a few seconds to reach their steady
 //     ≈ 275; 4 s rounds measured a mean of 100 and a peak of 280), 8 s of
-//     warm-up, at most 6 minutes, and a 5 ms configure window: the real
-//     await there is a round trip to a registry or database under load.
+//     warm-up, at most 6 minutes, and a 1 ms configure window (uniform
+//     0–2 ms, under the 6.7 ms between chats). A 5 ms one (0–10 ms) made
+//     the legacy baseline misroute 59% of its chats: its answered-only
+//     latency was then a biased sample and no latency check decided.
 func (p Profile) Load() LoadShape {
 	if p == ProfileProduction {
 		return LoadShape{Users: 500, HTTPRate: 75, WSRate: 75, Timeout: ExecutionTimeout, MaxEventGap: ProductionLLMMax + time.Second,
-			RoundDuration: 10 * time.Second, Warmup: 8 * time.Second, MaxDuration: 6 * time.Minute, ConfigureWindow: 5 * time.Millisecond}
+			RoundDuration: 10 * time.Second, Warmup: 8 * time.Second, MaxDuration: 6 * time.Minute, ConfigureWindow: time.Millisecond}
 	}
 	return LoadShape{Users: 100, HTTPRate: 200, WSRate: 200, Timeout: time.Second, MaxEventGap: 100 * time.Millisecond,
 		ConfigureWindow: DefaultConfigureWindow}
