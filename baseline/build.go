@@ -107,7 +107,7 @@ func (s *session) Run(ctx context.Context, message string, emit agent.Emitter) (
 	if s.b.yield != nil {
 		err = s.b.yield(ctx, s.uctx)
 	} else {
-		err = sleepCtx(ctx, s.b.window.Wait(s.uctx, agent.ChatSeq(ctx)))
+		err = s.b.window.Sleep(ctx, s.uctx, agent.ChatSeq(ctx))
 	}
 	if err != nil {
 		return agent.Result{}, err

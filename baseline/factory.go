@@ -1,7 +1,6 @@
 package baseline
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -302,18 +301,3 @@ func (f *Factory) counters() (misroute, lost uint64) {
 
 // errReleased is returned by a session used after Release.
 var errReleased = errors.New("baseline: session already released")
-
-// sleepCtx waits d or until ctx is done.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}

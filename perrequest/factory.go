@@ -204,14 +204,8 @@ func (f *Factory) Run(ctx context.Context, message string, emit agent.Emitter) (
 		return agent.Result{}, ctx.Err()
 	}
 	defer func() { <-sem.ch }()
-	if w := f.deps.Window.Wait(f.uctx, agent.ChatSeq(ctx)); w > 0 {
-		t := time.NewTimer(w)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return agent.Result{}, ctx.Err()
-		}
+	if err := f.deps.Window.Sleep(ctx, f.uctx, agent.ChatSeq(ctx)); err != nil {
+		return agent.Result{}, err
 	}
 
 	start := time.Now()

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"fmt"
 	"hash/fnv"
 	"math"
@@ -200,6 +201,11 @@ type Window struct {
 // for a wait both pay. With at most 2 × Mean (1 ms by default, under the
 // 2.5 ms between chats of the default compare) the misrouting comes from
 // the chats' real overlap, not from the tail of the wait.
+// Sleep waits the chat's Wait, or until ctx is done (its error).
+func (w Window) Sleep(ctx context.Context, uctx UserExecutionContext, seq uint64) error {
+	return sleep(ctx, w.Wait(uctx, seq))
+}
+
 func (w Window) Wait(uctx UserExecutionContext, seq uint64) time.Duration {
 	switch {
 	case w.Mean <= 0:
