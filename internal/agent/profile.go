@@ -201,11 +201,6 @@ type Window struct {
 // for a wait both pay. With at most 2 × Mean (1 ms by default, under the
 // 2.5 ms between chats of the default compare) the misrouting comes from
 // the chats' real overlap, not from the tail of the wait.
-// Sleep waits the chat's Wait, or until ctx is done (its error).
-func (w Window) Sleep(ctx context.Context, uctx UserExecutionContext, seq uint64) error {
-	return sleep(ctx, w.Wait(uctx, seq))
-}
-
 func (w Window) Wait(uctx UserExecutionContext, seq uint64) time.Duration {
 	switch {
 	case w.Mean <= 0:
@@ -215,4 +210,9 @@ func (w Window) Wait(uctx UserExecutionContext, seq uint64) time.Duration {
 	}
 	u := ChatKey("configure", uctx.UserID(), uctx.ThreadID(), seq)
 	return time.Duration(2 * u * float64(w.Mean))
+}
+
+// Sleep waits the chat's Wait, or until ctx is done (its error).
+func (w Window) Sleep(ctx context.Context, uctx UserExecutionContext, seq uint64) error {
+	return sleep(ctx, w.Wait(uctx, seq))
 }
