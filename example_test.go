@@ -68,7 +68,7 @@ func (metricPrinter) ReportMetric(v float64, unit string) {
 // ReportMetrics puts a Result into a benchmark: latency percentiles in
 // milliseconds and failed chats, with ns/op dropped.
 func ExampleResult_ReportMetrics() {
-	target, err := loadbench.StartTarget(loadbench.Baseline)
+	target, err := loadbench.StartTarget(loadbench.PerRequest)
 	if err != nil {
 		log.Fatal(err)
 	}
