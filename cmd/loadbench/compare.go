@@ -69,10 +69,10 @@ Exit codes: 0 pass, 1 fail, 2 bad usage, 3 run error, 4 inconclusive.`,
 			if err != nil {
 				return usageErr("compare: --profile must be ci or production, got %q", profile)
 			}
-			applyProfile(cmd.Flags(), prof, &cfg)
 			if err := gf.apply("compare", &cfg); err != nil {
 				return err
 			}
+			applyProfile(cmd.Flags(), prof, &cfg) // after the gate's flags: it may set --max-duration
 			if err := applyTransport(cmd.Flags(), &cfg, &tr, &trBase, &trCand); err != nil {
 				return err
 			}

@@ -93,21 +93,23 @@ func ParseProfile(s string) (Profile, error) {
 //   - ci: 100 users, 200 + 200 chats/s (compare's defaults), a 1 s per-chat
 //     timeout so that a legacy chat whose events went elsewhere ends quickly,
 //     and the real suite's 100 ms limit between consecutive events.
-//   - production: 500 users at 75 + 75 chats/s. With a mean chat of about
-//     1.83 s (LLM 1.79 s + tool 0.03 s) that is ≈ 275 chats in flight; a WS
-//     user is busy ≈ 27% of the time (one chat at a time per connection).
+//   - production: 500 users at 100 + 100 chats/s. With a mean chat of about
+//     1.83 s (LLM 1.79 s + tool 0.03 s) that is ≈ 366 chats in flight in the
+//     steady state (75 + 75 measured a mean of 160 over 10 s segments, the
+//     first seconds of each ramping up); a WS user is busy ≈ 37% of the time
+//     (one chat at a time per connection).
 //     Per-chat timeout 30 s (the factory's execution timeout), and an event
 //     gap limit above the capped LLM wait (the LLM wait is the gap between
 //     agent_started and agent_thinking). Rounds of 10 s (a chat lasts
 //     seconds, so in-flight chats need a few seconds to reach their steady
-//     ≈ 275; 4 s rounds measured a mean of 100 and a peak of 280), 8 s of
+//     that steady state; 4 s rounds at 75 + 75 measured a mean of 100), 8 s of
 //     warm-up, at most 6 minutes, and a 1 ms configure window (uniform
-//     0–2 ms, under the 6.7 ms between chats). A 5 ms one (0–10 ms) made
+//     0–2 ms, under the 5 ms between chats). A 5 ms one (0–10 ms) made
 //     the legacy baseline misroute 59% of its chats: its answered-only
 //     latency was then a biased sample and no latency check decided.
 func (p Profile) Load() LoadShape {
 	if p == ProfileProduction {
-		return LoadShape{Users: 500, HTTPRate: 75, WSRate: 75, Timeout: ExecutionTimeout, MaxEventGap: ProductionLLMMax + time.Second,
+		return LoadShape{Users: 500, HTTPRate: 100, WSRate: 100, Timeout: ExecutionTimeout, MaxEventGap: ProductionLLMMax + time.Second,
 			RoundDuration: 10 * time.Second, Warmup: 8 * time.Second, MaxDuration: 6 * time.Minute, ConfigureWindow: time.Millisecond}
 	}
 	return LoadShape{Users: 100, HTTPRate: 200, WSRate: 200, Timeout: time.Second, MaxEventGap: 100 * time.Millisecond,
