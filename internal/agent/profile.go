@@ -102,7 +102,7 @@ func ParseProfile(s string) (Profile, error) {
 //     gap limit above the capped LLM wait (the LLM wait is the gap between
 //     agent_started and agent_thinking). Rounds of 10 s (a chat lasts
 //     seconds, so in-flight chats need a few seconds to reach their steady
-//     that steady state; 4 s rounds at 75 + 75 measured a mean of 100), 8 s of
+//     state; 4 s rounds at 75 + 75 measured a mean of 100), 8 s of
 //     warm-up, at most 6 minutes, and a 1 ms configure window (uniform
 //     0–2 ms, under the 5 ms between chats). A 5 ms one (0–10 ms) made
 //     the legacy baseline misroute 59% of its chats: its answered-only
