@@ -113,7 +113,7 @@ func (r *recorder) connected(d time.Duration, redial bool) {
 	if redial {
 		r.p.Redials++
 		if r.redialWithin > 0 && d > r.redialWithin {
-			r.timing(fmt.Sprintf("redial took %s, over %s", d.Round(time.Millisecond), r.redialWithin))
+			r.timing(func() string { return fmt.Sprintf("redial took %s, over %s", d.Round(time.Millisecond), r.redialWithin) })
 		}
 	}
 	r.p.Connect.Record(d)
@@ -132,11 +132,13 @@ func (r *recorder) dialFailed(reason string) {
 	r.mu.Unlock()
 }
 
-// timing counts a timing violation; r.mu is held.
-func (r *recorder) timing(example string) {
+// timing counts a timing violation; r.mu is held. The example is formatted
+// only while fewer than results.MaxExamples are kept, so a target that
+// breaks the limit on every chat costs no formatting under the lock.
+func (r *recorder) timing(example func() string) {
 	r.p.TimingViolations++
 	if len(r.p.TimingExamples) < results.MaxExamples {
-		r.p.TimingExamples = append(r.p.TimingExamples, example)
+		r.p.TimingExamples = append(r.p.TimingExamples, example())
 	}
 }
 
@@ -190,7 +192,9 @@ func (r *recorder) record(o outcome) {
 		p.FirstEvent.Record(o.first)
 	}
 	if r.maxEventGap > 0 && o.gap > r.maxEventGap {
-		r.timing(fmt.Sprintf("%s: %s between two events of a chat of %s, over %s", r.name, o.gap.Round(time.Millisecond), r.pool.ids[o.user], r.maxEventGap))
+		r.timing(func() string {
+			return fmt.Sprintf("%s: %s between two events of a chat of %s, over %s", r.name, o.gap.Round(time.Millisecond), r.pool.ids[o.user], r.maxEventGap)
+		})
 	}
 	s := r.grow(t)
 	s.requests++
