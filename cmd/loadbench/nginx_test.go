@@ -114,18 +114,26 @@ func startNginx(t *testing.T, upstream string, p pki) string {
 	return "https://" + addr
 }
 
+// nginxInFront starts a built-in per-request target and a real nginx in
+// front of it (TLS from a CA of the test's own) and returns nginx's URL and
+// the PKI.
+func nginxInFront(t *testing.T) (string, pki) {
+	t.Helper()
+	p := makePKI(t)
+	target, err := url.Parse(targetServer(t, "perrequest"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return startNginx(t, target.Host, p), p
+}
+
 // An attack through a real nginx (TLS, WebSocket upgrade, 1 s keep-alive
 // idle timeout, no buffering) has no errors and no violations.
 func TestAttackThroughNginx(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end: runs nginx and attacks through it for seconds")
 	}
-	p := makePKI(t)
-	target, err := url.Parse(targetServer(t, "perrequest"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	front := startNginx(t, target.Host, p)
+	front, p := nginxInFront(t)
 	out := filepath.Join(t.TempDir(), "run")
 	code, stdout, stderr := attackCLI(context.Background(), front, "--cacert", p.ca,
 		"--http-rate", "150", "--ws-rate", "150", "--users", "50", "--duration", "3s", "--quiet", "--out", out)
@@ -157,12 +165,7 @@ func TestWSPingKeepsConnectionsThroughNginx(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end: runs nginx and attacks through it for seconds")
 	}
-	p := makePKI(t)
-	target, err := url.Parse(targetServer(t, "perrequest"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	front := startNginx(t, target.Host, p)
+	front, p := nginxInFront(t)
 	redials := func(ping string) *results.Protocol {
 		out := filepath.Join(t.TempDir(), "run")
 		// 4 users, one chat every 2 s each: quiet for longer than nginx allows.
