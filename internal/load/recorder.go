@@ -113,7 +113,9 @@ func (r *recorder) connected(d time.Duration, redial bool) {
 	if redial {
 		r.p.Redials++
 		if r.redialWithin > 0 && d > r.redialWithin {
-			r.timing(func() string { return fmt.Sprintf("redial took %s, over %s", d.Round(time.Millisecond), r.redialWithin) })
+			r.timing(func() string {
+				return fmt.Sprintf("redial took %s, over %s", d.Round(time.Millisecond), r.redialWithin)
+			})
 		}
 	}
 	r.p.Connect.Record(d)
