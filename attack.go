@@ -134,6 +134,9 @@ type Options struct {
 	// of a chat before it counts as a timing violation; 0 means
 	// DefaultMaxEventGap, Disabled turns the check off.
 	MaxEventGap time.Duration
+	// Arrivals is the arrival process of rated load; the zero value is
+	// Poisson.
+	Arrivals Arrivals
 }
 
 // ParseBody parses text as the template of Options.Body. It is executed
@@ -233,7 +236,8 @@ func (o Options) engineOptions(op string) ([]load.Option, error) {
 	opts = append(opts,
 		load.WithWSPing(duration(o.WSPing, DefaultWSPing)),
 		load.WithMaxSendLag(duration(o.MaxSendLag, DefaultMaxSendLag)),
-		load.WithMaxEventGap(duration(o.MaxEventGap, DefaultMaxEventGap)))
+		load.WithMaxEventGap(duration(o.MaxEventGap, DefaultMaxEventGap)),
+		load.WithArrivals(o.Arrivals.engine()))
 	return opts, nil
 }
 

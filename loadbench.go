@@ -3,6 +3,7 @@ package loadbench
 import (
 	"fmt"
 
+	"github.com/loadbench/loadbench/internal/load"
 	"github.com/loadbench/loadbench/internal/usage"
 	"github.com/loadbench/loadbench/results"
 )
@@ -77,4 +78,31 @@ func verdictOf(s string) Verdict {
 		return Inconclusive
 	}
 	return 0
+}
+
+// Arrivals is how rated load spaces its chats in time.
+type Arrivals int
+
+// The arrival processes. The zero value is the default, Poisson.
+const (
+	// Poisson sends chats as independent arrivals at the rate (exponential
+	// gaps, seeded by the user prefix and protocol, so the same attack gets
+	// the same arrival times): some chats land close together, as in
+	// production, and work a target shares between requests overlaps.
+	Poisson Arrivals = iota
+	// Constant sends chats exactly 1/rate apart (vegeta's ConstantPacer).
+	Constant
+)
+
+// String is "poisson" or "constant".
+func (a Arrivals) String() string { return a.engine().String() }
+
+func (a Arrivals) engine() load.Arrivals {
+	switch a {
+	case Poisson:
+		return load.ArrivalsPoisson
+	case Constant:
+		return load.ArrivalsConstant
+	}
+	return load.Arrivals(255)
 }

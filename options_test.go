@@ -51,7 +51,7 @@ func TestAttackBodyAndEngineLimits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	base := loadbench.Options{HTTPRate: 40, WSRate: 40, Users: 2, Duration: 250 * time.Millisecond, Body: body}
+	base := loadbench.Options{HTTPRate: 40, WSRate: 40, Users: 2, Duration: 250 * time.Millisecond, Body: body, Arrivals: loadbench.Constant}
 	for _, c := range []struct {
 		name    string
 		lag     time.Duration

@@ -299,3 +299,20 @@ func TestAccountAndGeneratorWarnings(t *testing.T) {
 		t.Errorf("summary load %+v", sum.Load)
 	}
 }
+
+func TestIsolationMergeByProtocol(t *testing.T) {
+	t.Parallel()
+	var i Isolation
+	i.Merge(Isolation{Checked: 10, Violations: 1, Protocols: map[string]IsolationCount{WS: {Checked: 10, Violations: 1}}})
+	i.Merge(Isolation{Checked: 5, Protocols: map[string]IsolationCount{HTTP: {Checked: 5}}})
+	i.Merge(Isolation{Checked: 7, Violations: 2, Protocols: map[string]IsolationCount{WS: {Checked: 7, Violations: 2}}})
+	if i.Checked != 22 || i.Violations != 3 {
+		t.Errorf("totals %d checked, %d violations", i.Checked, i.Violations)
+	}
+	if got := i.Protocols[WS]; got != (IsolationCount{Checked: 17, Violations: 3}) {
+		t.Errorf("ws %+v", got)
+	}
+	if got := i.Protocols[HTTP]; got != (IsolationCount{Checked: 5}) {
+		t.Errorf("http %+v", got)
+	}
+}

@@ -314,6 +314,15 @@ type Isolation struct {
 	// MaxFactoryIDs); DistinctFactoryIDs counts them all.
 	FactoryIDs         []string `json:"factory_ids,omitempty"`
 	DistinctFactoryIDs int64    `json:"distinct_factory_ids"`
+	// Protocols splits Checked and Violations by protocol (http, ws): a
+	// half-migrated service can leak on one route and not the other.
+	Protocols map[string]IsolationCount `json:"protocols,omitempty"`
+}
+
+// IsolationCount is the checks of one protocol.
+type IsolationCount struct {
+	Checked    int64 `json:"checked"`
+	Violations int64 `json:"violations"`
 }
 
 // Violation is one example of another user's data in a response.
@@ -330,6 +339,15 @@ const MaxExamples = 20
 func (i *Isolation) Merge(o Isolation) {
 	i.Checked += o.Checked
 	i.Violations += o.Violations
+	for name, c := range o.Protocols {
+		if i.Protocols == nil {
+			i.Protocols = map[string]IsolationCount{}
+		}
+		t := i.Protocols[name]
+		t.Checked += c.Checked
+		t.Violations += c.Violations
+		i.Protocols[name] = t
+	}
 	for _, e := range o.Examples {
 		if len(i.Examples) >= MaxExamples {
 			break

@@ -1,5 +1,10 @@
 package results
 
+import (
+	"slices"
+	"strings"
+)
+
 // Summary is summary.json: the verdicts of a compare. The gate is on the
 // candidate; the baseline's numbers are the "before".
 type Summary struct {
@@ -104,4 +109,39 @@ type IsolationVerdict struct {
 	Violations         int64  `json:"violations"`
 	DistinctFactoryIDs int64  `json:"distinct_factory_ids"`
 	Verdict            string `json:"verdict"`
+	// Protocols is the verdict of each protocol's checks (http, ws).
+	Protocols map[string]ProtocolIsolation `json:"protocols,omitempty"`
+}
+
+// ProtocolIsolation is one protocol's isolation checks and their verdict.
+type ProtocolIsolation struct {
+	Checked    int64  `json:"checked"`
+	Violations int64  `json:"violations"`
+	Verdict    string `json:"verdict"`
+}
+
+// ByProtocol lists the protocols of v in report order (http, then ws, then
+// any other by name).
+func (v IsolationVerdict) ByProtocol() []string {
+	names := make([]string, 0, len(v.Protocols))
+	for name := range v.Protocols {
+		names = append(names, name)
+	}
+	slices.SortFunc(names, func(a, b string) int {
+		if d := protoRank(a) - protoRank(b); d != 0 {
+			return d
+		}
+		return strings.Compare(a, b)
+	})
+	return names
+}
+
+func protoRank(name string) int {
+	switch name {
+	case HTTP:
+		return 0
+	case WS:
+		return 1
+	}
+	return 2
 }

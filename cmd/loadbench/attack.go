@@ -158,7 +158,8 @@ func runAttack(ctx context.Context, cmd *cobra.Command, s streams, f attackFlags
 		HTTPRate: optionsRate(httpRate), WSRate: optionsRate(wsRate), Duration: f.duration, Users: f.users, Timeout: f.timeout,
 		MaxRequests: f.maxRequests, HTTPPath: f.httpPath, WSPath: f.wsPath, UserPrefix: f.prefix,
 		MaxInFlight: f.engine.maxInFlight, MaxSendLag: disabled(f.engine.maxSendLag), MaxEventGap: disabled(f.engine.maxEventGap),
-		Header: tr.header, TLS: tr.tls, WSSubprotocol: tr.wsSubprotocol, WSPing: disabled(tr.wsPing), Body: tr.body,
+		Arrivals: f.engine.publicArrivals(),
+		Header:   tr.header, TLS: tr.tls, WSSubprotocol: tr.wsSubprotocol, WSPing: disabled(tr.wsPing), Body: tr.body,
 		VegetaFile: filepath.Join(out, results.VegetaFile), // written only when HTTP is on
 	}
 	if f.workers > 0 {

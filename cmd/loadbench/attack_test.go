@@ -62,6 +62,7 @@ func TestAttackBadInput(t *testing.T) {
 		{"zero in flight", []string{"http://127.0.0.1:1", "--max-in-flight", "0"}, "attack: --max-in-flight must be positive, got 0"},
 		{"negative send lag", []string{"http://127.0.0.1:1", "--max-send-lag=-1ms"}, "attack: --max-send-lag must not be negative"},
 		{"negative event gap", []string{"http://127.0.0.1:1", "--max-event-gap=-5ms"}, "attack: --max-event-gap must not be negative"},
+		{"unknown arrivals", []string{"http://127.0.0.1:1", "--arrivals", "uniform"}, "attack: --arrivals must be poisson or constant, got \"uniform\""},
 		{"workers over in flight", []string{"http://127.0.0.1:1", "--http-rate", "max", "--workers", "8", "--max-in-flight", "4"}, "attack: 8 workers exceed the in-flight limit of 4"},
 	}
 	for _, c := range cases {
@@ -110,7 +111,7 @@ func TestAttackCleanTargetExits0AndWritesResults(t *testing.T) {
 	t.Parallel()
 	url := targetServer(t, targets.ImplPerRequest)
 	out := filepath.Join(t.TempDir(), "run")
-	code, stdout, stderr := attackCLI(context.Background(), url, "--http-rate", "30", "--ws-rate", "30", "--users", "5", "--duration", "1s", "--out", out)
+	code, stdout, stderr := attackCLI(context.Background(), url, "--http-rate", "30", "--ws-rate", "30", "--users", "5", "--duration", "1s", "--arrivals", "constant", "--out", out)
 	if code != exitOK {
 		t.Fatalf("exit %d, stderr %q\n%s", code, stderr, stdout)
 	}

@@ -160,6 +160,35 @@ func TestCompareLegacyCandidateFailsOnIsolation(t *testing.T) {
 	}
 }
 
+// TestComparePartialFailsIsolationOnWebSocketOnly: the half-migrated build
+// (HTTP on per-request factories, the WebSocket route still configuring the
+// singleton) fails isolation on WebSocket and passes it on HTTP, and keeps
+// no more factories live than the legacy baseline. A 2 ms configure window
+// makes the WebSocket chats overlap in every round at this short load.
+func TestComparePartialFailsIsolationOnWebSocketOnly(t *testing.T) {
+	builtinTargets(t)
+	dir := filepath.Join(t.TempDir(), "run")
+	code, out, errOut := runCmd(context.Background(), t, shortCompare(dir, "--candidate-impl", "partial", "--candidate-args", "--configure-window 2ms")...)
+	if code != exitFail {
+		t.Fatalf("exit %d, want 1\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	sum := readSummary(t, dir)
+	iv := sum.Isolation[results.Candidate]
+	h, w := iv.Protocols[results.HTTP], iv.Protocols[results.WS]
+	if w.Verdict != results.Fail || w.Violations == 0 {
+		t.Errorf("candidate ws isolation %+v, want violations", w)
+	}
+	if h.Verdict != results.Pass || h.Checked == 0 || h.Violations != 0 {
+		t.Errorf("candidate http isolation %+v, want checked and clean", h)
+	}
+	if !strings.Contains(sum.Reason, "http pass: 0 in") || !strings.Contains(sum.Reason, "ws fail: ") {
+		t.Errorf("reason %q does not say which protocol failed", sum.Reason)
+	}
+	if m := sum.Memory[results.Candidate]; m.FactoriesLiveAfter != 1 || strings.Contains(m.Note, "(the baseline keeps") {
+		t.Errorf("candidate memory %+v: the singleton is the baseline's too", m)
+	}
+}
+
 func TestCompareUnreachableExits3Quickly(t *testing.T) {
 	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "run")
@@ -193,6 +222,7 @@ func TestCompareBadUsageExits2(t *testing.T) {
 		{"compare", "--max-in-flight", "0"},
 		{"compare", "--max-send-lag=-1ms"},
 		{"compare", "--max-event-gap=-1ms"},
+		{"compare", "--arrivals=bursty"},
 	} {
 		dir := filepath.Join(t.TempDir(), "run")
 		code, out, errOut := runCmd(context.Background(), t, append(args, "--out", dir)...)

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/loadbench/loadbench"
 	"github.com/loadbench/loadbench/internal/compare"
 	"github.com/loadbench/loadbench/internal/load"
 	"github.com/loadbench/loadbench/results"
@@ -87,6 +88,7 @@ func verdictExit(verdict string) error {
 type engineFlags struct {
 	maxInFlight             int
 	maxSendLag, maxEventGap time.Duration
+	arrivals                string
 }
 
 func (e *engineFlags) register(f *pflag.FlagSet) {
@@ -96,6 +98,8 @@ func (e *engineFlags) register(f *pflag.FlagSet) {
 		"p99 send lag (actual − intended send) above which the generator is reported saturated (0: never)")
 	f.DurationVar(&e.maxEventGap, "max-event-gap", load.DefaultMaxEventGap,
 		"most time between two consecutive events of a chat; longer is a timing violation (0: no check)")
+	f.StringVar(&e.arrivals, "arrivals", load.DefaultArrivals.String(),
+		"arrival process of rated load: poisson (independent arrivals, seeded by the user prefix) or constant (exactly 1/rate apart)")
 }
 
 // options checks the flags and returns them as load options; op prefixes
@@ -104,7 +108,8 @@ func (e *engineFlags) options(op string) ([]load.Option, error) {
 	if err := e.check(op); err != nil {
 		return nil, err
 	}
-	return []load.Option{load.WithMaxInFlight(e.maxInFlight), load.WithMaxSendLag(e.maxSendLag), load.WithMaxEventGap(e.maxEventGap)}, nil
+	arr, _ := load.ParseArrivals(e.arrivals)
+	return []load.Option{load.WithMaxInFlight(e.maxInFlight), load.WithMaxSendLag(e.maxSendLag), load.WithMaxEventGap(e.maxEventGap), load.WithArrivals(arr)}, nil
 }
 
 // check checks the flags; op prefixes the errors.
@@ -117,5 +122,16 @@ func (e *engineFlags) check(op string) error {
 	case e.maxEventGap < 0:
 		return usageErr("%s: --max-event-gap must not be negative, got %s", op, e.maxEventGap)
 	}
+	if _, err := load.ParseArrivals(e.arrivals); err != nil {
+		return usageErr("%s: --arrivals must be poisson or constant, got %q", op, e.arrivals)
+	}
 	return nil
+}
+
+// publicArrivals is the checked --arrivals as the public API's value.
+func (e *engineFlags) publicArrivals() loadbench.Arrivals {
+	if e.arrivals == load.ArrivalsConstant.String() {
+		return loadbench.Constant
+	}
+	return loadbench.Poisson
 }

@@ -134,7 +134,7 @@ gracefully on SIGINT or SIGTERM.`,
 	f := cmd.Flags()
 	f.StringVar(&impl, "impl", "", "build to serve: baseline, perrequest or partial (required)")
 	f.StringVar(&profile, "profile", agent.DefaultProfile.String(), "workload profile: ci (fixed --think/--tool waits) or production (log-normal LLM waits, median 1.5 s, p99 6 s)")
-	f.DurationVar(&window, "configure-window", agent.DefaultConfigureWindow, "(default: the profile's, 500µs under ci, 1ms under production) mean wait between configuring the factory and creating the agent, drawn per chat (uniform up to twice it, the same for both builds); the legacy build misroutes chats that overlap it")
+	f.DurationVar(&window, "configure-window", agent.DefaultConfigureWindow, "mean added wait between configuring the factory and creating the agent, drawn per chat (uniform up to twice it, the same for both builds); the legacy build misroutes chats that overlap the window, which without it is the code between the two")
 	f.IntVar(&cache, "factory-cache", agent.DefaultFactoryCache, "per-request build: agent-class cache pinning up to this many factories (the real lru_cache: 128)")
 	f.DurationVar(&delay, "delay", 0, "add this latency to every chat (fault injection)")
 	f.Float64Var(&failRate, "fail-rate", 0, "answer this share of chats with an error, chosen per chat key (fault injection)")

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math"
+	"runtime"
 	"strings"
 	"time"
 )
@@ -103,14 +104,14 @@ func ParseProfile(s string) (Profile, error) {
 //     agent_started and agent_thinking). Rounds of 10 s (a chat lasts
 //     seconds, so in-flight chats need a few seconds to reach their steady
 //     state; 4 s rounds at 75 + 75 measured a mean of 100), 8 s of
-//     warm-up, at most 6 minutes, and a 1 ms configure window (uniform
-//     0–2 ms, under the 5 ms between chats). A 5 ms one (0–10 ms) made
-//     the legacy baseline misroute 59% of its chats: its answered-only
-//     latency was then a biased sample and no latency check decided.
+//     warm-up, at most 6 minutes, and no added configure window
+//     (DefaultConfigureWindow). A 5 ms one (0–10 ms) made the legacy
+//     baseline misroute 59% of its chats: its answered-only latency was
+//     then a biased sample and no latency check decided.
 func (p Profile) Load() LoadShape {
 	if p == ProfileProduction {
 		return LoadShape{Users: 500, HTTPRate: 100, WSRate: 100, Timeout: ExecutionTimeout, MaxEventGap: ProductionLLMMax + time.Second,
-			RoundDuration: 10 * time.Second, Warmup: 8 * time.Second, MaxDuration: 6 * time.Minute, ConfigureWindow: time.Millisecond}
+			RoundDuration: 10 * time.Second, Warmup: 8 * time.Second, MaxDuration: 6 * time.Minute, ConfigureWindow: DefaultConfigureWindow}
 	}
 	return LoadShape{Users: 100, HTTPRate: 200, WSRate: 200, Timeout: time.Second, MaxEventGap: 100 * time.Millisecond,
 		ConfigureWindow: DefaultConfigureWindow}
@@ -200,9 +201,8 @@ type Window struct {
 // the ones with the longest waits, and its answered-only latency loses
 // them. A long-tailed wait (exponential) made that selection show: the
 // legacy's p99 looked several percent better than the per-request build's
-// for a wait both pay. With at most 2 × Mean (1 ms by default, under the
-// 2.5 ms between chats of the default compare) the misrouting comes from
-// the chats' real overlap, not from the tail of the wait.
+// for a wait both pay. The default adds no wait at all
+// (DefaultConfigureWindow).
 func (w Window) Wait(uctx UserExecutionContext, seq uint64) time.Duration {
 	switch {
 	case w.Mean <= 0:
@@ -214,7 +214,36 @@ func (w Window) Wait(uctx UserExecutionContext, seq uint64) time.Duration {
 	return time.Duration(2 * u * float64(w.Mean))
 }
 
-// Sleep waits the chat's Wait, or until ctx is done (its error).
+// Sleep waits the chat's Wait, or until ctx is done (its error). Waits
+// under PreciseBelow are kept to the microsecond by yielding the processor
+// until the deadline: a timer would end them at the runtime's next poll,
+// about 1.1 ms on this machine whatever the wait asked (measured with
+// time.Sleep of 50 µs to 1 ms), which made every window the same 1.1 ms.
 func (w Window) Sleep(ctx context.Context, uctx UserExecutionContext, seq uint64) error {
-	return sleep(ctx, w.Wait(uctx, seq))
+	d := w.Wait(uctx, seq)
+	if d >= PreciseBelow {
+		return sleep(ctx, d)
+	}
+	return yieldFor(ctx, d)
+}
+
+// PreciseBelow is the wait under which Window.Sleep yields instead of
+// sleeping on a timer.
+const PreciseBelow = 2 * time.Millisecond
+
+// yieldFor yields the processor until d has passed or ctx is done. It costs
+// the CPU time of the yields, a few per cent of a core at the default
+// window and rate, paid alike by both builds.
+func yieldFor(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	end := time.Now().Add(d)
+	for i := 0; time.Now().Before(end); i++ {
+		if i%32 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		runtime.Gosched()
+	}
+	return ctx.Err()
 }

@@ -77,8 +77,12 @@ func Evaluate(run *results.Run, cfg Config) *results.Summary {
 	sum.Errors = errorVerdict(segs[results.Baseline], segs[results.Candidate], n, cfg)
 	sum.Saturated = saturated(segs)
 	var memReason string
+	// The candidate may keep live as many factories as the baseline keeps
+	// after its last round: a legacy baseline's one process-wide factory
+	// is the state the migration starts from, not a leak of the candidate.
+	keep := max(ReadMemory(segs[results.Baseline]).FactoriesLiveAfter, 0)
 	for _, b := range []string{results.Baseline, results.Candidate} {
-		v, reason := memoryVerdict(b, segs[b], cfg)
+		v, reason := memoryVerdict(b, segs[b], cfg, keep)
 		sum.Memory[b] = v
 		if b == results.Candidate {
 			memReason = reason
@@ -271,5 +275,31 @@ func isolationVerdict(build string, segs []*results.Segment) results.IsolationVe
 	if iso.Violations > 0 {
 		v.Verdict = results.Fail
 	}
+	for name, c := range iso.Protocols {
+		if v.Protocols == nil {
+			v.Protocols = map[string]results.ProtocolIsolation{}
+		}
+		pv := results.ProtocolIsolation{Checked: c.Checked, Violations: c.Violations, Verdict: results.Pass}
+		if c.Violations > 0 {
+			pv.Verdict = results.Fail
+		}
+		v.Protocols[name] = pv
+	}
 	return v
+}
+
+// isolationText is the one-line reason of a failed isolation verdict, with
+// each protocol's share: "3 violation(s) in 900 checks (ws fail: 3 in 450;
+// http pass: 0 in 450)".
+func isolationText(iso results.IsolationVerdict) string {
+	s := fmt.Sprintf("%d violation(s) in %d checks", iso.Violations, iso.Checked)
+	var parts []string
+	for _, name := range iso.ByProtocol() {
+		p := iso.Protocols[name]
+		parts = append(parts, fmt.Sprintf("%s %s: %d in %d", name, p.Verdict, p.Violations, p.Checked))
+	}
+	if len(parts) > 1 {
+		s += " (" + strings.Join(parts, "; ") + ")"
+	}
+	return s
 }

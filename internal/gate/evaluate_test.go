@@ -16,7 +16,10 @@ type build struct {
 	leakPerReq float64   // heap retained per request
 	factories  float64   // factories_live after each segment
 	violations int64
-	forced     bool
+	// wsViolations, when set, are violations on WebSocket only (a
+	// half-migrated build); the segment then reports both protocols.
+	wsViolations int64
+	forced       bool
 }
 
 func steady(f float64, jitter ...float64) []float64 {
@@ -46,6 +49,13 @@ func segment(name string, round int, f float64, b build) *results.Segment {
 		s.Protocols[proto] = p
 	}
 	s.Isolation = results.Isolation{Checked: 2000, Violations: b.violations, DistinctFactoryIDs: 2000}
+	if b.wsViolations > 0 {
+		s.Isolation.Violations = b.wsViolations
+		s.Isolation.Protocols = map[string]results.IsolationCount{
+			results.HTTP: {Checked: 1000},
+			results.WS:   {Checked: 1000, Violations: b.wsViolations},
+		}
+	}
 	heap := 50e6 + float64(round-1)*2000*b.leakPerReq
 	s.Memory = &results.Memory{
 		Before:   results.Snapshot{Forced: b.forced, HeapLiveBytes: heap, FactoriesLive: b.factories, AgentInstancesRetained: 0},
@@ -84,7 +94,11 @@ func TestEvaluate(t *testing.T) {
 		{"+50%", build{factor: steady(1.5, tight...), forced: true}, results.Fail, "+50.0% (CI 1.50–1.50, p<0.001) over the 5% budget (and 5 more failure(s))", results.Pass, results.Pass, results.Fail},
 		{"identical, wide", build{factor: steady(1, 1.09, 0.92, 1.04, 0.95, 1.08, 0.93), forced: true}, results.Inconclusive, "cannot be told from the 5% budget; about", results.Pass, results.Pass, results.Inconclusive},
 		{"leak 4096 B/request", build{factor: good.factor, leakPerReq: 4096, forced: true}, results.Fail, "candidate memory: heap grows 4096 B/chat (CI 4096–4097, limit 64)", results.Fail, results.Pass, results.Pass},
-		{"factories live 3", build{factor: good.factor, factories: 3, forced: true}, results.Fail, "candidate memory: 3 factories live after the last round", results.Fail, results.Pass, results.Pass},
+		{"factories live 3", build{factor: good.factor, factories: 3, forced: true}, results.Fail, "candidate memory: 3 factories live after the last round (the baseline keeps 1)", results.Fail, results.Pass, results.Pass},
+		// A half-migrated candidate keeps the legacy singleton, as the
+		// baseline does: not a leak of the candidate.
+		{"factories live 1, as the baseline", build{factor: good.factor, factories: 1, forced: true}, results.Pass, "all 6", results.Pass, results.Pass, results.Pass},
+		{"violations on ws only", build{factor: good.factor, wsViolations: 2, forced: true}, results.Fail, "candidate isolation: 12 violation(s) in 12000 checks (http pass: 0 in 6000; ws fail: 12 in 6000)", results.Pass, results.Fail, results.Pass},
 		{"leak 128 B/chat", build{factor: good.factor, leakPerReq: 128, forced: true}, results.Fail, "candidate memory: heap grows 128 B/chat", results.Fail, results.Pass, results.Pass},
 		{"leak 30 B/chat", build{factor: good.factor, leakPerReq: 30, forced: true}, results.Pass, "all 6", results.Pass, results.Pass, results.Pass},
 		{"leak 30 B/chat unforced", build{factor: good.factor, leakPerReq: 30}, results.Pass, "all 6", results.Pass, results.Pass, results.Pass},
@@ -125,6 +139,36 @@ func TestEvaluate(t *testing.T) {
 				t.Errorf("baseline memory %+v", bm)
 			}
 		})
+	}
+}
+
+// TestEvaluateLiveFactoriesAgainstPerRequestBaseline: with a baseline that
+// keeps no factory, one live candidate factory fails.
+func TestEvaluateLiveFactoriesAgainstPerRequestBaseline(t *testing.T) {
+	t.Parallel()
+	base := build{factor: steady(1, tight...), forced: true}
+	cand := build{factor: steady(1, tight...), factories: 1, forced: true}
+	sum := Evaluate(synthRun(base, cand), DefaultConfig())
+	if m := sum.Memory[results.Candidate]; m.Verdict != results.Fail || !strings.Contains(sum.Reason, "candidate memory: 1 factories live after the last round") {
+		t.Errorf("verdict %s %q, candidate memory %+v", sum.Verdict, sum.Reason, m)
+	}
+}
+
+// TestIsolationByProtocol: each protocol's checks get their own verdict.
+func TestIsolationByProtocol(t *testing.T) {
+	t.Parallel()
+	base := build{factor: steady(1, tight...), forced: true}
+	cand := build{factor: steady(1, tight...), wsViolations: 3, forced: true}
+	iv := Evaluate(synthRun(base, cand), DefaultConfig()).Isolation[results.Candidate]
+	if got := iv.ByProtocol(); len(got) != 2 || got[0] != results.HTTP || got[1] != results.WS {
+		t.Fatalf("protocols %v", got)
+	}
+	h, w := iv.Protocols[results.HTTP], iv.Protocols[results.WS]
+	if h.Verdict != results.Pass || h.Checked != 6000 || h.Violations != 0 {
+		t.Errorf("http %+v", h)
+	}
+	if w.Verdict != results.Fail || w.Checked != 6000 || w.Violations != 18 {
+		t.Errorf("ws %+v", w)
 	}
 }
 

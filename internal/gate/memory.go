@@ -79,9 +79,10 @@ func ReadMemory(segs []*results.Segment) MemoryReading {
 }
 
 // memoryVerdict judges a build's memory: the candidate by the rule of the
-// package comment, the baseline as info.
+// package comment, the baseline as info. keep is how many factories may
+// stay live after the last round (the baseline's count).
 // reason is the one-line cause of a fail or inconclusive, "" otherwise.
-func memoryVerdict(build string, segs []*results.Segment, cfg Config) (v results.MemoryVerdict, reason string) {
+func memoryVerdict(build string, segs []*results.Segment, cfg Config, keep float64) (v results.MemoryVerdict, reason string) {
 	m := ReadMemory(segs)
 	v = results.MemoryVerdict{
 		RetainedBytes:           m.RetainedBytes,
@@ -97,7 +98,7 @@ func memoryVerdict(build string, segs []*results.Segment, cfg Config) (v results
 	}
 	slope, lo, hi := TheilSen(m.Chats, m.Heap, cfg.criticalZ(len(segs)))
 	v.SlopeBytesPerChat, v.SlopeLow, v.SlopeHigh = finite(slope), finite(lo), finite(hi)
-	verdict, judge, reason := judgeMemory(m, slope, lo, hi, cfg)
+	verdict, judge, reason := judgeMemory(m, slope, lo, hi, cfg, keep)
 	notes = append(notes, judge...)
 	v.Verdict = verdict
 	if build != results.Candidate {
@@ -107,8 +108,9 @@ func memoryVerdict(build string, segs []*results.Segment, cfg Config) (v results
 	return v, reason
 }
 
-// judgeMemory applies the memory rule to m and its heap slope.
-func judgeMemory(m MemoryReading, slope, lo, hi float64, cfg Config) (verdict string, notes []string, reason string) {
+// judgeMemory applies the memory rule to m and its heap slope; keep is how
+// many factories may stay live after the last round.
+func judgeMemory(m MemoryReading, slope, lo, hi float64, cfg Config, keep float64) (verdict string, notes []string, reason string) {
 	limit := cfg.MaxRetainedBytesPerRequest
 	verdict = results.Inconclusive
 	switch {
@@ -134,8 +136,13 @@ func judgeMemory(m MemoryReading, slope, lo, hi float64, cfg Config) (verdict st
 	switch {
 	case m.FactoriesLiveAfter < 0:
 		notes = append(notes, "factories_live not reported: not checked")
+	case m.FactoriesLiveAfter > 0 && m.FactoriesLiveAfter <= keep:
+		notes = append(notes, fmt.Sprintf("%v factories live after the last round, as the baseline keeps", m.FactoriesLiveAfter))
 	case m.FactoriesLiveAfter > 0:
 		r := fmt.Sprintf("%v factories live after the last round", m.FactoriesLiveAfter)
+		if keep > 0 {
+			r += fmt.Sprintf(" (the baseline keeps %v)", keep)
+		}
 		notes = append(notes, r)
 		if verdict != results.Fail {
 			reason = r

@@ -14,7 +14,7 @@ func overall(sum *results.Summary, memReason string, cfg Config) (verdict, reaso
 	var fails []string
 	iso := sum.Isolation[results.Candidate]
 	if iso.Verdict == results.Fail {
-		fails = append(fails, fmt.Sprintf("candidate isolation: %d violation(s) in %d checks", iso.Violations, iso.Checked))
+		fails = append(fails, "candidate isolation: "+isolationText(iso))
 	}
 	// Isolation is decided whatever the generator did; the rest is not.
 	if iso.Verdict != results.Fail && len(sum.Saturated) > 0 {

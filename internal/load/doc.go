@@ -7,9 +7,10 @@
 //	POST {base}/api/agents/run   {"user_id","thread_id","message"} → run_id, ids, factory_id, five events, result
 //	GET  {base}/api/demo/ws      chat → agent_started, agent_thinking, tool_executing, tool_completed, agent_completed
 //
-// Arrivals follow an open model: chats are scheduled at a constant rate
-// (vegeta's ConstantPacer) and sent on schedule whether or not earlier ones
-// were answered, and latency is measured from the intended send time, so a
+// Arrivals follow an open model: chats are scheduled at the rate, as
+// independent (Poisson) arrivals by default or exactly 1/rate apart
+// (WithArrivals), and sent on schedule whether or not earlier ones were
+// answered, and latency is measured from the intended send time, so a
 // stalled target shows its stall instead of hiding it behind a waiting
 // generator (coordinated omission). Rate Max switches a protocol to a closed
 // loop (throughput mode): HTTP with a fixed number of workers, WebSocket with

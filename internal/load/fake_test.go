@@ -179,9 +179,12 @@ func startFake(t *testing.T, f *fakeTarget) *httptest.Server {
 	return srv
 }
 
+// mustAttack builds an attacker with constant arrivals unless opts say
+// otherwise: the tests that count chats need the metronome's exact count
+// (TestPoissonAttackCount covers the default process).
 func mustAttack(t *testing.T, url string, opts ...Option) *Attacker {
 	t.Helper()
-	a, err := NewAttacker(url, opts...)
+	a, err := NewAttacker(url, append([]Option{WithArrivals(ArrivalsConstant)}, opts...)...)
 	if err != nil {
 		t.Fatalf("NewAttacker: %v", err)
 	}

@@ -158,6 +158,7 @@ type Attacker struct {
 	maxSendLag        time.Duration
 	maxEventGap       time.Duration
 	redialWithin      time.Duration
+	arrivals          Arrivals
 	// beforeSend, when set (tests only), is called by the schedule before
 	// each chat is dispatched: a slow one throttles the dispatch.
 	beforeSend func()
@@ -232,6 +233,8 @@ func NewAttacker(baseURL string, opts ...Option) (*Attacker, error) {
 		return nil, usage.Errorf("attack: max send lag must not be negative, got %s", a.maxSendLag)
 	case a.maxEventGap < 0:
 		return nil, usage.Errorf("attack: max event gap must not be negative, got %s", a.maxEventGap)
+	case a.arrivals != ArrivalsPoisson && a.arrivals != ArrivalsConstant:
+		return nil, usage.Errorf("attack: unknown arrival process %s", a.arrivals)
 	case a.redialWithin < 0:
 		return nil, usage.Errorf("attack: redial limit must not be negative, got %s", a.redialWithin)
 	case a.prefix == "" || strings.ContainsAny(a.prefix, " \t\r\n\"\\0123456789"):

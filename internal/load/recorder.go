@@ -282,6 +282,7 @@ func (r *recorder) finish() (*results.Protocol, []results.Second, results.Isolat
 		tl = append(tl, sec)
 	}
 	iso := r.iso
+	iso.Protocols = map[string]results.IsolationCount{r.name: {Checked: r.iso.Checked, Violations: r.iso.Violations}}
 	iso.Examples = slices.Clone(iso.Examples)
 	iso.FactoryIDs = make([]string, 0, len(r.factories))
 	for id := range r.factories {

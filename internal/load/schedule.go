@@ -33,29 +33,24 @@ func pacer(rate float64) vegeta.ConstantPacer {
 	return vegeta.ConstantPacer{Freq: max(int(math.Round(rate*1000)), 1), Per: 1000 * time.Second}
 }
 
-// schedule calls send for chat n at its intended time, began + (n+1) ×
-// interval, for every chat due within duration, until ctx is done or the
-// budget is spent. send must not block: the schedule is open, so a slow
-// target never delays it, and the intended time, not the moment send is
-// called, is the start of the chat's latency. When the generator cannot
-// keep up, chats are sent late, at once, and their send lag (the moment
-// send runs − intended) shows it. before, when not nil, runs before each
-// send (tests throttle the dispatch with it).
-func schedule(ctx context.Context, rate float64, duration time.Duration, began time.Time, live *counters, maxReq int64, before func(), send func(n uint64, intended time.Time)) {
-	p := pacer(rate)
-	interval := p.Per / time.Duration(p.Freq)
+// schedule calls send for chat n at its intended time, began + the n-th
+// offset of the arrival process (see Arrivals), for every chat due within
+// duration, until ctx is done or the budget is spent. send must not block:
+// the schedule is open, so a slow target never delays it, and the intended
+// time, not the moment send is called, is the start of the chat's latency.
+// When the generator cannot keep up, chats are sent late, at once, and
+// their send lag (the moment send runs − intended) shows it. before, when
+// not nil, runs before each send (tests throttle the dispatch with it).
+func schedule(ctx context.Context, next func() time.Duration, duration time.Duration, began time.Time, live *counters, maxReq int64, before func(), send func(n uint64, intended time.Time)) {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for hits := uint64(0); ; hits++ {
-		offset := time.Duration(hits+1) * interval
+		offset := next()
 		if offset > duration {
 			return
 		}
-		wait, stop := p.Pace(time.Since(began), hits)
-		if stop {
-			return
-		}
-		if wait > 0 {
+		intended := began.Add(offset)
+		if wait := time.Until(intended); wait > 0 {
 			timer.Reset(wait)
 			select {
 			case <-ctx.Done():
@@ -71,6 +66,6 @@ func schedule(ctx context.Context, rate float64, duration time.Duration, began t
 		if before != nil {
 			before()
 		}
-		send(hits, began.Add(offset))
+		send(hits, intended)
 	}
 }

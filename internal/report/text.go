@@ -65,6 +65,12 @@ func Text(sum *results.Summary) func(io.Writer) error {
 				continue
 			}
 			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\n", build, iv.Checked, iv.Violations, iv.DistinctFactoryIDs, iv.Verdict)
+			if names := iv.ByProtocol(); len(names) > 1 {
+				for _, name := range names {
+					pv := iv.Protocols[name]
+					fmt.Fprintf(tw, "%s %s\t%d\t%d\t\t%s\n", build, name, pv.Checked, pv.Violations, pv.Verdict)
+				}
+			}
 		}
 		if len(sum.Load) > 0 {
 			fmt.Fprintln(tw)

@@ -103,8 +103,11 @@ func newView(run *results.Run, sum *results.Summary, cs []charts.Chart) view {
 		{"responses checked", strconv.FormatInt(bi.Checked, 10), strconv.FormatInt(ci.Checked, 10)},
 		{"with another user's data", strconv.FormatInt(bi.Violations, 10), strconv.FormatInt(ci.Violations, 10)},
 		{"distinct factory ids", strconv.FormatInt(bi.DistinctFactoryIDs, 10), strconv.FormatInt(ci.DistinctFactoryIDs, 10)},
-		{"verdict", bi.Verdict, ci.Verdict},
 	}
+	if len(bi.Protocols) > 1 || len(ci.Protocols) > 1 {
+		v.Iso = append(v.Iso, pairRow{"by protocol", isoByProtocol(bi), isoByProtocol(ci)})
+	}
+	v.Iso = append(v.Iso, pairRow{"verdict", bi.Verdict, ci.Verdict})
 	const maxExamples = 5
 	for _, s := range run.Segments {
 		for _, e := range s.Isolation.Examples {
@@ -368,4 +371,15 @@ func mark(verdict string) string {
 		return "–"
 	}
 	return verdict
+}
+
+// isoByProtocol is one build's isolation per protocol: "http pass (0 of
+// 7363), ws fail (135 of 7300)".
+func isoByProtocol(iv results.IsolationVerdict) string {
+	var parts []string
+	for _, name := range iv.ByProtocol() {
+		p := iv.Protocols[name]
+		parts = append(parts, fmt.Sprintf("%s %s (%d of %d)", name, p.Verdict, p.Violations, p.Checked))
+	}
+	return strings.Join(parts, ", ")
 }
