@@ -104,9 +104,11 @@
 // interval from Kendall's tau (variance corrected for tied x: the readings
 // before a round and after the previous one share their x). The candidate
 // passes when the slope's upper bound ≤ MaxRetainedBytesPerRequest (default
-// 64 B per chat answered) and no factory is live after the last round;
-// fails when the lower bound is over it or a factory is live;
-// inconclusive otherwise. compare reads factories_live after each segment
+// 64 B per chat answered) and no more factories are live after the last
+// round than the baseline keeps (a legacy baseline keeps its one
+// process-wide factory; a half-migrated candidate keeps the same one, which
+// is the state it starts from, not its leak); fails when the lower bound is
+// over the limit or more factories are live; inconclusive otherwise. compare reads factories_live after each segment
 // only once it has stayed unchanged for 300 ms (polled every 100 ms, at
 // most 5 s). Every round uses fresh user ids (compare.UserPrefix), so a
 // leak per user id grows with the rounds like a leak per chat: 2,048 B per
@@ -120,7 +122,10 @@
 // # Isolation rule
 //
 // A build's checks are summed over its segments; it passes iff no response
-// carried another user's data. Only the candidate is gated.
+// carried another user's data. Only the candidate is gated. Each protocol
+// also gets its own verdict (results.IsolationVerdict.Protocols), and a
+// failure's reason names them: a half-migrated service leaks on the route
+// still on the singleton and not on the other.
 //
 // # Overall verdict
 //
