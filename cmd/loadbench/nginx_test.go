@@ -136,7 +136,7 @@ func TestAttackThroughNginx(t *testing.T) {
 	front, p := nginxInFront(t)
 	out := filepath.Join(t.TempDir(), "run")
 	code, stdout, stderr := attackCLI(context.Background(), front, "--cacert", p.ca,
-		"--http-rate", "150", "--ws-rate", "150", "--users", "50", "--duration", "3s", "--quiet", "--out", out)
+		"--http-rate", "150", "--ws-rate", "150", "--users", "50", "--duration", "3s", "--arrivals", "constant", "--quiet", "--out", out)
 	if code != 0 {
 		t.Fatalf("attack through nginx: exit %d\n%s\n%s", code, stdout, stderr)
 	}

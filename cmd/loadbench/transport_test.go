@@ -167,11 +167,11 @@ func TestAttackStagingTarget(t *testing.T) {
 	runs := t.TempDir()
 	ctx := context.Background()
 
-	// The right flags. HTTP at 0.8 chats/s: every chat finds its keep-alive
-	// connection closed by the 1 s idle timeout.
+	// The right flags. HTTP at 0.8 chats/s, constant arrivals: every chat
+	// finds its keep-alive connection closed by the 1 s idle timeout.
 	out := filepath.Join(runs, "ok")
 	code, stdout, stderr := attackCLI(ctx, url, "--header", "Authorization: Bearer ${LB_E2E_TOKEN}", "--header", "X-Trace: "+token,
-		"--cacert", p.ca, "--http-rate", "0.8", "--ws-rate", "10", "--users", "4", "--duration", "3.5s", "--quiet", "--out", out)
+		"--cacert", p.ca, "--http-rate", "0.8", "--ws-rate", "10", "--users", "4", "--duration", "3.5s", "--arrivals", "constant", "--quiet", "--out", out)
 	if code != 0 {
 		t.Fatalf("attack exit %d\n%s\n%s", code, stdout, stderr)
 	}
