@@ -215,10 +215,12 @@ func (w Window) Wait(uctx UserExecutionContext, seq uint64) time.Duration {
 }
 
 // Sleep waits the chat's Wait, or until ctx is done (its error). Waits
-// under PreciseBelow are kept to the microsecond by yielding the processor
-// until the deadline: a timer would end them at the runtime's next poll,
-// about 1.1 ms on this machine whatever the wait asked (measured with
-// time.Sleep of 50 µs to 1 ms), which made every window the same 1.1 ms.
+// under PreciseBelow yield the processor until the deadline: a timer would
+// end them at the runtime's next poll, about 1.1 ms on this machine
+// whatever the wait asked (measured with time.Sleep of 50 µs to 1 ms),
+// which made every window the same 1.1 ms. A yielding wait ends soon after
+// its deadline on an idle processor and, under load, once the runnable
+// goroutines have had their turn, as an await resumes in an event loop.
 func (w Window) Sleep(ctx context.Context, uctx UserExecutionContext, seq uint64) error {
 	d := w.Wait(uctx, seq)
 	if d >= PreciseBelow {
@@ -231,9 +233,9 @@ func (w Window) Sleep(ctx context.Context, uctx UserExecutionContext, seq uint64
 // sleeping on a timer.
 const PreciseBelow = 2 * time.Millisecond
 
-// yieldFor yields the processor until d has passed or ctx is done. It costs
-// the CPU time of the yields, a few per cent of a core at the default
-// window and rate, paid alike by both builds.
+// yieldFor yields the processor until d has passed or ctx is done. It
+// costs the CPU time of the yields, paid alike by both builds; the default
+// window (0) never calls it.
 func yieldFor(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return ctx.Err()
