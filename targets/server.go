@@ -521,14 +521,8 @@ func (s *Server) chatSeq(route string, uctx agent.UserExecutionContext, given *u
 // delay and the injected failure.
 func (s *Server) beforeChat(ctx context.Context, uctx agent.UserExecutionContext, seq uint64) error {
 	s.retainUser(uctx.UserID())
-	if d := s.cfg.delay; d > 0 {
-		t := time.NewTimer(d)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
-		}
+	if err := agent.Pause(ctx, s.cfg.delay); err != nil {
+		return err
 	}
 	if f := s.cfg.failRate; f > 0 && agent.ChatKey("fail", uctx.UserID(), uctx.ThreadID(), seq) < f {
 		return errInjected

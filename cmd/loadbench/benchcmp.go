@@ -76,6 +76,6 @@ Exit codes: 0 pass, 1 fail, 2 unreadable input or no common benchmark,
 	}
 	cmd.Flags().StringVar(&budget, "budget", strconv.FormatFloat(gate.DefaultBudget*100, 'f', -1, 64)+"%", "allowed slowdown per benchmark and unit (5% or 0.05)")
 	cmd.Flags().StringVar(&col, "col", "", "compare two values of a name key in one file (build=baseline,perrequest)")
-	cmd.Flags().Float64Var(&alpha, "alpha", gate.DefaultAlpha, "significance level of the Mann–Whitney U test")
+	cmd.Flags().Float64Var(&alpha, "alpha", gate.DefaultAlpha, "each build's median interval has confidence 1 − alpha; the ratio's interval combines the two (conservative) and decides pass or fail against the budget")
 	return cmd
 }

@@ -34,9 +34,9 @@ answer is known, and counts how often the gate gives it:
 
   aa             per-request vs per-request: a fail is a false alarm (goal ≤ 1%)
   legacy         legacy vs per-request, as make run: must pass (goal ≥ 95%)
-  within         candidate --delay 200us (≈ +2–3% at p50): a latency fail is false (goal ≤ 5%)
-  slowdown       candidate --delay 800us (≈ +10%): a latency fail is a detection (goal ≥ 95%)
-  budget         candidate --delay 400us (≈ +5%, at the budget): measured, no goal
+  within         candidate --delay 325us (≈ +2–3% at p50): a latency fail is false (goal ≤ 5%)
+  slowdown       candidate --delay 725us (≈ +10%): a latency fail is a detection (goal ≥ 95%)
+  budget         candidate --delay 475us (≈ +5%, at the budget): measured, no goal
   errors         candidate --fail-rate 0.005 (+0.5 point): an error fail is a detection (goal ≥ 95%)
   leak           candidate --leak 128 (B/chat): a memory fail is a detection (goal ≥ 95%)
   leak-per-user  candidate --leak-per-user 2048: a memory fail is a detection (goal ≥ 95%)

@@ -28,12 +28,15 @@ const (
 	// misroutes during it. The default adds none: the code between the two
 	// (a goroutine switch, the route's setup) is the window, and under
 	// Poisson arrivals at 200 + 200 chats/s the legacy build misroutes
-	// about 1.7% of its chats through it (3.4% failed with the owners
-	// whose sockets received them; a default compare of 2026-11-27). Any
-	// added wait is stretched by the scheduler under load as an await is by
-	// an event loop: 25 µs made it 13% (measured with serve --impl baseline
-	// and attack at 200 + 200 chats/s for 5 s), and its misrouted chats
-	// are those that waited longest, a biased cut of the legacy's latency.
+	// about 2% of its chats through it (1.5–2.0% in three 5 s attacks;
+	// 3.4% failed in a default compare of 2026-11-27, the misrouted ones
+	// and those of the owners whose sockets received their events). Any
+	// added wait is stretched under load, as an await is by an event loop
+	// (Pause: the wait, the thread's wake-up, then a turn on a processor):
+	// 25 µs made it 15% (serve --impl baseline --configure-window 25us and
+	// attack --duration 5s --timeout 1s, 309 of 2,000 chats), and the
+	// misrouted chats are those that waited longest, a biased cut of the
+	// legacy's latency.
 	DefaultConfigureWindow = 0
 	// DefaultFactoryCache is the per-request build's agent-class cache size:
 	// 0, off. The real lru_cache(maxsize=128) corresponds to 128.

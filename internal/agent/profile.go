@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math"
-	"runtime"
 	"strings"
 	"time"
 )
@@ -214,38 +213,8 @@ func (w Window) Wait(uctx UserExecutionContext, seq uint64) time.Duration {
 	return time.Duration(2 * u * float64(w.Mean))
 }
 
-// Sleep waits the chat's Wait, or until ctx is done (its error). Waits
-// under PreciseBelow yield the processor until the deadline: a timer would
-// end them at the runtime's next poll, about 1.1 ms on this machine
-// whatever the wait asked (measured with time.Sleep of 50 µs to 1 ms),
-// which made every window the same 1.1 ms. A yielding wait ends soon after
-// its deadline on an idle processor and, under load, once the runnable
-// goroutines have had their turn, as an await resumes in an event loop.
+// Sleep waits the chat's Wait, or until ctx is done (its error), with
+// Pause.
 func (w Window) Sleep(ctx context.Context, uctx UserExecutionContext, seq uint64) error {
-	d := w.Wait(uctx, seq)
-	if d >= PreciseBelow {
-		return sleep(ctx, d)
-	}
-	return yieldFor(ctx, d)
-}
-
-// PreciseBelow is the wait under which Window.Sleep yields instead of
-// sleeping on a timer.
-const PreciseBelow = 2 * time.Millisecond
-
-// yieldFor yields the processor until d has passed or ctx is done. It
-// costs the CPU time of the yields, paid alike by both builds; the default
-// window (0) never calls it.
-func yieldFor(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	end := time.Now().Add(d)
-	for i := 0; time.Now().Before(end); i++ {
-		if i%32 == 0 && ctx.Err() != nil {
-			return ctx.Err()
-		}
-		runtime.Gosched()
-	}
-	return ctx.Err()
+	return Pause(ctx, w.Wait(uctx, seq))
 }

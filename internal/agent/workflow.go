@@ -105,7 +105,7 @@ func (w *Workflow) Run(ctx context.Context, in Input, emit Emitter) (Result, err
 	}); err != nil {
 		return Result{}, err
 	}
-	if err := sleep(ctx, think); err != nil {
+	if err := Pause(ctx, think); err != nil {
 		return Result{}, err
 	}
 	history := in.History
@@ -128,7 +128,7 @@ func (w *Workflow) Run(ctx context.Context, in Input, emit Emitter) (Result, err
 		return Result{}, err
 	}
 	toolStart := time.Now()
-	if err := sleep(ctx, tool); err != nil {
+	if err := Pause(ctx, tool); err != nil {
 		return Result{}, err
 	}
 	digest, words := analyze(in.Message, w.rounds)

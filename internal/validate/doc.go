@@ -8,11 +8,11 @@
 //	               false alarm (at most 1%)
 //	legacy         legacy against per-request, as make run: an overall
 //	               "pass" counts (at least 95%)
-//	within         candidate --delay 200us, about +2–3% at p50: a latency
+//	within         candidate --delay 325us, about +2–3% at p50: a latency
 //	               "fail" is false (at most 5%)
-//	slowdown       candidate --delay 800us, about +10%: a latency "fail" is
+//	slowdown       candidate --delay 725us, about +10%: a latency "fail" is
 //	               a detection (at least 95%)
-//	budget         candidate --delay 400us, about +5%: measured, no goal
+//	budget         candidate --delay 475us, about +5%: measured, no goal
 //	errors         candidate --fail-rate 0.005: an error-rate "fail" is a
 //	               detection (at least 95%)
 //	leak           candidate --leak 128 (B/chat): a memory "fail" is a
