@@ -190,7 +190,7 @@ func TestTextAndMarkdownTables(t *testing.T) {
 	all = append(all, outcomes(Isolation, 0, 19, 0, 1)...)
 	rep := Tally(four(t), 20, all, 5400)
 	text := verdict(t, rep)
-	for _, want := range []string{"scenario", "inconclusive", "error", "A/A (no change)", "5% false alarms (0.1%–24.9%)", "≤ 1%", "+10% (+"+SlowdownDelay+")", "100% detected", "1 compare(s) ended in a run error", "wall 1.5 h"} {
+	for _, want := range []string{"scenario", "inconclusive", "error", "A/A (no change)", "5% false alarms (0.1%–24.9%)", "≤ 1%", "+10% (+" + SlowdownDelay + ")", "100% detected", "1 compare(s) ended in a run error", "wall 1.5 h"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("text table lacks %q:\n%s", want, text)
 		}
