@@ -316,3 +316,18 @@ func TestIsolationMergeByProtocol(t *testing.T) {
 		t.Errorf("http %+v", got)
 	}
 }
+
+func TestIsolationVerdictProtocolText(t *testing.T) {
+	t.Parallel()
+	v := IsolationVerdict{Protocols: map[string]ProtocolIsolation{
+		WS:     {Checked: 30, Violations: 2, Verdict: Fail},
+		"grpc": {Checked: 1, Verdict: Pass},
+		HTTP:   {Checked: 10, Verdict: Pass},
+	}}
+	if got, want := v.ProtocolText(), "http pass: 0 of 10; ws fail: 2 of 30; grpc pass: 0 of 1"; got != want {
+		t.Errorf("ProtocolText() = %q, want %q", got, want)
+	}
+	if got := (IsolationVerdict{}).ProtocolText(); got != "" {
+		t.Errorf("no protocols: %q", got)
+	}
+}

@@ -1,6 +1,7 @@
 package results
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 )
@@ -134,6 +135,17 @@ func (v IsolationVerdict) ByProtocol() []string {
 		return strings.Compare(a, b)
 	})
 	return names
+}
+
+// ProtocolText is each protocol's verdict and counts, in report order:
+// "http pass: 0 of 6000; ws fail: 12 of 6000".
+func (v IsolationVerdict) ProtocolText() string {
+	var parts []string
+	for _, name := range v.ByProtocol() {
+		p := v.Protocols[name]
+		parts = append(parts, fmt.Sprintf("%s %s: %d of %d", name, p.Verdict, p.Violations, p.Checked))
+	}
+	return strings.Join(parts, "; ")
 }
 
 func protoRank(name string) int {

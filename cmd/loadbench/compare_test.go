@@ -181,7 +181,7 @@ func TestComparePartialFailsIsolationOnWebSocketOnly(t *testing.T) {
 	if h.Verdict != results.Pass || h.Checked == 0 || h.Violations != 0 {
 		t.Errorf("candidate http isolation %+v, want checked and clean", h)
 	}
-	if !strings.Contains(sum.Reason, "http pass: 0 in") || !strings.Contains(sum.Reason, "ws fail: ") {
+	if !strings.Contains(sum.Reason, "http pass: 0 of") || !strings.Contains(sum.Reason, "ws fail: ") {
 		t.Errorf("reason %q does not say which protocol failed", sum.Reason)
 	}
 	if m := sum.Memory[results.Candidate]; m.FactoriesLiveAfter != 1 || strings.Contains(m.Note, "(the baseline keeps") {

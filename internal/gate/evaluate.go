@@ -289,17 +289,12 @@ func isolationVerdict(build string, segs []*results.Segment) results.IsolationVe
 }
 
 // isolationText is the one-line reason of a failed isolation verdict, with
-// each protocol's share: "3 violation(s) in 900 checks (ws fail: 3 in 450;
-// http pass: 0 in 450)".
+// each protocol's share: "3 violation(s) in 900 checks (http pass: 0 of
+// 450; ws fail: 3 of 450)".
 func isolationText(iso results.IsolationVerdict) string {
 	s := fmt.Sprintf("%d violation(s) in %d checks", iso.Violations, iso.Checked)
-	var parts []string
-	for _, name := range iso.ByProtocol() {
-		p := iso.Protocols[name]
-		parts = append(parts, fmt.Sprintf("%s %s: %d in %d", name, p.Verdict, p.Violations, p.Checked))
-	}
-	if len(parts) > 1 {
-		s += " (" + strings.Join(parts, "; ") + ")"
+	if len(iso.Protocols) > 1 {
+		s += " (" + iso.ProtocolText() + ")"
 	}
 	return s
 }

@@ -98,7 +98,7 @@ func TestEvaluate(t *testing.T) {
 		// A half-migrated candidate keeps the legacy singleton, as the
 		// baseline does: not a leak of the candidate.
 		{"factories live 1, as the baseline", build{factor: good.factor, factories: 1, forced: true}, results.Pass, "all 6", results.Pass, results.Pass, results.Pass},
-		{"violations on ws only", build{factor: good.factor, wsViolations: 2, forced: true}, results.Fail, "candidate isolation: 12 violation(s) in 12000 checks (http pass: 0 in 6000; ws fail: 12 in 6000)", results.Pass, results.Fail, results.Pass},
+		{"violations on ws only", build{factor: good.factor, wsViolations: 2, forced: true}, results.Fail, "candidate isolation: 12 violation(s) in 12000 checks (http pass: 0 of 6000; ws fail: 12 of 6000)", results.Pass, results.Fail, results.Pass},
 		{"leak 128 B/chat", build{factor: good.factor, leakPerReq: 128, forced: true}, results.Fail, "candidate memory: heap grows 128 B/chat", results.Fail, results.Pass, results.Pass},
 		{"leak 30 B/chat", build{factor: good.factor, leakPerReq: 30, forced: true}, results.Pass, "all 6", results.Pass, results.Pass, results.Pass},
 		{"leak 30 B/chat unforced", build{factor: good.factor, leakPerReq: 30}, results.Pass, "all 6", results.Pass, results.Pass, results.Pass},

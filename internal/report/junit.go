@@ -62,9 +62,8 @@ func JUnit(run *results.Run, sum *results.Summary) func(io.Writer) error {
 			if iv, ok := sum.Isolation[build]; ok {
 				msg := fmt.Sprintf("%s isolation: %d of %d responses carried another user's data; %d distinct factory ids",
 					build, iv.Violations, iv.Checked, iv.DistinctFactoryIDs)
-				for _, name := range iv.ByProtocol() {
-					p := iv.Protocols[name]
-					msg += fmt.Sprintf("; %s %s: %d of %d", name, p.Verdict, p.Violations, p.Checked)
+				if len(iv.Protocols) > 0 {
+					msg += "; " + iv.ProtocolText()
 				}
 				suite.add("isolation", build, iv.Verdict, msg)
 			}

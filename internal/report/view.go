@@ -105,7 +105,7 @@ func newView(run *results.Run, sum *results.Summary, cs []charts.Chart) view {
 		{"distinct factory ids", strconv.FormatInt(bi.DistinctFactoryIDs, 10), strconv.FormatInt(ci.DistinctFactoryIDs, 10)},
 	}
 	if len(bi.Protocols) > 1 || len(ci.Protocols) > 1 {
-		v.Iso = append(v.Iso, pairRow{"by protocol", isoByProtocol(bi), isoByProtocol(ci)})
+		v.Iso = append(v.Iso, pairRow{"by protocol", bi.ProtocolText(), ci.ProtocolText()})
 	}
 	v.Iso = append(v.Iso, pairRow{"verdict", bi.Verdict, ci.Verdict})
 	const maxExamples = 5
@@ -371,15 +371,4 @@ func mark(verdict string) string {
 		return "–"
 	}
 	return verdict
-}
-
-// isoByProtocol is one build's isolation per protocol: "http pass (0 of
-// 7363), ws fail (135 of 7300)".
-func isoByProtocol(iv results.IsolationVerdict) string {
-	var parts []string
-	for _, name := range iv.ByProtocol() {
-		p := iv.Protocols[name]
-		parts = append(parts, fmt.Sprintf("%s %s (%d of %d)", name, p.Verdict, p.Violations, p.Checked))
-	}
-	return strings.Join(parts, ", ")
 }
