@@ -545,7 +545,9 @@ func (e *wsEngine) shutdown() {
 // index. No real traffic does either, and a target that serializes anything
 // (the legacy build's configure-then-create window) would see every such
 // pair collide. So the WebSocket schedule starts half an interval later
-// (phase) and its users take turns half the pool apart (shift).
+// (phase) and its users take turns half the pool apart (shift). Under
+// Poisson arrivals the two protocols' gaps come from different seeds and
+// never run in lockstep; the offset matters for constant arrivals.
 func wsOffset(rate float64, users int) (phase time.Duration, shift uint64) {
 	if rate > 0 {
 		phase = time.Duration(float64(time.Second) / rate / 2)
