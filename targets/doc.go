@@ -16,8 +16,8 @@
 //
 // Fault injection: WithSlowdown, WithLeak (bytes per chat), WithDelay (a
 // fixed latency per chat), WithFailRate (a share of chats answered with an
-// error, chosen by a hash of the chat), WithLeakPerUser (bytes once per
-// distinct user id). Metrics include loadbench_chats_in_flight,
+// error, chosen by a hash of the chat and WithFailSeed), WithLeakPerUser
+// (bytes once per distinct user id). Metrics include loadbench_chats_in_flight,
 // loadbench_agents_misrouted_total, loadbench_foreign_events_total and
 // loadbench_chats_orphaned_total.
 //

@@ -119,6 +119,7 @@ type config struct {
 	profile       agent.Profile
 	delay         time.Duration
 	failRate      float64
+	failSeed      uint64
 	leakPerUser   int
 	orphanTimeout time.Duration
 }
@@ -181,8 +182,15 @@ func WithDelay(d time.Duration) Option { return func(c *config) { c.delay = d } 
 
 // WithFailRate answers that share of chats with an error: HTTP 500, or a
 // WebSocket error message (fault injection). Which chats fail depends only
-// on (user, thread, chat sequence), so two runs of a scenario agree.
+// on (user, thread, chat sequence) and the fail seed, so two runs of a
+// scenario with one seed agree.
 func WithFailRate(f float64) Option { return func(c *config) { c.failRate = f } }
+
+// WithFailSeed changes which chats WithFailRate fails, not how many on
+// average: each seed is an independent draw over the same chat keys. Runs
+// of a validation scenario take one each, so that they are independent
+// trials of the error rule; 0 is the default draw.
+func WithFailSeed(seed uint64) Option { return func(c *config) { c.failSeed = seed } }
 
 // WithLeakPerUser retains n bytes once per distinct user id (fault
 // injection).
@@ -216,6 +224,8 @@ type Server struct {
 
 	seqMu sync.Mutex
 	seqs  map[string]uint64
+
+	failSalt string // ChatKey salt of the injected failures
 
 	connMu  sync.Mutex
 	conns   map[*websocket.Conn]struct{}
@@ -268,6 +278,10 @@ func New(impl string, opts ...Option) (*Server, error) {
 
 		userLeaked: make(map[string][]byte),
 		live:       func() int64 { return b.Stats().FactoriesLive },
+		failSalt:   "fail",
+	}
+	if c.failSeed != 0 {
+		s.failSalt = "fail/" + strconv.FormatUint(c.failSeed, 10)
 	}
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "loadbench_requests_total",
@@ -524,7 +538,7 @@ func (s *Server) beforeChat(ctx context.Context, uctx agent.UserExecutionContext
 	if err := agent.Pause(ctx, s.cfg.delay); err != nil {
 		return err
 	}
-	if f := s.cfg.failRate; f > 0 && agent.ChatKey("fail", uctx.UserID(), uctx.ThreadID(), seq) < f {
+	if f := s.cfg.failRate; f > 0 && agent.ChatKey(s.failSalt, uctx.UserID(), uctx.ThreadID(), seq) < f {
 		return errInjected
 	}
 	return nil

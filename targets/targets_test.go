@@ -646,9 +646,10 @@ func TestCloseEndsWebSockets(t *testing.T) {
 }
 
 func TestFaultInjection(t *testing.T) {
-	// --fail-rate: the same chats fail on two servers (keyed by the chat).
-	outcome := func() []int {
-		_, ts := newTestServer(t, ImplPerRequest, WithFailRate(0.5))
+	// --fail-rate: the same chats fail on two servers (keyed by the chat),
+	// and another --fail-seed fails others.
+	outcome := func(opts ...Option) []int {
+		_, ts := newTestServer(t, ImplPerRequest, append([]Option{WithFailRate(0.5)}, opts...)...)
 		var codes []int
 		for i := range 40 {
 			code, body := postRun(t, ts.URL, fmt.Sprintf(`{"user_id":"fail-%04d","thread_id":"thread-f","chat_seq":%d}`, i%4, i))
@@ -659,8 +660,8 @@ func TestFaultInjection(t *testing.T) {
 		}
 		return codes
 	}
-	a, b := outcome(), outcome()
-	fails := 0
+	a, b, c := outcome(), outcome(), outcome(WithFailSeed(7))
+	fails, seeded, differ := 0, 0, 0
 	for i := range a {
 		if a[i] != b[i] {
 			t.Errorf("chat %d: %d then %d", i, a[i], b[i])
@@ -668,9 +669,19 @@ func TestFaultInjection(t *testing.T) {
 		if a[i] == 500 {
 			fails++
 		}
+		if c[i] == 500 {
+			seeded++
+		}
+		if a[i] != c[i] {
+			differ++
+		}
 	}
-	if fails < 10 || fails > 30 {
-		t.Errorf("%d of 40 chats failed at rate 0.5", fails)
+	if fails < 10 || fails > 30 || seeded < 10 || seeded > 30 {
+		t.Errorf("%d and, with seed 7, %d of 40 chats failed at rate 0.5", fails, seeded)
+	}
+	// Independent draws at 0.5 differ on about half the chats.
+	if differ < 8 {
+		t.Errorf("seed 7 failed the same chats as the default but %d", differ)
 	}
 	// --delay adds latency to every chat.
 	_, ts := newTestServer(t, ImplPerRequest, WithDelay(150*time.Millisecond))

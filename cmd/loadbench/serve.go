@@ -27,6 +27,7 @@ func newServeCmd(s streams) *cobra.Command {
 		debugGC                       bool
 		slowdown, failRate            float64
 		leak, leakPerUser, cache      int
+		failSeed                      uint64
 		staging                       stagingFlags // servestaging.go
 	)
 	cmd := &cobra.Command{
@@ -74,7 +75,7 @@ gracefully on SIGINT or SIGTERM.`,
 				targets.WithThink(think), targets.WithTool(tool), targets.WithSlowdown(slowdown),
 				targets.WithDebugGC(debugGC), targets.WithLeak(leak),
 				targets.WithProfile(prof), targets.WithConfigureWindow(window), targets.WithFactoryCache(cache),
-				targets.WithDelay(delay), targets.WithFailRate(failRate), targets.WithLeakPerUser(leakPerUser),
+				targets.WithDelay(delay), targets.WithFailRate(failRate), targets.WithFailSeed(failSeed), targets.WithLeakPerUser(leakPerUser),
 			}
 			if auditLog != "" {
 				f, err := os.OpenFile(auditLog, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
@@ -138,6 +139,7 @@ gracefully on SIGINT or SIGTERM.`,
 	f.IntVar(&cache, "factory-cache", agent.DefaultFactoryCache, "per-request build: agent-class cache pinning up to this many factories (the real lru_cache: 128)")
 	f.DurationVar(&delay, "delay", 0, "add this latency to every chat (fault injection)")
 	f.Float64Var(&failRate, "fail-rate", 0, "answer this share of chats with an error, chosen per chat key (fault injection)")
+	f.Uint64Var(&failSeed, "fail-seed", 0, "which chats --fail-rate fails: each seed is an independent draw over the same chats (0: the default draw)")
 	f.IntVar(&leakPerUser, "leak-per-user", 0, "retain this many bytes once per distinct user id (fault injection)")
 	f.StringVar(&addr, "addr", "127.0.0.1:8080", "listen address (port 0 picks a free port)")
 	f.DurationVar(&think, "think", agent.DefaultThink, "simulated LLM wait per run")

@@ -37,7 +37,7 @@ answer is known, and counts how often the gate gives it:
   within         candidate --delay 325us (≈ +2–3% at p50): a latency fail is false (goal ≤ 5%)
   slowdown       candidate --delay 725us (≈ +10%): a latency fail is a detection (goal ≥ 95%)
   budget         candidate --delay 475us (≈ +5%, at the budget): measured, no goal
-  errors         candidate --fail-rate 0.005 (+0.5 point): an error fail is a detection (goal ≥ 95%)
+  errors         candidate --fail-rate 0.005 (+0.5 point), --fail-seed = the run: an error fail is a detection (goal ≥ 95%)
   leak           candidate --leak 128 (B/chat): a memory fail is a detection (goal ≥ 95%)
   leak-per-user  candidate --leak-per-user 2048: a memory fail is a detection (goal ≥ 95%)
   isolation      the legacy build as candidate: an isolation fail is a detection (goal 100%)

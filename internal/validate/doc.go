@@ -26,8 +26,11 @@
 // goal is met only when the interval's bound meets it (Goal.Met); a goal the
 // interval reaches but does not show is "plausible" (Goal.Plausible): more
 // runs are needed. Each row also reports the measured end-to-end effect
-// (the first latency check's ratio), the median rounds and the median and
-// maximum wall time of a compare.
+// (the first latency check's ratio, and the mean of every check, naming
+// the one that moved most), the median rounds and the median and maximum
+// wall time of a compare. The errors scenario gives run N --fail-seed N
+// (Scenario.PerRun), so that its runs fail different chats and are
+// independent trials.
 //
 // Runs interleave the scenarios (run 1 of each, then run 2 of each, ...) so
 // that drift of the machine falls on all of them. Each compare writes into

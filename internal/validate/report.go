@@ -3,6 +3,7 @@ package validate
 import (
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -26,6 +27,9 @@ type Outcome struct {
 	// ratio of the first latency check (p50 of the first protocol); 0 when
 	// none.
 	Effect float64 `json:"effect,omitempty"`
+	// Effects is the candidate/baseline ratio of every latency check, by
+	// check ("http p99").
+	Effects map[string]float64 `json:"effects,omitempty"`
 }
 
 // Row is one scenario's line of the table.
@@ -60,6 +64,12 @@ type Row struct {
 	MedianRounds  float64 `json:"median_rounds"`
 	// Effect is the mean measured end-to-end effect (Outcome.Effect).
 	Effect float64 `json:"effect,omitempty"`
+	// Effects is the mean ratio of every latency check (Outcome.Effects);
+	// MaxEffectCheck names the check with the largest. A fixed delay moves
+	// the tails by more than the median when it adds queueing, and a tail
+	// on the budget keeps a compare undecided whatever its p50 shows.
+	Effects        map[string]float64 `json:"effects,omitempty"`
+	MaxEffectCheck string             `json:"max_effect_check,omitempty"`
 }
 
 // Settings are the compare settings a validation ran with.
@@ -117,6 +127,7 @@ func Tally(scenarios []Scenario, runs int, outcomes []Outcome, wall float64) *Re
 	secs := make([][]float64, len(scenarios))
 	rounds := make([][]float64, len(scenarios))
 	effects := make([][]float64, len(scenarios))
+	checks := make([]map[string][]float64, len(scenarios))
 	counted := make([]int, len(scenarios))
 	for i, s := range scenarios {
 		idx[s.Name] = i
@@ -135,6 +146,12 @@ func Tally(scenarios []Scenario, runs int, outcomes []Outcome, wall float64) *Re
 		}
 		if o.Effect > 0 {
 			effects[i] = append(effects[i], o.Effect)
+		}
+		for k, v := range o.Effects {
+			if checks[i] == nil {
+				checks[i] = map[string][]float64{}
+			}
+			checks[i][k] = append(checks[i][k], v)
 		}
 		want := scenarios[i].Counts
 		if want == "" {
@@ -173,6 +190,15 @@ func Tally(scenarios []Scenario, runs int, outcomes []Outcome, wall float64) *Re
 		}
 		if len(effects[i]) > 0 {
 			row.Effect = mean(effects[i])
+		}
+		for _, k := range slices.Sorted(maps.Keys(checks[i])) {
+			if row.Effects == nil {
+				row.Effects = map[string]float64{}
+			}
+			row.Effects[k] = mean(checks[i][k])
+			if row.MaxEffectCheck == "" || row.Effects[k] > row.Effects[row.MaxEffectCheck] {
+				row.MaxEffectCheck = k
+			}
 		}
 		goal := scenarios[i].Goal
 		row.GoalMet = goal.Kind == NoGoal || row.Rate != nil && goal.Met(counted[i], done)
@@ -289,7 +315,7 @@ func (r *Report) Markdown() func(io.Writer) error {
 				row.Title, row.Runs, row.Pass, row.Fail, row.Inconclusive, row.Errors,
 				rateCell(row), row.Goal, mark(row), effectCell(row), row.MedianRounds, row.MedianSeconds, row.MaxSeconds)
 		}
-		fmt.Fprintf(&b, "\nRate: the counted outcome (fail, or pass for \"passed\") over completed compares (runs − errors), with its 95%% Clopper–Pearson interval; a goal is met (✓) only when the interval's bound meets it, ~ when the interval reaches the goal but more runs are needed to show it, ✗ when it contradicts it. Effect: the mean measured candidate/baseline ratio of the first latency check (p50). Wall time %s.\n\n",
+		fmt.Fprintf(&b, "\nRate: the counted outcome (fail, or pass for \"passed\") over completed compares (runs − errors), with its 95%% Clopper–Pearson interval; a goal is met (✓) only when the interval's bound meets it, ~ when the interval reaches the goal but more runs are needed to show it, ✗ when it contradicts it. Effect: the mean measured candidate/baseline ratio of the first latency check (p50), and of the check that moved most when it moved more. Wall time %s.\n\n",
 			wallText(r.WallSeconds))
 		fmt.Fprintf(&b, "%s\n", r.verdictLine())
 		if _, err := io.WriteString(w, b.String()); err != nil {
@@ -336,11 +362,17 @@ func rateCell(row Row) string {
 	return fmt.Sprintf("%s %s (%s–%s)", percent(*row.Rate), row.Measures, percent(row.RateLow), percent(row.RateHigh))
 }
 
+// effectCell is the mean p50 effect and, when another check moved more,
+// that check's: "+3.0% (max +4.3% http p95)".
 func effectCell(row Row) string {
 	if row.Effect == 0 {
 		return "—"
 	}
-	return fmt.Sprintf("%+.1f%%", 100*(row.Effect-1))
+	cell := fmt.Sprintf("%+.1f%%", 100*(row.Effect-1))
+	if k := row.MaxEffectCheck; k != "" && row.Effects[k] > row.Effect {
+		cell += fmt.Sprintf(" (max %+.1f%% %s)", 100*(row.Effects[k]-1), k)
+	}
+	return cell
 }
 
 func mark(row Row) string {

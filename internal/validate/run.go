@@ -103,6 +103,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			if sc.Configure != nil {
 				sc.Configure(&cc)
 			}
+			if sc.PerRun != nil {
+				sc.PerRun(&cc, run)
+			}
 			cc.Out = filepath.Join(cfg.Out, sc.Name, fmt.Sprintf("run-%02d", run))
 			cc.Args = cfg.Args
 			p := Progress{Run: run, Runs: cfg.Runs, Scenario: sc.Title, Done: len(outcomes), Total: total}
@@ -135,6 +138,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 				o.Rounds = res.Summary.Rounds
 				if l := res.Summary.Latency; len(l) > 0 {
 					o.Effect = l[0].Ratio
+					o.Effects = map[string]float64{}
+					for _, c := range l {
+						o.Effects[fmt.Sprintf("%s p%g", c.Protocol, c.Percentile)] = c.Ratio
+					}
 				}
 			}
 			outcomes = append(outcomes, o)

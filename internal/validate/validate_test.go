@@ -181,6 +181,33 @@ func verdict(t *testing.T, rep *Report) string {
 	return b.String()
 }
 
+// TestTallyEffects: the mean of every latency check, the check that moved
+// most, and the effect cell that names it only when it moved more than
+// p50.
+func TestTallyEffects(t *testing.T) {
+	t.Parallel()
+	all := outcomes(Slowdown, 0, 2, 0, 0)
+	all[0].Effect, all[0].Effects = 1.03, map[string]float64{"http p50": 1.03, "http p99": 1.05, "ws p95": 1.04}
+	all[1].Effect, all[1].Effects = 1.01, map[string]float64{"http p50": 1.01, "http p99": 1.03, "ws p95": 1.05}
+	aa := outcomes(AA, 1, 0, 0, 0)
+	aa[0].Effect, aa[0].Effects = 1.002, map[string]float64{"http p50": 1.002, "ws p99": 0.99}
+	rep := Tally(four(t), 20, append(all, aa...), 1)
+	row := rep.Rows[1]
+	if row.Effect < 1.0199 || row.Effect > 1.0201 || row.MaxEffectCheck != "ws p95" || row.Effects["http p99"] < 1.0399 || row.Effects["http p99"] > 1.0401 {
+		t.Errorf("+10%% row: effect %v, effects %v, max %q; want 1.02, http p99 1.04, max ws p95 (1.045)", row.Effect, row.Effects, row.MaxEffectCheck)
+	}
+	if got, want := effectCell(row), "+2.0% (max +4.5% ws p95)"; got != want {
+		t.Errorf("effect cell %q, want %q", got, want)
+	}
+	// A/A: p50 is the largest, so the cell is p50 alone.
+	if got, want := effectCell(rep.Rows[0]), "+0.2%"; got != want {
+		t.Errorf("A/A effect cell %q, want %q", got, want)
+	}
+	if got := effectCell(rep.Rows[2]); got != "—" {
+		t.Errorf("leak effect cell %q without data, want —", got)
+	}
+}
+
 func TestTextAndMarkdownTables(t *testing.T) {
 	t.Parallel()
 	var all []Outcome
@@ -300,6 +327,24 @@ func TestScenariosConfigure(t *testing.T) {
 	}
 	if !slices.Equal(base.CandidateArgs, []string{"--think", "1ms"}) {
 		t.Errorf("scenarios changed the shared config: %q", base.CandidateArgs)
+	}
+	// The errors scenario's runs are independent draws: run 3 fails the
+	// chats of --fail-seed 3; the other scenarios have no per-run setting.
+	for _, s := range all {
+		if (s.PerRun != nil) != (s.Name == Errors) {
+			t.Errorf("%s: per-run setting %v", s.Name, s.PerRun != nil)
+		}
+		if s.PerRun == nil {
+			continue
+		}
+		c := got[s.Name]
+		s.PerRun(&c, 3)
+		if want := []string{"--think", "1ms", "--fail-rate", "0.005", "--fail-seed", "3"}; !slices.Equal(c.CandidateArgs, want) {
+			t.Errorf("errors run 3 args %q, want %q", c.CandidateArgs, want)
+		}
+		if !slices.Equal(got[s.Name].CandidateArgs, []string{"--think", "1ms", "--fail-rate", "0.005"}) {
+			t.Errorf("PerRun changed the scenario's config: %q", got[s.Name].CandidateArgs)
+		}
 	}
 }
 
