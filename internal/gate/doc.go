@@ -110,7 +110,8 @@
 // is the state it starts from, not its leak); fails when the lower bound is
 // over the limit or more factories are live; inconclusive otherwise.
 // compare reads factories_live after each segment only once it has stayed
-// unchanged for 300 ms (polled every 100 ms, at most 5 s). Every round uses fresh user ids (compare.UserPrefix), so a
+// unchanged for 300 ms (polled every 100 ms, at most 5 s). Every round
+// uses fresh user ids (compare.UserPrefix), so a
 // leak per user id grows with the rounds like a leak per chat: 2,048 B per
 // user, 100 users and ~1,600 chats per segment is 128 B/chat. The old rule
 // (median of per-round retained bytes per chat sent, against 256 B) let a
@@ -167,7 +168,7 @@
 // "Legacy vs per-request" resamples each build's own segment of the
 // picked round (the legacy baseline's, the per-request candidate's), so
 // it carries the real difference between the builds of the calibration
-// run, the legacy's noisier tails included; the other rows resample one
+// run, the legacy's own tails included; the other rows resample one
 // segment for both builds and apply the effect.
 //
 // "At the budget" fails more than 2.5% because it puts all six latency

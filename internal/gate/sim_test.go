@@ -15,7 +15,8 @@ import (
 // HDR histograms of docs/example-report (8 rounds × 2 builds × 2 protocols,
 // about 800 chats per segment and protocol, this 2-core machine), or of the
 // run directory in LOADBENCH_SIM_RUN (an absolute path; a real A/A compare,
-// for example). A simulated round picks a real round and build; both simulated segments resample SimChats chats
+// for example). A simulated round picks a real round and build; both
+// simulated segments resample SimChats chats
 // from that segment's distribution (so the round's conditions are shared,
 // as interleaving shares them), each segment gets a log-normal scale
 // jitter of the size the real rounds show beyond resampling noise, and the

@@ -65,9 +65,9 @@ type Row struct {
 	// Effect is the mean measured end-to-end effect (Outcome.Effect).
 	Effect float64 `json:"effect,omitempty"`
 	// Effects is the mean ratio of every latency check (Outcome.Effects);
-	// MaxEffectCheck names the check with the largest. A fixed delay moves
-	// the tails by more than the median when it adds queueing, and a tail
-	// on the budget keeps a compare undecided whatever its p50 shows.
+	// MaxEffectCheck names the check with the largest. In the real runs a
+	// fixed delay moved the tails by more than the median, and a tail on
+	// the budget keeps a compare undecided whatever its p50 shows.
 	Effects        map[string]float64 `json:"effects,omitempty"`
 	MaxEffectCheck string             `json:"max_effect_check,omitempty"`
 }
