@@ -331,3 +331,19 @@ func TestIsolationVerdictProtocolText(t *testing.T) {
 		t.Errorf("no protocols: %q", got)
 	}
 }
+
+func TestLatencyCheckName(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		v    LatencyVerdict
+		want string
+	}{
+		{LatencyVerdict{Protocol: HTTP, Percentile: 99}, "http p99"},
+		{LatencyVerdict{Protocol: WS, Percentile: 99.9}, "ws p99.9"},
+		{LatencyVerdict{Protocol: WS, Percentile: 50}, "ws p50"},
+	} {
+		if got := c.v.Check(); got != c.want {
+			t.Errorf("Check() = %q, want %q", got, c.want)
+		}
+	}
+}

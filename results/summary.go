@@ -3,6 +3,7 @@ package results
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -84,6 +85,12 @@ type LatencyVerdict struct {
 	MoreRounds int    `json:"more_rounds,omitempty"`
 	Note       string `json:"note,omitempty"`
 }
+
+// Check names the check: "http p99".
+func (v LatencyVerdict) Check() string { return v.Protocol + " " + PercentileName(v.Percentile) }
+
+// PercentileName formats 99 as "p99" and 99.9 as "p99.9".
+func PercentileName(p float64) string { return "p" + strconv.FormatFloat(p, 'f', -1, 64) }
 
 // MemoryVerdict is one build's memory after load.
 type MemoryVerdict struct {

@@ -153,8 +153,3 @@ func ParsePercentiles(s string) ([]float64, error) {
 	}
 	return out, nil
 }
-
-// percentileName formats 99 as "p99" and 99.9 as "p99.9".
-func percentileName(p float64) string {
-	return "p" + strconv.FormatFloat(p, 'f', -1, 64)
-}

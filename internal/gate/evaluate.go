@@ -220,7 +220,7 @@ func latencyVerdicts(proto string, base, cand []*results.Segment, cfg Config) ([
 		}
 		for _, w := range c.Warnings {
 			notes = append(notes, w.Error())
-			warns = append(warns, fmt.Errorf("%s %s: %w", proto, percentileName(pct), w))
+			warns = append(warns, fmt.Errorf("%s %s: %w", proto, results.PercentileName(pct), w))
 		}
 		lv.Note = strings.Join(notes, "; ")
 		out = append(out, lv)

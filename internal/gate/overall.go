@@ -103,7 +103,7 @@ func latencyText(lv results.LatencyVerdict) string {
 	if lv.CILow != 0 || lv.CIHigh != 0 {
 		ci = fmt.Sprintf("CI %.2f–%.2f", lv.CILow, lv.CIHigh)
 	}
-	return fmt.Sprintf("%s %s %+.1f%% (%s, %s)", lv.Protocol, percentileName(lv.Percentile), (lv.Ratio-1)*100, ci, pText(lv.PValue))
+	return fmt.Sprintf("%s %+.1f%% (%s, %s)", lv.Check(), (lv.Ratio-1)*100, ci, pText(lv.PValue))
 }
 
 // pct formats 0.05 as "5%".

@@ -31,9 +31,9 @@ func JUnit(run *results.Run, sum *results.Summary) func(io.Writer) error {
 			{"budget", pct(sum.Budget)}, {"rounds", strconv.Itoa(sum.Rounds)},
 		}
 		for _, l := range sum.Latency {
-			name := "p" + strconv.FormatFloat(l.Percentile, 'f', -1, 64)
-			msg := fmt.Sprintf("%s %s: candidate %.2f ms vs baseline %.2f ms, ratio %.3f (CI %.3f–%.3f, p %s), budget %.3f",
-				l.Protocol, name, l.CandidateMs, l.BaselineMs, l.Ratio, l.CILow, l.CIHigh, pValue(l.PValue), 1+sum.Budget)
+			name := results.PercentileName(l.Percentile)
+			msg := fmt.Sprintf("%s: candidate %.2f ms vs baseline %.2f ms, ratio %.3f (CI %.3f–%.3f, p %s), budget %.3f",
+				l.Check(), l.CandidateMs, l.BaselineMs, l.Ratio, l.CILow, l.CIHigh, pValue(l.PValue), 1+sum.Budget)
 			if l.MoreRounds > 0 {
 				msg += fmt.Sprintf("; about %d more rounds would decide", l.MoreRounds)
 			}

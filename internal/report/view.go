@@ -56,7 +56,7 @@ func newView(run *results.Run, sum *results.Summary, cs []charts.Chart) view {
 	for _, l := range sum.Latency {
 		r := latencyRow{
 			Protocol:   l.Protocol,
-			Percentile: "p" + strconv.FormatFloat(l.Percentile, 'f', -1, 64),
+			Percentile: results.PercentileName(l.Percentile),
 			Baseline:   millis(l.BaselineMs),
 			Candidate:  millis(l.CandidateMs),
 			Ratio:      ratio(l.Ratio),
@@ -302,7 +302,7 @@ func percentileList(sum *results.Summary) string {
 	for _, l := range sum.Latency {
 		if !seen[l.Percentile] {
 			seen[l.Percentile] = true
-			ps = append(ps, "p"+strconv.FormatFloat(l.Percentile, 'f', -1, 64))
+			ps = append(ps, results.PercentileName(l.Percentile))
 		}
 	}
 	if len(ps) == 0 {

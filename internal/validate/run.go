@@ -140,7 +140,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 					o.Effect = l[0].Ratio
 					o.Effects = map[string]float64{}
 					for _, c := range l {
-						o.Effects[fmt.Sprintf("%s p%g", c.Protocol, c.Percentile)] = c.Ratio
+						o.Effects[c.Check()] = c.Ratio
 					}
 				}
 			}
