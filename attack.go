@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"io"
 	"maps"
-	"math"
 	"net/http"
 	"net/url"
 	"text/template"
@@ -44,20 +43,6 @@ const (
 	DefaultWSPing = 20 * time.Second
 )
 
-// Disabled, given as Options.MaxSendLag, MaxEventGap or WSPing, turns that
-// check or ping off. Any negative duration does the same.
-const Disabled time.Duration = -1
-
-// Special rates of Options.HTTPRate and Options.WSRate.
-const (
-	// Max is throughput mode: HTTP from a fixed number of closed-loop
-	// workers, WebSocket with every user sending its next chat when the
-	// previous one is answered. Latency then measures a saturated target.
-	Max = -1.0
-	// Off disables the protocol.
-	Off = -2.0
-)
-
 // ErrUnreachable is wrapped by Attack's error when the target does not
 // accept connections.
 var ErrUnreachable = load.ErrUnreachable
@@ -65,13 +50,19 @@ var ErrUnreachable = load.ErrUnreachable
 // Options shape an attack. The zero value is the default attack, the same
 // as the loadbench command's: 200 chats/s over each protocol from 100
 // users for 10 s, every limit at its Default constant.
+//
+// One rule holds for Options and CompareOptions alike: the zero value of a
+// field is its documented default. A check or a piece of work that can be
+// turned off has a No... field of its own (NoSendLagLimit, NoWSPing, ...),
+// and a rate is a Rate, whose zero value is the default.
 type Options struct {
-	// HTTPRate and WSRate are open-model arrival rates in chats per second
-	// (WSRate in total over all users): chats are sent on schedule whether
-	// or not earlier ones were answered, and latency is measured from the
-	// intended send time. 0 means DefaultRate, Off disables the protocol,
-	// Max is throughput mode.
-	HTTPRate, WSRate float64
+	// HTTPRate and WSRate are each protocol's Rate: PerSecond(n) for an
+	// open model of n chats per second (WSRate in total over all users):
+	// chats are sent on schedule whether or not earlier ones were
+	// answered, and latency is measured from the intended send time.
+	// When both are zero, both protocols run at DefaultRate; when either
+	// is set, a zero one is off.
+	HTTPRate, WSRate Rate
 	// Users is the number of virtual users (one WebSocket connection
 	// each); 0 means DefaultUsers.
 	Users int
@@ -94,15 +85,40 @@ type Options struct {
 	UserPrefix string
 	// VegetaFile, when set, also receives the HTTP results in vegeta's
 	// binary encoding (written atomically when the attack ends), for
-	// `vegeta report` and `vegeta plot`.
+	// `vegeta report` and `vegeta plot`. It needs HTTP load.
 	VegetaFile string
 	// Progress, when set, is called about four times a second from one
 	// goroutine while the attack runs, and once at the end.
 	Progress func(Progress)
 
+	// Access is how the target is reached: headers, TLS, proxy, the
+	// WebSocket handshake and pings, the chat body.
+	Access
+
+	// MaxInFlight bounds the chats in flight at the generator; a chat due
+	// past it is not sent and counted apart, never charged to the target.
+	// 0 means DefaultMaxInFlight.
+	MaxInFlight int
+	// MaxSendLag is the p99 send lag (actual − intended send time) above
+	// which the result reports the generator saturated; 0 means
+	// DefaultMaxSendLag. NoSendLagLimit never reports it.
+	MaxSendLag     time.Duration
+	NoSendLagLimit bool
+	// MaxEventGap is the most time allowed between two consecutive events
+	// of a chat before it counts as a timing violation; 0 means
+	// DefaultMaxEventGap. NoEventGapLimit turns the check off.
+	MaxEventGap     time.Duration
+	NoEventGapLimit bool
+	// Arrivals is the arrival process of rated load; the zero value is
+	// Poisson.
+	Arrivals Arrivals
+}
+
+// Access is how one deployment is reached. Header values are secrets:
+// nothing loadbench writes holds them.
+type Access struct {
 	// Header is sent on every HTTP request and on the WebSocket handshake
-	// (a bearer token, a cookie). Its values are secrets: nothing loadbench
-	// writes holds them.
+	// (a bearer token, a cookie).
 	Header http.Header
 	// TLS configures https:// and wss:// targets (a private CA, a client
 	// certificate, InsecureSkipVerify); nil means the system roots.
@@ -113,30 +129,41 @@ type Options struct {
 	// WSSubprotocol, when set, is asked for in the WebSocket handshake.
 	WSSubprotocol string
 	// WSPing is how long a WebSocket connection may stay quiet before it
-	// is pinged; 0 means DefaultWSPing, Disabled never pings.
-	WSPing time.Duration
+	// is pinged; 0 means DefaultWSPing. NoWSPing never pings.
+	WSPing   time.Duration
+	NoWSPing bool
 	// Body is the template of the chat message, the HTTP request body and
 	// the WebSocket chat alike, for a service whose messages differ from
 	// the built-in contract's; nil sends the built-in message. Make it with
 	// ParseBody, which adds the json function and checks that the message
 	// carries the user's secret (the isolation check needs it).
 	Body *template.Template
+}
 
-	// MaxInFlight bounds the chats in flight at the generator; a chat due
-	// past it is not sent and counted apart, never charged to the target.
-	// 0 means DefaultMaxInFlight.
-	MaxInFlight int
-	// MaxSendLag is the p99 send lag (actual − intended send time) above
-	// which the result reports the generator saturated; 0 means
-	// DefaultMaxSendLag, Disabled never reports it.
-	MaxSendLag time.Duration
-	// MaxEventGap is the most time allowed between two consecutive events
-	// of a chat before it counts as a timing violation; 0 means
-	// DefaultMaxEventGap, Disabled turns the check off.
-	MaxEventGap time.Duration
-	// Arrivals is the arrival process of rated load; the zero value is
-	// Poisson.
-	Arrivals Arrivals
+// options is a as the engine's options, checked; op and side ("" or
+// "baseline ") prefix the errors.
+func (a Access) options(op, side string) ([]load.Option, error) {
+	var opts []load.Option
+	if a.Header != nil {
+		opts = append(opts, load.WithHeader(a.Header))
+	}
+	if a.TLS != nil {
+		opts = append(opts, load.WithTLSConfig(a.TLS))
+	}
+	if a.Proxy != nil {
+		opts = append(opts, load.WithProxy(a.Proxy))
+	}
+	if a.WSSubprotocol != "" {
+		opts = append(opts, load.WithWSSubprotocol(a.WSSubprotocol))
+	}
+	if a.Body != nil {
+		opts = append(opts, load.WithBodyTemplate(a.Body))
+	}
+	ping, err := limit(op, side+"ws ping", a.WSPing, a.NoWSPing, DefaultWSPing)
+	if err != nil {
+		return nil, err
+	}
+	return append(opts, load.WithWSPing(ping)), nil
 }
 
 // ParseBody parses text as the template of Options.Body. It is executed
@@ -150,16 +177,18 @@ func ParseBody(name, text string) (*template.Template, error) {
 	return load.ParseBodyTemplate(name, text)
 }
 
-// duration maps an Options duration to the engine's: 0 → def, negative →
-// 0 (the engine's "off").
-func duration(d, def time.Duration) time.Duration {
+// limit resolves a duration that can be turned off: off → 0 (the
+// engine's "off"), 0 → def, negative → an error.
+func limit(op, field string, d time.Duration, off bool, def time.Duration) (time.Duration, error) {
 	switch {
+	case off:
+		return 0, nil
 	case d == 0:
-		return def
+		return def, nil
 	case d < 0:
-		return 0
+		return 0, usage.Fieldf(op, field, "must not be negative, got %s", d)
 	}
-	return d
+	return d, nil
 }
 
 // Progress is a snapshot of a running attack.
@@ -174,13 +203,28 @@ type Progress struct {
 	Rate float64
 }
 
-// engineOptions maps o to the engine's options.
+// engineOptions maps o to the engine's options, checked; op prefixes the
+// errors.
 func (o Options) engineOptions(op string) ([]load.Option, error) {
-	httpRate, err := rate(op, "http rate", o.HTTPRate)
+	httpRate, wsRate, err := rates(op, o.HTTPRate, o.WSRate)
 	if err != nil {
 		return nil, err
 	}
-	wsRate, err := rate(op, "ws rate", o.WSRate)
+	switch {
+	case o.VegetaFile != "" && httpRate == 0:
+		return nil, usage.Fieldf(op, "vegeta file", "needs HTTP load (vegeta's format holds HTTP results only)")
+	case !o.Arrivals.valid():
+		return nil, usage.Fieldf(op, "arrivals", "must be Poisson or Constant, got %s", o.Arrivals)
+	}
+	access, err := o.Access.options(op, "")
+	if err != nil {
+		return nil, err
+	}
+	sendLag, err := limit(op, "max send lag", o.MaxSendLag, o.NoSendLagLimit, DefaultMaxSendLag)
+	if err != nil {
+		return nil, err
+	}
+	eventGap, err := limit(op, "max event gap", o.MaxEventGap, o.NoEventGapLimit, DefaultMaxEventGap)
 	if err != nil {
 		return nil, err
 	}
@@ -206,7 +250,7 @@ func (o Options) engineOptions(op string) ([]load.Option, error) {
 	if o.UserPrefix != "" {
 		opts = append(opts, load.WithUserPrefix(o.UserPrefix))
 	}
-	if o.VegetaFile != "" && httpRate != 0 {
+	if o.VegetaFile != "" {
 		opts = append(opts, load.WithVegetaFile(o.VegetaFile))
 	}
 	if f := o.Progress; f != nil {
@@ -215,45 +259,14 @@ func (o Options) engineOptions(op string) ([]load.Option, error) {
 				Errors: p.Errors, Violations: p.Violations, Rate: p.Rate})
 		}))
 	}
-	if o.Header != nil {
-		opts = append(opts, load.WithHeader(o.Header))
-	}
-	if o.TLS != nil {
-		opts = append(opts, load.WithTLSConfig(o.TLS))
-	}
-	if o.Proxy != nil {
-		opts = append(opts, load.WithProxy(o.Proxy))
-	}
-	if o.WSSubprotocol != "" {
-		opts = append(opts, load.WithWSSubprotocol(o.WSSubprotocol))
-	}
 	if o.MaxInFlight != 0 {
 		opts = append(opts, load.WithMaxInFlight(o.MaxInFlight))
 	}
-	if o.Body != nil {
-		opts = append(opts, load.WithBodyTemplate(o.Body))
-	}
-	opts = append(opts,
-		load.WithWSPing(duration(o.WSPing, DefaultWSPing)),
-		load.WithMaxSendLag(duration(o.MaxSendLag, DefaultMaxSendLag)),
-		load.WithMaxEventGap(duration(o.MaxEventGap, DefaultMaxEventGap)),
-		load.WithArrivals(o.Arrivals.engine()))
-	return opts, nil
-}
-
-// rate maps an Options rate to the engine's: 0 → DefaultRate, Off → 0.
-func rate(op, name string, r float64) (float64, error) {
-	switch {
-	case r == 0:
-		return DefaultRate, nil
-	case r == Off:
-		return 0, nil
-	case r == Max:
-		return load.Max, nil
-	case r < 0 || math.IsNaN(r) || math.IsInf(r, 0):
-		return 0, usage.Errorf("%s: %s must be positive, Off or Max, got %v", op, name, r)
-	}
-	return r, nil
+	opts = append(opts, access...)
+	return append(opts,
+		load.WithMaxSendLag(sendLag),
+		load.WithMaxEventGap(eventGap),
+		load.WithArrivals(o.Arrivals.engine())), nil
 }
 
 // Attack sends chats to the service at baseURL (http:// or https://; the

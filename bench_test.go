@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/loadbench/loadbench"
+	"github.com/loadbench/loadbench/targets"
 )
 
 var chatRate = flag.Float64("chat.rate", 400, "BenchmarkChat: open-model arrival rate, chats per second")
@@ -49,17 +50,17 @@ func BenchmarkChat(b *testing.B) {
 	if *chatRate <= 0 {
 		b.Fatalf("-chat.rate must be positive, got %v", *chatRate)
 	}
-	for _, build := range loadbench.Builds() {
+	for _, build := range targets.Impls() {
 		for _, proto := range loadbench.Protocols() {
-			b.Run("build="+build.String()+"/proto="+proto.String(), func(b *testing.B) {
+			b.Run("build="+build+"/proto="+proto.String(), func(b *testing.B) {
 				benchChat(b, build, proto, *chatRate)
 			})
 		}
 	}
 }
 
-func benchChat(b *testing.B, build loadbench.Build, proto loadbench.Protocol, rate float64) {
-	tg, err := loadbench.StartTarget(build)
+func benchChat(b *testing.B, build string, proto loadbench.Protocol, rate float64) {
+	tg, err := targets.Start(build)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -67,14 +68,15 @@ func benchChat(b *testing.B, build loadbench.Build, proto loadbench.Protocol, ra
 	ctx := b.Context()
 	opts := func(n int) loadbench.Options {
 		o := loadbench.Options{
-			HTTPRate: loadbench.Off, WSRate: loadbench.Off, MaxRequests: int64(n),
+			MaxRequests: int64(n),
 			// Long enough to send n chats on schedule; MaxRequests ends it.
 			Duration: time.Duration(float64(n)/rate*float64(time.Second)) + 2*time.Second,
 		}
+		// The protocol's rate set, the other one left zero is off.
 		if proto == loadbench.HTTP {
-			o.HTTPRate = rate
+			o.HTTPRate = loadbench.PerSecond(rate)
 		} else {
-			o.WSRate = rate
+			o.WSRate = loadbench.PerSecond(rate)
 		}
 		return o
 	}

@@ -12,6 +12,12 @@ import (
 // a negative rate, ...) as opposed to a failed run: errors.Is(err, ErrUsage).
 var ErrUsage = usage.ErrUsage
 
+// FieldError is the usage error about one setting of Options or
+// CompareOptions: Field names it in words as the error prints it ("round
+// duration", "users", "candidate ws ping"), a stable key; errors.As(err,
+// &fe) finds it.
+type FieldError = usage.FieldError
+
 // Protocol is a protocol loadbench drives.
 type Protocol int
 
@@ -94,15 +100,21 @@ const (
 	Constant
 )
 
-// String is "poisson" or "constant".
-func (a Arrivals) String() string { return a.engine().String() }
+// String is "poisson" or "constant"; "Arrivals(N)" for a value that is
+// neither.
+func (a Arrivals) String() string {
+	if !a.valid() {
+		return fmt.Sprintf("Arrivals(%d)", int(a))
+	}
+	return a.engine().String()
+}
 
+func (a Arrivals) valid() bool { return a == Poisson || a == Constant }
+
+// engine is a valid a as the engine's value.
 func (a Arrivals) engine() load.Arrivals {
-	switch a {
-	case Poisson:
-		return load.ArrivalsPoisson
-	case Constant:
+	if a == Constant {
 		return load.ArrivalsConstant
 	}
-	return load.Arrivals(255)
+	return load.ArrivalsPoisson
 }

@@ -20,8 +20,8 @@ import (
 
 // TestAttackBodyAndEngineLimits: Options.Body shapes the HTTP body the
 // target receives, MaxSendLag and MaxEventGap reach the engine (their
-// limits are recorded in the result; Disabled records none), and the
-// summaries render the Result.
+// limits are recorded in the result; NoSendLagLimit and NoEventGapLimit
+// record none), and the summaries render the Result.
 func TestAttackBodyAndEngineLimits(t *testing.T) {
 	t.Parallel()
 	srv, err := targets.New(targets.ImplPerRequest)
@@ -51,18 +51,22 @@ func TestAttackBodyAndEngineLimits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	base := loadbench.Options{HTTPRate: 40, WSRate: 40, Users: 2, Duration: 250 * time.Millisecond, Body: body, Arrivals: loadbench.Constant}
+	base := loadbench.Options{HTTPRate: loadbench.PerSecond(40), WSRate: loadbench.PerSecond(40), Users: 2,
+		Duration: 250 * time.Millisecond, Access: loadbench.Access{Body: body}, Arrivals: loadbench.Constant}
 	for _, c := range []struct {
 		name    string
 		lag     time.Duration
+		off     bool
 		wantLag time.Duration
 	}{
-		{"default", 0, loadbench.DefaultMaxSendLag},
-		{"given", 50 * time.Millisecond, 50 * time.Millisecond},
-		{"disabled", loadbench.Disabled, 0},
+		{"default", 0, false, loadbench.DefaultMaxSendLag},
+		{"given", 50 * time.Millisecond, false, 50 * time.Millisecond},
+		{"off", 0, true, 0},
+		{"off wins over a value", 50 * time.Millisecond, true, 0},
 	} {
 		o := base
 		o.MaxSendLag, o.MaxEventGap, o.WSPing = c.lag, c.lag, c.lag
+		o.NoSendLagLimit, o.NoEventGapLimit, o.NoWSPing = c.off, c.off, c.off
 		res, err := loadbench.Attack(context.Background(), hs.URL, o)
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
@@ -90,8 +94,8 @@ func TestAttackBodyAndEngineLimits(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if via["http"] != 30 || len(via) != 1 {
-		t.Errorf("bodies seen by the target: %v, want 30 from the template over HTTP", via)
+	if via["http"] != 40 || len(via) != 1 {
+		t.Errorf("bodies seen by the target: %v, want 40 from the template over HTTP", via)
 	}
 }
 

@@ -21,7 +21,11 @@ type Manifest struct {
 	CPUModel  string            `json:"cpu_model,omitempty"`
 	Hostname  string            `json:"hostname,omitempty"`
 	Args      []string          `json:"args,omitempty"`
-	Flags     map[string]string `json:"flags,omitempty"`
+	// Flags is the command line, header values redacted, for people: no
+	// program reads it back (Plan is what a compare ran with).
+	Flags   map[string]string `json:"flags,omitempty"`
+	Plan    *Plan             `json:"plan,omitempty"`    // a compare's typed plan
+	Stopped string            `json:"stopped,omitempty"` // why a compare stopped adding rounds
 	Targets   map[string]string `json:"targets,omitempty"` // role ("http", "ws", "baseline", ...) → URL
 	// Build, Round and Order place a segment in a compare: which build
 	// ("baseline" or "candidate"), which round (from 1) and whether it ran

@@ -92,6 +92,9 @@ func ReadRun(dir string) (*Run, error) {
 		}
 	}
 	sortSegments(r.Segments)
+	if err := r.fillPlan(); err != nil {
+		return nil, fmt.Errorf("read %s: %w", dir, err)
+	}
 	if r.Rounds() == 0 {
 		return nil, fmt.Errorf("read %s: no complete round (a baseline and a candidate segment)", dir)
 	}
@@ -103,6 +106,35 @@ func ReadRun(dir string) (*Run, error) {
 		return nil, err
 	}
 	return r, nil
+}
+
+// fillPlan gives a run written before manifest.json had a plan the plan
+// its flags recorded (PlanFromFlags), and its stop reason.
+func (r *Run) fillPlan() error {
+	m := &r.Manifest
+	if m.Stopped == "" {
+		m.Stopped = m.Flags["stopped"]
+	}
+	if m.Plan != nil {
+		return nil
+	}
+	p, err := PlanFromFlags(m.Flags)
+	if err != nil {
+		return err
+	}
+	m.Plan = &p
+	return nil
+}
+
+// Plan is the run's plan: its manifest's, or for a run written before the
+// plan existed what its flags recorded (PlanFromFlags; a flag it cannot
+// read is left unknown).
+func (r *Run) Plan() Plan {
+	if r.Manifest.Plan == nil {
+		p, _ := PlanFromFlags(r.Manifest.Flags)
+		return p
+	}
+	return *r.Manifest.Plan
 }
 
 func sortSegments(ss []*Segment) {
@@ -124,14 +156,16 @@ func MergeRuns(runs ...*Run) (*Run, error) {
 	first := runs[0]
 	out := &Run{Dir: first.Dir, Manifest: first.Manifest}
 	out.Manifest.Flags = cloneMap(first.Manifest.Flags)
+	if p := first.Manifest.Plan; p != nil {
+		c := *p
+		out.Manifest.Plan = &c
+	}
 	for _, r := range runs[1:] {
 		if r.Rounds() != first.Rounds() {
 			return nil, fmt.Errorf("merge runs: %s has %d rounds, %s has %d", r.Dir, r.Rounds(), first.Dir, first.Rounds())
 		}
-		for _, k := range []string{"budget", "percentiles", "rounds", "round-duration", "http-rate", "ws-rate", "users"} {
-			if r.Manifest.Flags[k] != first.Manifest.Flags[k] {
-				return nil, fmt.Errorf("merge runs: %s and %s differ in --%s (%q vs %q)", first.Dir, r.Dir, k, first.Manifest.Flags[k], r.Manifest.Flags[k])
-			}
+		if err := samePlan(first.Plan(), r.Plan()); err != nil {
+			return nil, fmt.Errorf("merge runs: %s and %s differ in %w", first.Dir, r.Dir, err)
 		}
 	}
 	for _, s := range first.Segments {
@@ -160,6 +194,28 @@ func MergeRuns(runs ...*Run) (*Run, error) {
 	}
 	out.Manifest.Note = strings.TrimSpace(out.Manifest.Note + fmt.Sprintf(" merged from %d runs", len(runs)))
 	return out, nil
+}
+
+// samePlan reports the first setting of a run's plan that makes its data
+// unfit to merge with another's.
+func samePlan(a, b Plan) error {
+	switch {
+	case a.Budget != b.Budget:
+		return fmt.Errorf("plan.budget (%v vs %v)", a.Budget, b.Budget)
+	case !slices.Equal(a.Percentiles, b.Percentiles):
+		return fmt.Errorf("plan.percentiles (%v vs %v)", a.Percentiles, b.Percentiles)
+	case a.Rounds != b.Rounds:
+		return fmt.Errorf("plan.rounds (%d vs %d)", a.Rounds, b.Rounds)
+	case a.RoundDuration != b.RoundDuration:
+		return fmt.Errorf("plan.round_duration (%s vs %s)", a.RoundDuration, b.RoundDuration)
+	case a.HTTPRate != b.HTTPRate:
+		return fmt.Errorf("plan.http_rate (%v vs %v)", a.HTTPRate, b.HTTPRate)
+	case a.WSRate != b.WSRate:
+		return fmt.Errorf("plan.ws_rate (%v vs %v)", a.WSRate, b.WSRate)
+	case a.Users != b.Users:
+		return fmt.Errorf("plan.users (%d vs %d)", a.Users, b.Users)
+	}
+	return nil
 }
 
 func cloneMap(m map[string]string) map[string]string {

@@ -387,6 +387,10 @@ type Snapshot struct {
 	FactoriesLive          float64   `json:"factories_live"`
 	AgentInstancesRetained float64   `json:"agent_instances_retained"`
 	RSSBytes               float64   `json:"rss_bytes"`
+	// SharedHeap marks a reading of a target that runs in the load
+	// generator's own process (started in process, as by targets.Start):
+	// its heap holds the generator's as well.
+	SharedHeap bool `json:"shared_heap,omitempty"`
 }
 
 // RetainedBytes is After.HeapLiveBytes - Before.HeapLiveBytes.

@@ -21,6 +21,13 @@
 // loadbench_agents_misrouted_total, loadbench_foreign_events_total and
 // loadbench_chats_orphaned_total.
 //
+// Running a build: Start serves one on a loopback port in this process
+// (start.go; it shares this process's heap), StartProcess runs one as its
+// own `loadbench serve` process (process.go). Both enable POST /debug/gc,
+// whose answer carries the serving process's token (internal/procid), as
+// does the gauge loadbench_process_info{token}: a client whose own token
+// matches is measuring its own heap.
+//
 // Staging (staging.go) wraps a Server to behave like a staging deployment
 // behind a proxy: a required bearer token, 103 Early Hints and WebSocket
 // heartbeats.

@@ -79,34 +79,16 @@ Results go to --out (default runs/attack-<UTC time>/). Exit codes: 0 clean;
 }
 
 // parseAttackRate parses a --*-rate value: a non-negative number (0: off)
-// or "max" (loadbench.Max).
-func parseAttackRate(flag, v string) (float64, error) {
+// or "max" (throughput mode).
+func parseAttackRate(flag, v string) (loadbench.Rate, error) {
 	if strings.EqualFold(v, "max") {
-		return loadbench.Max, nil
+		return loadbench.Max(), nil
 	}
 	r, err := strconv.ParseFloat(v, 64)
 	if err != nil || r < 0 || math.IsNaN(r) || math.IsInf(r, 0) {
-		return 0, usageErr("attack: --%s must be a non-negative number or max, got %q", flag, v)
+		return loadbench.Rate{}, usageErr("attack: --%s must be a non-negative number or max, got %q", flag, v)
 	}
-	return r, nil
-}
-
-// optionsRate maps a parsed rate to loadbench.Options': its zero value is
-// the default rate, loadbench.Off disables the protocol.
-func optionsRate(r float64) float64 {
-	if r == 0 {
-		return loadbench.Off
-	}
-	return r
-}
-
-// disabled maps a flag's 0 ("off") to loadbench.Disabled: the zero value
-// of an Options duration is its default.
-func disabled(d time.Duration) time.Duration {
-	if d == 0 {
-		return loadbench.Disabled
-	}
-	return d
+	return flagRate(r), nil
 }
 
 func runAttack(ctx context.Context, cmd *cobra.Command, s streams, f attackFlags, args []string) error {
@@ -121,17 +103,20 @@ func runAttack(ctx context.Context, cmd *cobra.Command, s streams, f attackFlags
 	if err != nil {
 		return err
 	}
+	// The library reads a zero as its default: a zero here is refused;
+	// every other value it checks itself.
 	switch {
-	case f.duration <= 0:
-		return usageErr("attack: --duration must be positive, got %s", f.duration)
-	case f.timeout <= 0:
-		return usageErr("attack: --timeout must be positive, got %s", f.timeout)
+	case f.duration == 0:
+		return usageErr("attack: --duration must be positive, got 0s")
+	case f.timeout == 0:
+		return usageErr("attack: --timeout must be positive, got 0s")
 	case f.maxErrorRate < 0 || f.maxErrorRate > 1 || math.IsNaN(f.maxErrorRate):
 		return usageErr("attack: --max-error-rate must be between 0 and 1, got %v", f.maxErrorRate)
-	case cmd.Flags().Changed("workers") && f.workers < 1:
-		return usageErr("attack: --workers must be positive, got %d", f.workers)
+	case cmd.Flags().Changed("workers") && f.workers == 0:
+		return usageErr("attack: --workers must be positive, got 0")
 	}
-	if err := f.engine.check("attack"); err != nil {
+	eng, err := f.engine.parse("attack")
+	if err != nil {
 		return err
 	}
 	out := f.out
@@ -155,12 +140,13 @@ func runAttack(ctx context.Context, cmd *cobra.Command, s streams, f attackFlags
 		return usageErr("attack: user prefix %q must be non-empty, without digits, spaces or quotes", f.prefix)
 	}
 	opts := loadbench.Options{
-		HTTPRate: optionsRate(httpRate), WSRate: optionsRate(wsRate), Duration: f.duration, Users: f.users, Timeout: f.timeout,
+		HTTPRate: httpRate, WSRate: wsRate, Duration: f.duration, Users: f.users, Timeout: f.timeout,
 		MaxRequests: f.maxRequests, HTTPPath: f.httpPath, WSPath: f.wsPath, UserPrefix: f.prefix,
-		MaxInFlight: f.engine.maxInFlight, MaxSendLag: disabled(f.engine.maxSendLag), MaxEventGap: disabled(f.engine.maxEventGap),
-		Arrivals: f.engine.publicArrivals(),
-		Header:   tr.header, TLS: tr.tls, WSSubprotocol: tr.wsSubprotocol, WSPing: disabled(tr.wsPing), Body: tr.body,
-		VegetaFile: filepath.Join(out, results.VegetaFile), // written only when HTTP is on
+		Access: tr.access(),
+	}
+	eng.attack(&opts)
+	if httpRate != loadbench.Off() {
+		opts.VegetaFile = filepath.Join(out, results.VegetaFile)
 	}
 	if f.workers > 0 {
 		opts.Workers = f.workers

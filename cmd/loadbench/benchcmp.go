@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/loadbench/loadbench/internal/benchcmp"
+	"github.com/loadbench/loadbench/internal/flagval"
 	"github.com/loadbench/loadbench/internal/gate"
 	"github.com/spf13/cobra"
 )
@@ -45,7 +47,7 @@ Exit codes: 0 pass, 1 fail, 2 unreadable input or no common benchmark,
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg := gate.DefaultConfig()
-			b, err := gate.ParseBudget(budget)
+			b, err := flagval.ParseBudget(budget)
 			if err != nil {
 				return usageErr("benchcmp: --budget: %v", err)
 			}
@@ -54,16 +56,16 @@ Exit codes: 0 pass, 1 fail, 2 unreadable input or no common benchmark,
 				return usageErr("benchcmp: --alpha %v outside (0, 1)", alpha)
 			}
 			cfg.Alpha = alpha
-			var res *gate.BenchResult
+			var res *benchcmp.Result
 			if cmd.Flags().Changed("col") {
 				key, vals, hasVals := strings.Cut(col, "=")
 				oldVal, newVal, ok := strings.Cut(vals, ",")
 				if key == "" || (hasVals && (!ok || oldVal == "" || newVal == "" || oldVal == newVal || strings.Contains(newVal, ","))) {
 					return usageErr("benchcmp: --col wants KEY or KEY=OLD,NEW, got %q", col)
 				}
-				res, err = gate.BenchColumnsFile(args[0], key, oldVal, newVal, cfg)
+				res, err = benchcmp.ColumnsFile(args[0], key, oldVal, newVal, cfg)
 			} else {
-				res, err = gate.BenchCompareFiles(args[0], args[1], cfg)
+				res, err = benchcmp.CompareFiles(args[0], args[1], cfg)
 			}
 			if err != nil {
 				return withCode(exitUsage, err)

@@ -9,7 +9,7 @@ import (
 
 func TestBenchcmpExitCodes(t *testing.T) {
 	t.Parallel()
-	const td = "../../internal/gate/testdata/"
+	const td = "../../internal/benchcmp/testdata/"
 	for _, tc := range []struct {
 		name   string
 		args   []string
@@ -31,7 +31,7 @@ func TestBenchcmpExitCodes(t *testing.T) {
 		{"columns three builds", []string{"benchcmp", "--col", "build", td + "chat.txt"}, exitUsage, "", "3 values"},
 		{"columns bad spec", []string{"benchcmp", "--col", "build=baseline", td + "chat.txt"}, exitUsage, "", "KEY=OLD,NEW"},
 		{"columns two files", []string{"benchcmp", "--col", "build", td + "chat.txt", td + "chat.txt"}, exitUsage, "", "one FILE"},
-		{"no common benchmark", []string{"benchcmp", td + "old.txt", td + "rounds.bench.golden"}, exitUsage, "", "no benchmark in both files"},
+		{"no common benchmark", []string{"benchcmp", td + "old.txt", td + "chat.txt"}, exitUsage, "", "no benchmark in both files"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out, errb bytes.Buffer

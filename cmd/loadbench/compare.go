@@ -2,36 +2,41 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/loadbench/loadbench"
 	"github.com/loadbench/loadbench/internal/agent"
-	"github.com/loadbench/loadbench/internal/compare"
-	"github.com/loadbench/loadbench/internal/load"
-	"github.com/loadbench/loadbench/internal/report"
-	"github.com/loadbench/loadbench/results"
-	"github.com/loadbench/loadbench/targets"
+	"github.com/loadbench/loadbench/internal/builtin"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
 
+// compareFlags are the flags of `loadbench compare`.
+type compareFlags struct {
+	baseline, candidate         string // URLs
+	baselineImpl, candidateImpl string
+	baselineArgs, candidateArgs string
+	profile                     string
+	timeout                     time.Duration
+	maxErrorRate                float64
+	httpPath, wsPath            string
+	metricsPath, gcPath         string
+	out                         string
+	jsonOut, quiet              bool
+	load                        loadFlags
+	engine                      engineFlags
+	gate                        gateFlags
+	tr, trBase, trCand          transportFlags // transportflags.go
+}
+
 func newCompareCmd(s streams) *cobra.Command {
-	var (
-		cfg                         compare.Config
-		lf                          loadFlags
-		ef                          engineFlags
-		gf                          gateFlags
-		baselineArgs, candidateArgs string
-		profile                     string
-		jsonOut, quiet              bool
-		tr, trBase, trCand          transportFlags // transportflags.go
-	)
+	var cf compareFlags
 	cmd := &cobra.Command{
 		Use:   "compare [--baseline URL --candidate URL]",
 		Short: "Interleaved before/after rounds gating latency, errors, memory and isolation",
@@ -57,137 +62,193 @@ never written: the manifest shows "Name: <redacted>".
 Exit codes: 0 pass, 1 fail, 2 bad usage, 3 run error, 4 inconclusive.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := lf.apply("compare", &cfg); err != nil {
-				return err
-			}
-			engineOpts, err := ef.options("compare")
-			if err != nil {
-				return err
-			}
-			cfg.Load = engineOpts
-			prof, err := agent.ParseProfile(profile)
-			if err != nil {
-				return usageErr("compare: --profile must be ci or production, got %q", profile)
-			}
-			if err := gf.apply("compare", &cfg); err != nil {
-				return err
-			}
-			applyProfile(cmd.Flags(), prof, &cfg) // after the gate's flags: it may set --max-duration
-			if err := applyTransport(cmd.Flags(), &cfg, &tr, &trBase, &trCand); err != nil {
-				return err
-			}
-			cfg.BaselineArgs = strings.Fields(baselineArgs)
-			cfg.CandidateArgs = strings.Fields(candidateArgs)
-			if err := checkTargets(&cfg); err != nil {
-				return err
-			}
-			if cfg.BaselineURL == "" && cfg.CandidateURL == "" { // the built-in targets serve the profile too
-				cfg.BaselineArgs = append([]string{"--profile", prof.String()}, cfg.BaselineArgs...)
-				cfg.CandidateArgs = append([]string{"--profile", prof.String()}, cfg.CandidateArgs...)
-			}
-			if cfg.Out == "" {
-				cfg.Out = filepath.Join("runs", time.Now().UTC().Format("20060102T150405Z"))
-			}
-			if cfg.BaselineURL == "" && cfg.CandidateURL == "" {
-				exe, err := s.executable()
-				if err != nil {
-					return withCode(exitRunError, fmt.Errorf("compare: find own executable: %w", err))
-				}
-				cfg.Executable = exe
-			}
-			cfg.Args = redactArgs(s.Args)
-			cfg.Render = renderReports
-			var prog *progressLine
-			if !quiet && isTerminal(s.Err) {
-				prog = &progressLine{w: s.Err}
-				cfg.Progress = prog.compare
-			}
-			res, runErr := compare.Run(cmd.Context(), cfg)
-			prog.clear()
-			return compareOutcome(s, res, runErr, jsonOut, quiet)
+			return runCompare(cmd, s, &cf)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&cfg.BaselineURL, "baseline", "", "base URL of the baseline deployment (with --candidate; default: start the built-in legacy target)")
-	f.StringVar(&cfg.CandidateURL, "candidate", "", "base URL of the candidate deployment (with --baseline; default: start the built-in per-request target)")
-	f.StringVar(&cfg.BaselineImpl, "baseline-impl", "baseline", "build served by the built-in baseline (baseline|perrequest)")
-	f.StringVar(&cfg.CandidateImpl, "candidate-impl", "perrequest", "build served by the built-in candidate (baseline|perrequest)")
-	f.StringVar(&baselineArgs, "baseline-args", "", `extra "serve" flags for the built-in baseline, e.g. "--think 10ms"`)
-	f.StringVar(&candidateArgs, "candidate-args", "", `extra "serve" flags for the built-in candidate, e.g. "--slowdown 1.1" or "--leak 1024"`)
-	lf.register(f)
-	ef.register(f)
-	f.StringVar(&profile, "profile", agent.DefaultProfile.String(), "workload profile of the built-in targets and of the load (users, rates, per-chat timeout) unless those flags are given: ci or production")
-	gf.register(f)
-	f.DurationVar(&cfg.Timeout, "timeout", 30*time.Second, "per-chat timeout")
-	f.Float64Var(&cfg.MaxErrorRate, "max-error-rate", compare.DefaultMaxErrorRate, "sanity limit: a segment's target error rate above it means a broken run (exit 3); the gate compares error rates with --error-budget")
-	f.StringVar(&cfg.HTTPPath, "http-path", "/api/agents/run", "HTTP chat route")
-	f.StringVar(&cfg.WSPath, "ws-path", "/api/demo/ws", "WebSocket chat route")
-	f.StringVar(&cfg.MetricsPath, "metrics-path", compare.DefaultMetricsPath, `Prometheus route, scraped when present ("-": never)`)
-	f.StringVar(&cfg.GCPath, "gc-path", compare.DefaultGCPath, `forced-GC route, used when present ("-": never)`)
-	f.StringVar(&cfg.Out, "out", "", "run directory (default runs/<UTC timestamp>)")
-	f.BoolVar(&jsonOut, "json", false, "print summary.json instead of the table")
-	f.BoolVar(&quiet, "quiet", false, "no progress display")
-	tr.register(f, "")
-	trBase.register(f, "baseline-")
-	trCand.register(f, "candidate-")
+	f.StringVar(&cf.baseline, "baseline", "", "base URL of the baseline deployment (with --candidate; default: start the built-in legacy target)")
+	f.StringVar(&cf.candidate, "candidate", "", "base URL of the candidate deployment (with --baseline; default: start the built-in per-request target)")
+	f.StringVar(&cf.baselineImpl, "baseline-impl", "baseline", "build served by the built-in baseline (baseline|perrequest)")
+	f.StringVar(&cf.candidateImpl, "candidate-impl", "perrequest", "build served by the built-in candidate (baseline|perrequest)")
+	f.StringVar(&cf.baselineArgs, "baseline-args", "", `extra "serve" flags for the built-in baseline, e.g. "--think 10ms"`)
+	f.StringVar(&cf.candidateArgs, "candidate-args", "", `extra "serve" flags for the built-in candidate, e.g. "--slowdown 1.1" or "--leak 1024"`)
+	cf.load.register(f)
+	cf.engine.register(f)
+	f.StringVar(&cf.profile, "profile", agent.DefaultProfile.String(), "workload profile of the built-in targets and of the load (users, rates, per-chat timeout) unless those flags are given: ci or production")
+	cf.gate.register(f)
+	f.DurationVar(&cf.timeout, "timeout", 30*time.Second, "per-chat timeout")
+	f.Float64Var(&cf.maxErrorRate, "max-error-rate", loadbench.DefaultMaxErrorRate, "sanity limit: a segment's target error rate above it means a broken run (exit 3); the gate compares error rates with --error-budget")
+	f.StringVar(&cf.httpPath, "http-path", loadbench.DefaultHTTPPath, "HTTP chat route")
+	f.StringVar(&cf.wsPath, "ws-path", loadbench.DefaultWSPath, "WebSocket chat route")
+	f.StringVar(&cf.metricsPath, "metrics-path", loadbench.DefaultMetricsPath, `Prometheus route, scraped when present ("-": never)`)
+	f.StringVar(&cf.gcPath, "gc-path", loadbench.DefaultGCPath, `forced-GC route, used when present ("-": never)`)
+	f.StringVar(&cf.out, "out", "", "run directory (default runs/<UTC timestamp>)")
+	f.BoolVar(&cf.jsonOut, "json", false, "print summary.json instead of the table")
+	f.BoolVar(&cf.quiet, "quiet", false, "no progress display")
+	cf.tr.register(f, "")
+	cf.trBase.register(f, "baseline-")
+	cf.trCand.register(f, "candidate-")
 	return cmd
 }
 
-// applyProfile sets the load shape of p on cfg, except what flags set.
-func applyProfile(f *pflag.FlagSet, p agent.Profile, cfg *compare.Config) {
+// runCompare turns the flags into the library's options (defaults <
+// profile < flags) and runs the one compare path: loadbench.Compare, with
+// the built-in targets started around it when no URLs are given.
+func runCompare(cmd *cobra.Command, s streams, cf *compareFlags) error {
+	f := cmd.Flags()
+	builtins := cf.baseline == "" && cf.candidate == ""
+	switch {
+	case (cf.baseline == "") != (cf.candidate == ""):
+		return usageErr("compare: give both --baseline and --candidate, or neither")
+	case !builtins && (cf.baselineArgs != "" || cf.candidateArgs != ""):
+		return usageErr("compare: --baseline-args and --candidate-args apply to the built-in targets only")
+	}
+	prof, err := agent.ParseProfile(cf.profile)
+	if err != nil {
+		return usageErr("compare: --profile must be ci or production, got %q", cf.profile)
+	}
+	var o loadbench.CompareOptions
+	if err := cf.load.apply("compare", &o); err != nil {
+		return err
+	}
+	eng, err := cf.engine.parse("compare")
+	if err != nil {
+		return err
+	}
+	eng.compare(&o)
+	if err := cf.gate.apply("compare", &o); err != nil {
+		return err
+	}
+	if cf.maxErrorRate == 0 {
+		return usageErr("compare: --max-error-rate must be between 0 and 1, got 0")
+	}
+	o.Timeout, o.MaxErrorRate = cf.timeout, cf.maxErrorRate
+	o.HTTPPath, o.WSPath = cf.httpPath, cf.wsPath
+	o.MetricsPath, o.NoMetrics = cf.metricsPath, cf.metricsPath == "-"
+	o.GCPath, o.NoGC = cf.gcPath, cf.gcPath == "-"
+	applyProfile(f, prof, &o) // after the gate's flags: it may set --max-duration
+	if err := applyTransport(f, &o, cf); err != nil {
+		return err
+	}
+	o.Dir = cf.out
+	if o.Dir == "" {
+		o.Dir = filepath.Join("runs", time.Now().UTC().Format("20060102T150405Z"))
+	}
+	o.CommandLine, o.Flags = redactArgs(s.Args), recordFlags(f, builtins)
+	for _, t := range []*transportFlags{&cf.tr, &cf.trBase, &cf.trCand} {
+		maps.Copy(o.Flags, t.record(f))
+	}
+	o.Reports = true
+	var prog *progressLine
+	if !cf.quiet && isTerminal(s.Err) {
+		prog = &progressLine{w: s.Err}
+		o.Progress = prog.compare
+	}
+	var cmp *loadbench.Comparison
+	if builtins {
+		exe, err := s.executable()
+		if err != nil {
+			return withCode(exitRunError, fmt.Errorf("compare: find own executable: %w", err))
+		}
+		profArgs := []string{"--profile", prof.String()} // the built-in targets serve the profile too
+		cmp, err = builtin.Compare(cmd.Context(), builtin.Spec{
+			Executable: exe,
+			Baseline:   builtin.Build{Impl: cf.baselineImpl, Args: append(profArgs, strings.Fields(cf.baselineArgs)...)},
+			Candidate:  builtin.Build{Impl: cf.candidateImpl, Args: append(profArgs, strings.Fields(cf.candidateArgs)...)},
+		}, o)
+		prog.clear()
+		return compareOutcome(s, o.Dir, cmp, err, cf.jsonOut, cf.quiet)
+	}
+	cmp, err = loadbench.Compare(cmd.Context(), cf.baseline, cf.candidate, o)
+	prog.clear()
+	return compareOutcome(s, o.Dir, cmp, err, cf.jsonOut, cf.quiet)
+}
+
+// applyProfile sets the load shape of p on o, except what flags set.
+func applyProfile(f *pflag.FlagSet, p agent.Profile, o *loadbench.CompareOptions) {
 	shape := p.Load()
 	if !f.Changed("users") {
-		cfg.Users = shape.Users
+		o.Users = shape.Users
 	}
 	if !f.Changed("http-rate") {
-		cfg.HTTPRate = shape.HTTPRate
+		o.HTTPRate = flagRate(shape.HTTPRate)
 	}
 	if !f.Changed("ws-rate") {
-		cfg.WSRate = shape.WSRate
+		o.WSRate = flagRate(shape.WSRate)
 	}
 	if !f.Changed("timeout") {
-		cfg.Timeout = shape.Timeout
+		o.Timeout = shape.Timeout
 	}
 	if !f.Changed("max-event-gap") {
-		cfg.Load = append(cfg.Load, load.WithMaxEventGap(shape.MaxEventGap))
+		o.MaxEventGap, o.NoEventGapLimit = shape.MaxEventGap, shape.MaxEventGap == 0
 	}
 	for _, d := range []struct {
 		flag  string
 		dst   *time.Duration
 		value time.Duration
-	}{{"round-duration", &cfg.RoundDuration, shape.RoundDuration}, {"warmup", &cfg.Warmup, shape.Warmup}, {"max-duration", &cfg.MaxDuration, shape.MaxDuration}} {
+	}{{"round-duration", &o.RoundDuration, shape.RoundDuration}, {"warmup", &o.Warmup, shape.Warmup}, {"max-duration", &o.MaxDuration, shape.MaxDuration}} {
 		if d.value != 0 && !f.Changed(d.flag) {
 			*d.dst = d.value
 		}
 	}
 }
 
-// compareOutcome prints what a compare produced and maps it to an exit code.
-func compareOutcome(s streams, res *compare.Result, runErr error, jsonOut, quiet bool) error {
-	if res != nil && res.Summary != nil {
-		if jsonOut {
-			enc := json.NewEncoder(s.Out)
-			enc.SetIndent("", "  ")
-			if err := enc.Encode(res.Summary); err != nil {
-				return withCode(exitRunError, err)
-			}
-		} else {
-			if err := report.Text(res.Summary)(s.Out); err != nil {
-				return withCode(exitRunError, err)
-			}
-			fmt.Fprintf(s.Out, "results: %s (report: %s)\n", res.Dir, filepath.Join(res.Dir, "report.html"))
+// recordFlags is the manifest's record of the command line: every flag
+// with the value it had, header values redacted; the built-in targets'
+// flags only when they were started.
+func recordFlags(f *pflag.FlagSet, builtins bool) map[string]string {
+	m := map[string]string{}
+	f.VisitAll(func(fl *pflag.Flag) {
+		switch {
+		case isSecretFlag(fl.Name) || isTransportFlag(fl.Name):
+			return // recorded below, as given
+		case !builtins && (strings.HasSuffix(fl.Name, "-impl") || strings.HasSuffix(fl.Name, "-args") || fl.Name == "profile"):
+			return
+		case fl.Name == "json" || fl.Name == "quiet":
+			return
 		}
-	} else if res != nil && runErr != nil && !quiet {
-		fmt.Fprintf(s.Err, "loadbench: compare: no complete round; results so far in %s\n", res.Dir)
+		m[fl.Name] = fl.Value.String()
+	})
+	return m
+}
+
+// isTransportFlag reports whether name is one of the transport flags, of
+// either side.
+func isTransportFlag(name string) bool {
+	for _, n := range transportFlagNames {
+		if name == n || name == "baseline-"+n || name == "candidate-"+n {
+			return true
+		}
+	}
+	return false
+}
+
+// compareOutcome prints what a compare produced and maps it to an exit code.
+func compareOutcome(s streams, dir string, cmp *loadbench.Comparison, runErr error, jsonOut, quiet bool) error {
+	if cmp != nil {
+		write := cmp.WriteText
+		if jsonOut {
+			write = cmp.WriteJSON
+		}
+		if err := write(s.Out); err != nil {
+			return withCode(exitRunError, err)
+		}
+		if !jsonOut {
+			fmt.Fprintf(s.Out, "results: %s (report: %s)\n", cmp.Dir, filepath.Join(cmp.Dir, "report.html"))
+		}
+	} else if runErr != nil && !quiet && !errors.Is(runErr, loadbench.ErrUsage) {
+		fmt.Fprintf(s.Err, "loadbench: compare: no complete round; results so far in %s\n", dir)
 	}
 	switch {
 	case runErr == nil:
+	case errors.Is(runErr, loadbench.ErrUsage):
+		return runErr
 	case errors.Is(runErr, context.Canceled):
 		return withCode(exitRunError, fmt.Errorf("compare: interrupted; partial results written"))
 	default:
 		return withCode(exitRunError, runErr)
 	}
-	return verdictExit(res.Summary.Verdict)
+	return verdictExit(cmp.Summary.Verdict)
 }
 
 // progressLine redraws one status line on a terminal.
@@ -197,9 +258,9 @@ type progressLine struct {
 	n  int
 }
 
-func (p *progressLine) compare(pr compare.Progress) {
+func (p *progressLine) compare(pr loadbench.CompareProgress) {
 	line := fmt.Sprintf("round %d/≤%d  %-9s  %-7s", pr.Round, pr.Rounds, pr.Build, pr.Phase)
-	if pr.Phase == compare.PhaseLoad || pr.Phase == compare.PhaseWarmup {
+	if pr.Phase == loadbench.PhaseLoad || pr.Phase == loadbench.PhaseWarmup {
 		l := pr.Load
 		line += fmt.Sprintf("  %4.1fs/%.0fs  sent %d  %.0f/s  errors %d  violations %d",
 			l.Elapsed.Seconds(), l.Total.Seconds(), l.Sent, l.Rate, l.Errors, l.Violations)
@@ -230,48 +291,23 @@ func (p *progressLine) clear() {
 	}
 }
 
-// renderReports writes the charts and reports of a compare run.
-func renderReports(dir string, run *results.Run, sum *results.Summary) error {
-	return report.Write(dir, run, sum, report.All...)
-}
-
-// applyTransport sets each side's transport options from the plain flags
-// and that side's --baseline-…/--candidate-… flags, and records them
-// (header values redacted) for the manifest.
-func applyTransport(f *pflag.FlagSet, cfg *compare.Config, tr, base, cand *transportFlags) error {
+// applyTransport sets each side's access from the plain flags and that
+// side's --baseline-…/--candidate-… flags, and records them (header values
+// redacted) in the manifest's flags.
+func applyTransport(f *pflag.FlagSet, o *loadbench.CompareOptions, cf *compareFlags) error {
 	for _, side := range []struct {
 		flags *transportFlags
-		dst   *[]load.Option
-	}{{base, &cfg.BaselineLoad}, {cand, &cfg.CandidateLoad}} {
-		eff := tr.over(f, side.flags)
+		dst   *loadbench.Side
+	}{{&cf.trBase, &o.Baseline}, {&cf.trCand, &o.Candidate}} {
+		eff := cf.tr.over(f, side.flags)
 		if side.flags.changed(f) {
 			eff.prefix = side.flags.prefix
 		}
-		opts, err := eff.options("compare")
+		tr, err := eff.parse("compare")
 		if err != nil {
 			return err
 		}
-		*side.dst = opts
-	}
-	cfg.TransportFlags = map[string]string{}
-	for _, t := range []*transportFlags{tr, base, cand} {
-		for k, v := range t.record(f) {
-			cfg.TransportFlags[k] = v
-		}
-	}
-	return nil
-}
-
-// checkTargets checks the flags that choose the two targets, naming them;
-// compare.Run checks the same in terms of its configuration.
-func checkTargets(c *compare.Config) error {
-	switch {
-	case (c.BaselineURL == "") != (c.CandidateURL == ""):
-		return usageErr("compare: give both --baseline and --candidate, or neither")
-	case c.BaselineURL != "" && (len(c.BaselineArgs) > 0 || len(c.CandidateArgs) > 0):
-		return usageErr("compare: --baseline-args and --candidate-args apply to the built-in targets only")
-	case !slices.Contains(targets.Impls(), c.BaselineImpl) || !slices.Contains(targets.Impls(), c.CandidateImpl):
-		return usageErr("compare: --baseline-impl and --candidate-impl must be baseline, perrequest or partial, got %q and %q", c.BaselineImpl, c.CandidateImpl)
+		side.dst.Access = tr.access()
 	}
 	return nil
 }

@@ -335,11 +335,11 @@ func TestCompareUsageNamesFlags(t *testing.T) {
 		{[]string{"--baseline", "http://127.0.0.1:9"}, "compare: give both --baseline and --candidate, or neither"},
 		{[]string{"--baseline", "http://127.0.0.1:9", "--candidate", "http://127.0.0.1:8", "--candidate-args", "--leak 1"},
 			"compare: --baseline-args and --candidate-args apply to the built-in targets only"},
-		{[]string{"--candidate-impl", "nope"}, `compare: --baseline-impl and --candidate-impl must be baseline, perrequest or partial, got "baseline" and "nope"`},
+		{[]string{"--candidate-impl", "nope"}, `compare: --baseline-impl or --candidate-impl must be baseline, perrequest or partial, got "nope"`},
 		{[]string{"--round-duration", "-1s"}, "compare: --round-duration must be positive, got -1s"},
 		{[]string{"--settle", "-1s"}, "compare: --settle must not be negative, got -1s"},
-		{[]string{"--http-rate", "0", "--ws-rate", "0"}, "compare: --http-rate and --ws-rate are both 0: nothing to measure"},
-		{[]string{"--users", "-3"}, "compare: --users must be positive, got -3"},
+		{[]string{"--http-rate", "0", "--ws-rate", "0"}, "compare: both rates are off: nothing to send"},
+		{[]string{"--users", "-3"}, "compare: --users must be between 1 and 1000000, got -3"},
 	} {
 		dir := filepath.Join(t.TempDir(), "run")
 		code, _, errOut := runCmd(context.Background(), t, append(append([]string{"compare"}, c.args...), "--out", dir)...)

@@ -4,10 +4,11 @@ import (
 	"errors"
 	"io"
 	"math"
+	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/loadbench/loadbench/internal/load"
+	"github.com/loadbench/loadbench"
 	"github.com/loadbench/loadbench/internal/usage"
 )
 
@@ -19,20 +20,30 @@ func FuzzRateFlags(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		r, err := parseAttackRate("http-rate", s)
-		if err == nil && r != load.Max && (r < 0 || math.IsNaN(r) || math.IsInf(r, 0)) {
+		if err == nil && r != loadbench.Max() && !validRate(r) {
 			t.Fatalf("parseAttackRate(%q) = %v", s, r)
 		}
-		if err == nil && r == load.Max && !strings.EqualFold(s, "max") {
+		if err == nil && r == loadbench.Max() && !strings.EqualFold(s, "max") {
 			t.Fatalf("parseAttackRate(%q) = max", s)
 		}
 		if err != nil && (!errors.Is(err, usage.ErrUsage) || exitCode(streams{Err: io.Discard}, err) != exitUsage) {
 			t.Fatalf("parseAttackRate(%q): %v is not a usage error", s, err)
 		}
 		c, err := compareRate("compare: --http-rate", s)
-		if err == nil && (c < 0 || math.IsNaN(c) || math.IsInf(c, 0)) {
+		if err == nil && !validRate(c) {
 			t.Fatalf("compareRate(%q) = %v", s, c)
 		}
 	})
+}
+
+// validRate reports whether r is off or a positive finite rate.
+func validRate(r loadbench.Rate) bool {
+	if r == loadbench.Off() {
+		return true
+	}
+	n, ok := strings.CutSuffix(r.String(), "/s")
+	v, err := strconv.ParseFloat(n, 64)
+	return ok && err == nil && v > 0 && !math.IsInf(v, 0)
 }
 
 // FuzzRedactArgs: whatever the command line, the value of a header flag

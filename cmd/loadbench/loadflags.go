@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/loadbench/loadbench"
-	"github.com/loadbench/loadbench/internal/compare"
 	"github.com/loadbench/loadbench/internal/load"
 	"github.com/loadbench/loadbench/results"
 	"github.com/spf13/pflag"
@@ -21,52 +20,55 @@ type loadFlags struct {
 }
 
 func (l *loadFlags) register(f *pflag.FlagSet) {
-	f.DurationVar(&l.roundDuration, "round-duration", compare.DefaultRoundDuration, "load time of each build in each round")
-	f.DurationVar(&l.warmup, "warmup", compare.DefaultWarmup, "unrecorded load on each build before the first round (0: none)")
-	f.DurationVar(&l.settle, "settle", compare.DefaultSettle, "pause after each segment before memory is read")
+	f.DurationVar(&l.roundDuration, "round-duration", loadbench.DefaultRoundDuration, "load time of each build in each round")
+	f.DurationVar(&l.warmup, "warmup", loadbench.DefaultWarmup, "unrecorded load on each build before the first round (0: none)")
+	f.DurationVar(&l.settle, "settle", loadbench.DefaultSettle, "pause after each segment before memory is read")
 	f.StringVar(&l.httpRate, "http-rate", "200", "HTTP chats per second (0 disables)")
 	f.StringVar(&l.wsRate, "ws-rate", "200", "WebSocket chats per second (0 disables)")
-	f.IntVar(&l.users, "users", compare.DefaultUsers, "virtual users")
+	f.IntVar(&l.users, "users", loadbench.DefaultUsers, "virtual users")
 }
 
-// apply checks the flags and sets them on c; op prefixes the errors.
-func (l *loadFlags) apply(op string, c *compare.Config) error {
+// apply sets the flags on o; the library checks the values. op prefixes
+// the errors of what only the command parses.
+func (l *loadFlags) apply(op string, o *loadbench.CompareOptions) error {
 	var err error
-	if c.HTTPRate, err = compareRate(op+": --http-rate", l.httpRate); err != nil {
+	if o.HTTPRate, err = compareRate(op+": --http-rate", l.httpRate); err != nil {
 		return err
 	}
-	if c.WSRate, err = compareRate(op+": --ws-rate", l.wsRate); err != nil {
+	if o.WSRate, err = compareRate(op+": --ws-rate", l.wsRate); err != nil {
 		return err
 	}
-	// The engine checks these too, in terms of its configuration; the
-	// flags' own checks name the flags. Zero durations and users are the
-	// engine's defaults.
-	switch {
-	case c.HTTPRate == 0 && c.WSRate == 0:
-		return usageErr("%s: --http-rate and --ws-rate are both 0: nothing to measure", op)
-	case l.roundDuration < 0:
-		return usageErr("%s: --round-duration must be positive, got %s", op, l.roundDuration)
-	case l.settle < 0:
-		return usageErr("%s: --settle must not be negative, got %s", op, l.settle)
-	case l.users < 0:
-		return usageErr("%s: --users must be positive, got %d", op, l.users)
+	if l.users == 0 {
+		return usageErr("%s: --users must be positive, got 0", op)
 	}
-	c.RoundDuration, c.Settle, c.Users = l.roundDuration, l.settle, l.users
-	c.Warmup = l.warmup
-	if c.Warmup == 0 {
-		c.Warmup = -1 // an explicit --warmup 0: none
+	o.RoundDuration, o.Settle, o.Users = l.roundDuration, l.settle, l.users
+	if l.roundDuration == 0 {
+		return usageErr("%s: --round-duration must be positive, got 0s", op)
 	}
+	o.Warmup, o.NoWarmup = l.warmup, l.warmup == 0
+	o.NoSettle = l.settle == 0
 	return nil
 }
 
-// compareRate reads a non-negative chats-per-second rate; compare measures
-// at fixed rates only, so "max" is not accepted.
-func compareRate(what, v string) (float64, error) {
+// compareRate reads a non-negative chats-per-second rate (0: off); compare
+// measures at fixed rates only, so "max" is not accepted.
+func compareRate(what, v string) (loadbench.Rate, error) {
 	r, err := strconv.ParseFloat(v, 64)
 	if err != nil || r < 0 || math.IsNaN(r) || math.IsInf(r, 0) {
-		return 0, usageErr("%s must be a non-negative number, got %q", what, v)
+		return loadbench.Rate{}, usageErr("%s must be a non-negative number, got %q", what, v)
 	}
-	return r, nil
+	return flagRate(r), nil
+}
+
+// flagRate is a parsed rate flag as a Rate: 0 is off, load.Max throughput.
+func flagRate(r float64) loadbench.Rate {
+	switch r {
+	case 0:
+		return loadbench.Off()
+	case load.Max:
+		return loadbench.Max()
+	}
+	return loadbench.PerSecond(r)
 }
 
 // verdictExit maps a gate verdict to the command's exit: pass 0, fail 1,
@@ -102,36 +104,45 @@ func (e *engineFlags) register(f *pflag.FlagSet) {
 		"arrival process of rated load: poisson (independent arrivals, seeded by the user prefix) or constant (exactly 1/rate apart)")
 }
 
-// options checks the flags and returns them as load options; op prefixes
-// the errors.
-func (e *engineFlags) options(op string) ([]load.Option, error) {
-	if err := e.check(op); err != nil {
-		return nil, err
-	}
-	arr, _ := load.ParseArrivals(e.arrivals)
-	return []load.Option{load.WithMaxInFlight(e.maxInFlight), load.WithMaxSendLag(e.maxSendLag), load.WithMaxEventGap(e.maxEventGap), load.WithArrivals(arr)}, nil
+// engine is the flags in the library's terms: 0 turns a limit off.
+type engine struct {
+	maxInFlight                      int
+	maxSendLag, maxEventGap          time.Duration
+	noSendLagLimit, noEventGapLimit  bool
+	arrivals                         loadbench.Arrivals
 }
 
-// check checks the flags; op prefixes the errors.
-func (e *engineFlags) check(op string) error {
-	switch {
-	case e.maxInFlight < 1:
-		return usageErr("%s: --max-in-flight must be positive, got %d", op, e.maxInFlight)
-	case e.maxSendLag < 0:
-		return usageErr("%s: --max-send-lag must not be negative, got %s", op, e.maxSendLag)
-	case e.maxEventGap < 0:
-		return usageErr("%s: --max-event-gap must not be negative, got %s", op, e.maxEventGap)
+// parse reads the flags; op prefixes the errors. The library checks the
+// values.
+func (e *engineFlags) parse(op string) (engine, error) {
+	if e.maxInFlight == 0 {
+		return engine{}, usageErr("%s: --max-in-flight must be positive, got 0", op)
 	}
-	if _, err := load.ParseArrivals(e.arrivals); err != nil {
-		return usageErr("%s: --arrivals must be poisson or constant, got %q", op, e.arrivals)
+	out := engine{
+		maxInFlight: e.maxInFlight, maxSendLag: e.maxSendLag, maxEventGap: e.maxEventGap,
+		noSendLagLimit: e.maxSendLag == 0, noEventGapLimit: e.maxEventGap == 0,
 	}
-	return nil
+	switch e.arrivals {
+	case loadbench.Poisson.String():
+		out.arrivals = loadbench.Poisson
+	case loadbench.Constant.String():
+		out.arrivals = loadbench.Constant
+	default:
+		return out, usageErr("%s: --arrivals must be poisson or constant, got %q", op, e.arrivals)
+	}
+	return out, nil
 }
 
-// publicArrivals is the checked --arrivals as the public API's value.
-func (e *engineFlags) publicArrivals() loadbench.Arrivals {
-	if e.arrivals == load.ArrivalsConstant.String() {
-		return loadbench.Constant
-	}
-	return loadbench.Poisson
+// compare sets the limits on a compare's options.
+func (e engine) compare(o *loadbench.CompareOptions) {
+	o.MaxInFlight, o.Arrivals = e.maxInFlight, e.arrivals
+	o.MaxSendLag, o.NoSendLagLimit = e.maxSendLag, e.noSendLagLimit
+	o.MaxEventGap, o.NoEventGapLimit = e.maxEventGap, e.noEventGapLimit
+}
+
+// attack sets the limits on an attack's options.
+func (e engine) attack(o *loadbench.Options) {
+	o.MaxInFlight, o.Arrivals = e.maxInFlight, e.arrivals
+	o.MaxSendLag, o.NoSendLagLimit = e.maxSendLag, e.noSendLagLimit
+	o.MaxEventGap, o.NoEventGapLimit = e.maxEventGap, e.noEventGapLimit
 }

@@ -57,11 +57,7 @@ damaged or incomplete.`,
 				sum = nil
 			}
 			if sum == nil {
-				cfg, err := gateConfig(run.Manifest.Flags)
-				if err != nil {
-					return usageErr("report: %s: %v", run.Dir, err)
-				}
-				sum = gate.Evaluate(run, cfg)
+				sum = gate.Evaluate(run, gate.PlanConfig(run.Plan()))
 				results.AddAccounting(run, sum)
 			}
 			if len(runs) > 1 {
@@ -99,40 +95,6 @@ func reportFile(f report.Format) string {
 		return report.JUnitFile
 	}
 	return results.SummaryFile
-}
-
-// gateConfig is the gate configuration a run was made with, from its
-// manifest's flags; flags it lacks keep their defaults.
-func gateConfig(flags map[string]string) (gate.Config, error) {
-	cfg := gate.DefaultConfig()
-	var err error
-	if v := flags["budget"]; v != "" {
-		if cfg.Budget, err = gate.ParseBudget(v); err != nil {
-			return cfg, err
-		}
-	}
-	if v := flags["percentiles"]; v != "" {
-		if cfg.Percentiles, err = gate.ParsePercentiles(v); err != nil {
-			return cfg, err
-		}
-	}
-	if v := flags["alpha"]; v != "" {
-		if _, err := fmt.Sscan(v, &cfg.Alpha); err != nil {
-			return cfg, fmt.Errorf("parse alpha %q: not a number", v)
-		}
-		cfg.Confidence = 1 - cfg.Alpha
-	}
-	if v := flags["error-budget"]; v != "" {
-		if cfg.ErrorBudget, err = gate.ParseBudget(v); err != nil {
-			return cfg, err
-		}
-	}
-	if v := flags["max-retained"]; v != "" {
-		if _, err := fmt.Sscan(v, &cfg.MaxRetainedBytesPerRequest); err != nil {
-			return cfg, fmt.Errorf("parse max retained %q: not a number", v)
-		}
-	}
-	return cfg, cfg.Validate()
 }
 
 // writeMerged stores the merged run in dir (manifest and segments), so the

@@ -120,11 +120,11 @@ func TestReportMergesRuns(t *testing.T) {
 	// Runs of different setups do not merge.
 	c := filepath.Join(parent, "c")
 	run := reporttest.Write(t, c)
-	run.Manifest.Flags["users"] = "7"
+	run.Manifest.Plan.Users = 7
 	if err := results.WriteJSON(filepath.Join(c, results.ManifestFile), run.Manifest); err != nil {
 		t.Fatal(err)
 	}
-	if code, _, errs := runReport(t, "--out", filepath.Join(parent, "ac"), a, c); code != exitUsage || !strings.Contains(errs, "differ in --users") {
+	if code, _, errs := runReport(t, "--out", filepath.Join(parent, "ac"), a, c); code != exitUsage || !strings.Contains(errs, "differ in plan.users") {
 		t.Errorf("different setups: exit %d, %s", code, errs)
 	}
 }

@@ -123,10 +123,32 @@ func exitCode(s streams, err error) int {
 	case errors.As(err, &ee):
 		code = ee.code
 	}
-	if msg := strings.TrimSpace(err.Error()); msg != "" {
+	msg := strings.TrimSpace(err.Error())
+	if fe, ok := errors.AsType[*usage.FieldError](err); ok {
+		msg = strings.Replace(msg, fe.Error(), fe.Op+": "+flagName(fe.Field)+" "+fe.Problem, 1)
+	}
+	if msg != "" {
 		fmt.Fprintf(s.Err, "loadbench: %s\n", firstLine(msg))
 	}
 	return code
+}
+
+// flagName is the flag that sets the library's setting named field: its
+// words joined by dashes ("round duration" is --round-duration, "baseline
+// ws ping" --baseline-ws-ping), except where the command names it
+// otherwise.
+func flagName(field string) string {
+	if f, ok := flagNames[field]; ok {
+		return f
+	}
+	return "--" + strings.ReplaceAll(field, " ", "-")
+}
+
+// flagNames are the settings whose flag is not their words joined by
+// dashes.
+var flagNames = map[string]string{
+	"build":       "--baseline-impl or --candidate-impl",
+	"vegeta file": "--out",
 }
 
 func firstLine(s string) string {

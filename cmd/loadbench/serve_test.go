@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/loadbench/loadbench"
 	"github.com/loadbench/loadbench/internal/agent"
-	"github.com/loadbench/loadbench/internal/compare"
 )
 
 func TestServeBadImplIsUsage(t *testing.T) {
@@ -114,11 +114,11 @@ func TestCompareProfileAppliesLoadShape(t *testing.T) {
 	if err := cmd.Flags().Parse([]string{"--ws-rate", "5"}); err != nil {
 		t.Fatal(err)
 	}
-	var cfg compare.Config
-	cfg.WSRate = 5
-	applyProfile(cmd.Flags(), agent.ProfileProduction, &cfg)
+	o := loadbench.CompareOptions{WSRate: loadbench.PerSecond(5)}
+	applyProfile(cmd.Flags(), agent.ProfileProduction, &o)
 	want := agent.ProfileProduction.Load()
-	if cfg.Users != want.Users || cfg.HTTPRate != want.HTTPRate || cfg.WSRate != 5 || cfg.Timeout != want.Timeout {
-		t.Errorf("config %+v, want the production shape with --ws-rate 5", cfg)
+	if o.Users != want.Users || o.HTTPRate != loadbench.PerSecond(want.HTTPRate) || o.WSRate != loadbench.PerSecond(5) ||
+		o.Timeout != want.Timeout || o.RoundDuration != want.RoundDuration || o.MaxDuration != want.MaxDuration {
+		t.Errorf("options %+v, want the production shape with --ws-rate 5", o)
 	}
 }

@@ -11,8 +11,8 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/loadbench/loadbench"
 	"github.com/loadbench/loadbench/internal/load"
-	"github.com/loadbench/loadbench/internal/usage"
 )
 
 // redacted stands in for a secret (a header value) in the manifest.
@@ -100,33 +100,12 @@ type transport struct {
 	body          *template.Template
 }
 
-// options checks the flags and returns the load options they make. op
-// prefixes the errors; no error carries a header value.
-func (t *transportFlags) options(op string) ([]load.Option, error) {
-	tr, err := t.parse(op)
-	if err != nil {
-		return nil, err
+// access is tr as the library's Access.
+func (tr transport) access() loadbench.Access {
+	return loadbench.Access{
+		Header: tr.header, TLS: tr.tls, WSSubprotocol: tr.wsSubprotocol,
+		WSPing: tr.wsPing, NoWSPing: tr.wsPing == 0, Body: tr.body,
 	}
-	return tr.options(), nil
-}
-
-// options returns tr as load options.
-func (tr transport) options() []load.Option {
-	var opts []load.Option
-	if tr.header != nil {
-		opts = append(opts, load.WithHeader(tr.header))
-	}
-	if tr.tls != nil {
-		opts = append(opts, load.WithTLSConfig(tr.tls))
-	}
-	if tr.wsSubprotocol != "" {
-		opts = append(opts, load.WithWSSubprotocol(tr.wsSubprotocol))
-	}
-	opts = append(opts, load.WithWSPing(tr.wsPing))
-	if tr.body != nil {
-		opts = append(opts, load.WithBodyTemplate(tr.body))
-	}
-	return opts
 }
 
 // parse checks the flags and returns what they make. op prefixes the
@@ -169,9 +148,6 @@ func (t *transportFlags) parse(op string) (transport, error) {
 		if tr.body, err = load.ParseBodyTemplate(t.body, string(text)); err != nil {
 			return tr, usageErr("%s: --%sbody: %v", op, t.prefix, err)
 		}
-	}
-	if _, err := load.NewAttacker("http://127.0.0.1:1", tr.options()...); err != nil && errors.Is(err, usage.ErrUsage) {
-		return tr, usageErr("%s: %v", op, strings.TrimPrefix(err.Error(), "attack: "))
 	}
 	return tr, nil
 }

@@ -9,7 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/loadbench/loadbench/internal/compare"
+	"github.com/loadbench/loadbench"
+	"github.com/loadbench/loadbench/internal/builtin"
 	"github.com/loadbench/loadbench/internal/usage"
 	"github.com/loadbench/loadbench/internal/validate"
 	"github.com/spf13/cobra"
@@ -74,18 +75,19 @@ in a run error (or the validation was interrupted).`,
 			if err := lf.apply("validate", c); err != nil {
 				return err
 			}
-			c.BaselineArgs, c.CandidateArgs = strings.Fields(serveArgs), strings.Fields(serveArgs)
 			if err := gf.apply("validate", c); err != nil {
 				return err
 			}
-			if reports {
-				c.Render = renderReports
-			}
+			c.Reports = reports
 			exe, err := s.executable()
 			if err != nil {
 				return withCode(exitRunError, fmt.Errorf("validate: find own executable: %w", err))
 			}
-			c.Executable = exe
+			cfg.Builds = builtin.Spec{
+				Executable: exe,
+				Baseline:   builtin.Build{Impl: "baseline", Args: strings.Fields(serveArgs)},
+				Candidate:  builtin.Build{Impl: "perrequest", Args: strings.Fields(serveArgs)},
+			}
 			if cfg.Out == "" {
 				cfg.Out = filepath.Join("runs", "validate-"+time.Now().UTC().Format("20060102T150405Z"))
 			}
@@ -157,9 +159,9 @@ func validateOutcome(s streams, out string, rep *validate.Report, runErr error, 
 // its compare is.
 func (p *progressLine) validate(v validate.Progress) {
 	line := fmt.Sprintf("validate %d/%d  run %d/%d  %-24s", v.Done, v.Total, v.Run, v.Runs, v.Scenario)
-	if c := v.Compare; c.Phase != "" {
+	if c := v.Compare; c.Phase != 0 {
 		line += fmt.Sprintf("  round %d/%d  %-9s  %s", c.Round, c.Rounds, c.Build, c.Phase)
-		if c.Phase == compare.PhaseLoad || c.Phase == compare.PhaseWarmup {
+		if c.Phase == loadbench.PhaseLoad || c.Phase == loadbench.PhaseWarmup {
 			line += fmt.Sprintf("  %4.1fs/%.0fs", c.Load.Elapsed.Seconds(), c.Load.Total.Seconds())
 		}
 	}

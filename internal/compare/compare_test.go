@@ -2,17 +2,14 @@ package compare
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/loadbench/loadbench/internal/usage"
+	"github.com/loadbench/loadbench/internal/procid"
 )
 
 const metricsText = `# HELP go_memstats_heap_alloc_bytes Number of heap bytes allocated and currently in use.
@@ -28,6 +25,8 @@ loadbench_factories_live 3
 loadbench_agent_instances_retained 1200
 # TYPE loadbench_requests_total counter
 loadbench_requests_total{code="200",route="/api/agents/run"} 10
+# TYPE loadbench_process_info gauge
+loadbench_process_info{token="0123456789abcdef"} 1
 `
 
 func TestParseMetrics(t *testing.T) {
@@ -36,7 +35,7 @@ func TestParseMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := reading{HeapAlloc: 1234567, HeapInuse: 2e6, RSS: 3.3e7, FactoriesLive: 3, AgentInstances: 1200}
+	want := reading{HeapAlloc: 1234567, HeapInuse: 2e6, RSS: 3.3e7, FactoriesLive: 3, AgentInstances: 1200, Process: "0123456789abcdef"}
 	if r != want {
 		t.Errorf("got %+v, want %+v", r, want)
 	}
@@ -94,6 +93,19 @@ func TestDiscoverAndMemoryReadings(t *testing.T) {
 	if err != nil || snap.Forced || snap.HeapLiveBytes != 1234567 || snap.FactoriesLive != 3 {
 		t.Errorf("unforced snapshot %+v, %v", snap, err)
 	}
+	if snap.SharedHeap {
+		t.Errorf("a target of another process (token %q) read as sharing this one's heap", "0123456789abcdef")
+	}
+
+	// A target served by this very process says so with its token.
+	same := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `{"heap_live_bytes": 1, "factories_live": 0, "process": %q}`, procid.Token())
+	}))
+	defer same.Close()
+	p = discover(ctx, same.Client(), same.URL, "", "/debug/gc")
+	if snap, err = c.memory(ctx, &target{probe: p}); err != nil || !snap.SharedHeap {
+		t.Errorf("in-process target: snapshot %+v, %v; want the shared heap marked", snap, err)
+	}
 }
 
 func TestSamplerRecordsPhases(t *testing.T) {
@@ -126,88 +138,5 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("condition not reached in 10s")
 		}
 		time.Sleep(time.Millisecond)
-	}
-}
-
-// writeScript writes an executable shell script standing in for loadbench.
-func writeScript(t *testing.T, body string) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "fake-loadbench")
-	if err := os.WriteFile(path, []byte("#!/bin/sh\n"+body+"\n"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
-func TestStartChild(t *testing.T) {
-	ctx := context.Background()
-	dir := t.TempDir()
-	t.Run("usage error", func(t *testing.T) {
-		exe := writeScript(t, `echo "loadbench: serve: unknown flag --bogus" >&2; exit 2`)
-		_, err := startChild(ctx, "candidate", exe, "perrequest", []string{"--bogus"}, filepath.Join(dir, "a.log"))
-		if !errors.Is(err, ErrChildUsage) || !strings.Contains(err.Error(), "unknown flag --bogus") {
-			t.Errorf("err = %v, want a usage error quoting the child", err)
-		}
-	})
-	t.Run("crash", func(t *testing.T) {
-		exe := writeScript(t, `echo boom >&2; exit 1`)
-		_, err := startChild(ctx, "baseline", exe, "baseline", nil, filepath.Join(dir, "b.log"))
-		if err == nil || errors.Is(err, ErrChildUsage) || !strings.Contains(err.Error(), "boom") {
-			t.Errorf("err = %v, want exited before listening: boom", err)
-		}
-	})
-	t.Run("listens and stops on SIGTERM", func(t *testing.T) {
-		exe := writeScript(t, `echo "args: $*" >&2; echo "listening on http://127.0.0.1:5"; trap 'exit 0' TERM; while :; do sleep 0.05; done`)
-		c, err := startChild(ctx, "baseline", exe, "baseline", []string{"--think", "1ms"}, filepath.Join(dir, "c.log"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if c.url != "http://127.0.0.1:5" {
-			t.Errorf("url %q", c.url)
-		}
-		if dead, _ := c.exited(); dead {
-			t.Fatal("child reported exited while running")
-		}
-		c.stop()
-		if dead, _ := c.exited(); !dead {
-			t.Error("child still running after stop")
-		}
-		log, _ := os.ReadFile(filepath.Join(dir, "c.log"))
-		if !strings.Contains(string(log), "args: serve --impl baseline --addr 127.0.0.1:0 --debug-gc --think 1ms") {
-			t.Errorf("child log %q, want the serve command line", log)
-		}
-	})
-}
-
-func TestConfigValidation(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		name string
-		mod  func(*Config)
-		want string
-	}{
-		{"one url", func(c *Config) { c.BaselineURL = "http://127.0.0.1:1" }, "give both"},
-		{"args with urls", func(c *Config) {
-			c.BaselineURL, c.CandidateURL, c.CandidateArgs = "http://127.0.0.1:1", "http://127.0.0.1:2", []string{"--leak", "1"}
-		}, "built-in targets only"},
-		{"one round", func(c *Config) { c.Rounds = 1 }, "at least 2"},
-		{"no load", func(c *Config) { c.HTTPRate, c.WSRate = 0, 0 }, "nothing to measure"},
-		{"bad impl", func(c *Config) { c.CandidateImpl = "x" }, "baseline, perrequest or partial"},
-		{"bad url", func(c *Config) { c.BaselineURL, c.CandidateURL = "ftp://a", "ftp://b" }, "compare"},
-		{"short rounds", func(c *Config) { c.Rounds, c.RoundDuration = 2, -time.Second }, "round duration must be positive"},
-		{"negative settle", func(c *Config) { c.Rounds, c.Settle = 2, -time.Second }, "settle must not be negative"},
-		{"negative users", func(c *Config) { c.Users = -1 }, "users must be positive"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			c := Config{HTTPRate: 1, WSRate: 1, Out: t.TempDir(), Executable: "/bin/true"}
-			tc.mod(&c)
-			_, err := Run(context.Background(), c)
-			if !errors.Is(err, usage.ErrUsage) || !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("err = %v, want a usage error containing %q", err, tc.want)
-			}
-			if err != nil && strings.Contains(err.Error(), "--") {
-				t.Errorf("err = %v names a CLI flag; the engine speaks of its configuration", err)
-			}
-		})
 	}
 }

@@ -13,33 +13,6 @@ import (
 	"github.com/loadbench/loadbench/internal/load"
 )
 
-// The default plan is the one internal/gate's simulations assume
-// (SimMinRounds 3, SimMaxRounds 12): change both together.
-func TestDefaultPlan(t *testing.T) {
-	t.Parallel()
-	c := Config{}
-	c.setDefaults()
-	if c.Rounds != RoundsAuto || c.MinRounds != 3 || c.PlanRounds() != 12 {
-		t.Errorf("default plan: rounds %d, %d to %d, want auto, 3 to 12", c.Rounds, c.MinRounds, c.PlanRounds())
-	}
-	g := c.gateConfig()
-	if g.MinRounds != 3 || g.MaxRounds != 12 {
-		t.Errorf("gate plan %d–%d, want 3–12", g.MinRounds, g.MaxRounds)
-	}
-	fixed := Config{Rounds: 6}
-	fixed.setDefaults()
-	if g := fixed.gateConfig(); g.MaxRounds != 0 {
-		t.Errorf("fixed rounds: gate plan up to %d, want 0 (one look)", g.MaxRounds)
-	}
-	if f := c.flags(); f["rounds"] != "auto" || f["max-rounds"] != "12" || f["min-rounds"] != "3" {
-		t.Errorf("manifest flags %v lack the plan", f)
-	}
-	short := Config{MaxDuration: 20 * time.Second, HTTPRate: 1, Out: t.TempDir(), Executable: "/bin/true"}
-	if _, err := Run(context.Background(), short); err == nil || !strings.Contains(err.Error(), "leaves room for") {
-		t.Errorf("a max duration too short for the first look: err %v", err)
-	}
-}
-
 func TestUserPrefixFreshPerRound(t *testing.T) {
 	t.Parallel()
 	seen := map[string]int{}

@@ -19,11 +19,16 @@ const (
 	metricRSS            = "process_resident_memory_bytes"
 	metricFactoriesLive  = "loadbench_factories_live"
 	metricAgentInstances = "loadbench_agent_instances_retained"
+	// metricProcess carries the serving process's token (internal/procid)
+	// in its "token" label.
+	metricProcess = "loadbench_process_info"
 )
 
 // reading is one scrape of /metrics; a value of -1 means not reported.
 type reading struct {
 	HeapAlloc, HeapInuse, RSS, FactoriesLive, AgentInstances float64
+	// Process is the target's process token; "" when not reported.
+	Process string
 }
 
 // probe is what a target offers beyond the load routes.
@@ -35,7 +40,7 @@ type probe struct {
 
 // scrape reads the target's /metrics.
 func (p *probe) scrape(ctx context.Context) (reading, error) {
-	r := reading{-1, -1, -1, -1, -1}
+	r := reading{-1, -1, -1, -1, -1, ""}
 	if p.metrics == "" {
 		return r, nil
 	}
@@ -56,7 +61,7 @@ func (p *probe) scrape(ctx context.Context) (reading, error) {
 
 // parseMetrics reads the gauges compare needs from Prometheus text format.
 func parseMetrics(body io.Reader) (reading, error) {
-	r := reading{-1, -1, -1, -1, -1}
+	r := reading{-1, -1, -1, -1, -1, ""}
 	parser := expfmt.NewTextParser(model.UTF8Validation)
 	fams, err := parser.TextToMetricFamilies(body)
 	if err != nil {
@@ -80,6 +85,13 @@ func parseMetrics(body io.Reader) (reading, error) {
 			*dst = m.GetUntyped().GetValue()
 		}
 	}
+	if f, ok := fams[metricProcess]; ok && len(f.GetMetric()) > 0 {
+		for _, l := range f.GetMetric()[0].GetLabel() {
+			if l.GetName() == "token" {
+				r.Process = l.GetValue()
+			}
+		}
+	}
 	return r, nil
 }
 
@@ -87,6 +99,7 @@ func parseMetrics(body io.Reader) (reading, error) {
 type gcResult struct {
 	HeapLiveBytes float64 `json:"heap_live_bytes"`
 	FactoriesLive float64 `json:"factories_live"`
+	Process       string  `json:"process"` // the serving process's token
 }
 
 // forceGC asks the target to collect and returns its live heap.

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"strings"
 
 	"github.com/loadbench/loadbench/results"
 )
@@ -18,16 +17,12 @@ const BenchPkg = "loadbench/compare"
 //	BenchmarkChat/impl=baseline/proto=http 2400 1234567 p50-ns 2345678 p95-ns 3456789 p99-ns
 //
 // The iteration count is the segment's requests for that protocol; the
-// percentiles are the run's --percentiles flag (default 50, 95, 99). Read
+// percentiles are those of the run's plan. Read
 // it with `benchstat -col /impl rounds.bench`.
 func WriteBench(w io.Writer, run *results.Run) error {
-	pcts := DefaultPercentiles()
-	if f := run.Manifest.Flags["percentiles"]; f != "" {
-		p, err := ParsePercentiles(f)
-		if err != nil {
-			return fmt.Errorf("write bench: %w", err)
-		}
-		pcts = p
+	pcts := run.Plan().Percentiles
+	if len(pcts) == 0 {
+		pcts = DefaultPercentiles()
 	}
 	m := run.Manifest
 	bw := &errWriter{w: w}
@@ -73,37 +68,4 @@ func (e *errWriter) printf(format string, args ...any) {
 	if e.err == nil {
 		_, e.err = fmt.Fprintf(e.w, format, args...)
 	}
-}
-
-// UnitBetter tells which way a benchmark unit improves: -1 when lower is
-// better, 1 when higher is, 0 when the unit is unknown. Besides the testing
-// package's own units (sec/op, ns/op, B/op, allocs/op lower; B/s, MB/s
-// higher) it knows loadbench's:
-//
-//   - latencies, "*-ms", "*-us", "*-ns" and "*-sec" (p99-ms, p50-ns): lower;
-//   - bytes, "B/*" and "*-B/*" (B/chat, retained-B/chat): lower;
-//   - failures, "errors" and "*-errors": lower;
-//   - rates, "*/s" (chats/s): higher.
-//
-// A `Unit NAME better=higher|lower` line in the benchmark output overrides
-// it (BenchCompare reads those first).
-func UnitBetter(unit string) int {
-	switch unit {
-	case "sec/op", "ns/op", "B/op", "allocs/op", "errors":
-		return -1
-	case "B/s", "MB/s":
-		return 1
-	}
-	for _, suffix := range []string{"-ms", "-us", "-µs", "-ns", "-sec", "-errors"} {
-		if strings.HasSuffix(unit, suffix) {
-			return -1
-		}
-	}
-	switch {
-	case strings.HasPrefix(unit, "B/") || strings.Contains(unit, "-B/"):
-		return -1
-	case strings.HasSuffix(unit, "/s"):
-		return 1
-	}
-	return 0
 }

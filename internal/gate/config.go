@@ -1,12 +1,10 @@
 package gate
 
 import (
-	"errors"
 	"fmt"
-	"math"
 	"slices"
-	"strconv"
-	"strings"
+
+	"github.com/loadbench/loadbench/results"
 )
 
 // Defaults of Config.
@@ -57,6 +55,26 @@ type Config struct {
 	MaxRetainedBytesPerRequest float64
 	// MaxMoreRounds caps LatencyVerdict.MoreRounds.
 	MaxMoreRounds int
+	// Rounds is the number of rounds a fixed design planned (0: not
+	// known); fewer complete rounds make the summary partial.
+	Rounds int
+	// NoMemoryGate reports the candidate's memory without gating it.
+	NoMemoryGate bool
+}
+
+// PlanConfig is the gate's configuration for a compare run with plan p.
+func PlanConfig(p results.Plan) Config {
+	c := DefaultConfig()
+	c.Budget, c.Alpha, c.Confidence = p.Budget, p.Alpha, 1-p.Alpha
+	c.Percentiles = slices.Clone(p.Percentiles)
+	c.ErrorBudget, c.MaxRetainedBytesPerRequest = p.ErrorBudget, p.MaxRetained
+	c.NoMemoryGate = !p.MemoryGate
+	if p.Sequential() {
+		c.MinRounds, c.MaxRounds = p.MinRounds, p.MaxRounds
+	} else {
+		c.Rounds = p.Rounds
+	}
+	return c
 }
 
 // DefaultConfig returns the documented defaults.
@@ -104,52 +122,3 @@ func (c Config) LookConfidence(n int) float64 { return 1 - 2*(1-normalCDF(c.crit
 
 // limit is 1 + Budget.
 func (c Config) limit() float64 { return 1 + c.Budget }
-
-// ParseBudget parses a budget written as a percentage ("5%") or a fraction
-// ("0.05"). It rejects negative budgets and budgets of 100% or more, so a
-// bare "5" (500%) is an error that suggests "5%".
-func ParseBudget(s string) (float64, error) {
-	t := strings.TrimSpace(s)
-	pct := strings.HasSuffix(t, "%")
-	t = strings.TrimSpace(strings.TrimSuffix(t, "%"))
-	v, err := strconv.ParseFloat(t, 64)
-	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
-		return 0, fmt.Errorf("parse budget %q: not a number (write 5%% or 0.05)", s)
-	}
-	if pct {
-		v /= 100
-	}
-	switch {
-	case v < 0:
-		return 0, fmt.Errorf("parse budget %q: negative", s)
-	case v >= 1 && !pct:
-		return 0, fmt.Errorf("parse budget %q: %v%% is not below 100%% (did you mean %s%%?)", s, v*100, t)
-	case v >= 1:
-		return 0, fmt.Errorf("parse budget %q: not below 100%%", s)
-	}
-	return v, nil
-}
-
-// ParsePercentiles parses a comma-separated list of percentiles such as
-// "50,95,99" or "p50,p99.9". Each must be in (0, 100] and appear once.
-func ParsePercentiles(s string) ([]float64, error) {
-	if strings.TrimSpace(s) == "" {
-		return nil, errors.New("parse percentiles: empty list")
-	}
-	var out []float64
-	for f := range strings.SplitSeq(s, ",") {
-		t := strings.TrimPrefix(strings.TrimSpace(f), "p")
-		v, err := strconv.ParseFloat(t, 64)
-		if err != nil || math.IsNaN(v) {
-			return nil, fmt.Errorf("parse percentiles %q: %q is not a number", s, strings.TrimSpace(f))
-		}
-		if !(v > 0 && v <= 100) {
-			return nil, fmt.Errorf("parse percentiles %q: %v is outside (0, 100]", s, v)
-		}
-		if slices.Contains(out, v) {
-			return nil, fmt.Errorf("parse percentiles %q: %v appears twice", s, v)
-		}
-		out = append(out, v)
-	}
-	return out, nil
-}

@@ -9,12 +9,10 @@
 // recomputed from a run directory at any time, also from a run cut short
 // (only complete rounds count).
 //
-// BenchCompare applies the same decision rule to two `go test -bench`
-// outputs (the `loadbench benchcmp` command), BenchColumns to two columns of
-// one output (`benchcmp --col build=baseline,perrequest`, for BenchmarkChat),
-// each unit in its direction (UnitBetter: lower is better for *-ms, B/* and
-// errors); WriteBench writes a compare run in the Go benchmark format for
-// benchstat.
+// CompareUnpaired applies the same decision rule to independent samples;
+// internal/benchcmp uses it to gate `go test -bench` outputs (the
+// `loadbench benchcmp` command). WriteBench writes a compare run in the Go
+// benchmark format for benchstat.
 //
 // Every check is a test against its limit, never against "no change":
 // pass when the data show the candidate within the limit, fail when they

@@ -5,25 +5,21 @@ import (
 	"maps"
 	"math"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/loadbench/loadbench/results"
 )
 
-// Evaluate computes the verdicts of a compare run from its stored segments.
-// It uses complete rounds only (rounds 1..run.Rounds(), where both builds
-// have a segment) and sets Partial when the run was cut short: its manifest
-// says so, a later round is incomplete, or fewer rounds than requested
-// (the manifest's "rounds" flag) are complete. See the package comment for
+// Evaluate computes the verdicts of a compare run from its stored segments,
+// with cfg (PlanConfig of the run's plan, for a stored run). It uses
+// complete rounds only (rounds 1..run.Rounds(), where both builds have a
+// segment) and sets Partial when the run was cut short: its manifest says
+// so, a later round is incomplete, or fewer rounds than a fixed design
+// planned (cfg.Rounds) are complete. See the package comment for
 // the rules. Values that JSON cannot hold (an infinite interval with too few
 // rounds) are stored as 0 with a note.
 func Evaluate(run *results.Run, cfg Config) *results.Summary {
 	n := run.Rounds()
-	if hi, err := strconv.Atoi(run.Manifest.Flags["max-rounds"]); err == nil && hi > 0 {
-		lo, _ := strconv.Atoi(run.Manifest.Flags["min-rounds"])
-		cfg.MinRounds, cfg.MaxRounds = lo, hi
-	}
 	sum := &results.Summary{
 		Budget:    cfg.Budget,
 		Alpha:     cfg.Alpha,
@@ -43,7 +39,7 @@ func Evaluate(run *results.Run, cfg Config) *results.Summary {
 			sum.Partial = true
 		}
 	}
-	if want, err := strconv.Atoi(run.Manifest.Flags["rounds"]); err == nil && want > n && cfg.MaxRounds == 0 {
+	if cfg.Rounds > n && cfg.MaxRounds == 0 {
 		sum.Partial = true
 	}
 	if cfg.MaxRounds > 0 {

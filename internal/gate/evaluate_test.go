@@ -195,8 +195,9 @@ func TestEvaluatePartial(t *testing.T) {
 	base := build{factor: steady(1, tight...), forced: true}
 	cand := build{factor: steady(1, tight[:3]...), forced: true} // cut short in round 4
 	run := synthRun(base, cand)
-	run.Manifest.Flags["rounds"] = "6"
-	sum := Evaluate(run, DefaultConfig())
+	cfg := DefaultConfig()
+	cfg.Rounds = 6
+	sum := Evaluate(run, cfg)
 	if sum.Rounds != 3 || !sum.Partial {
 		t.Fatalf("rounds %d partial %v, want 3 true", sum.Rounds, sum.Partial)
 	}

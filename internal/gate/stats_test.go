@@ -142,10 +142,9 @@ func TestEvaluateSequential(t *testing.T) {
 	t.Parallel()
 	run := synthRun(build{factor: steady(1, tight...), forced: true}, build{factor: steady(1, 1.02, 0.97, 1.03, 0.98, 1.01, 0.99), forced: true})
 	fixed := Evaluate(run, DefaultConfig())
-	run.Manifest.Flags["rounds"] = "auto"
-	run.Manifest.Flags["min-rounds"] = "3"
-	run.Manifest.Flags["max-rounds"] = "12"
-	seq := Evaluate(run, DefaultConfig())
+	cfg := DefaultConfig()
+	cfg.MinRounds, cfg.MaxRounds = 3, 12
+	seq := Evaluate(run, cfg)
 	if fixed.Sequential != nil || seq.Sequential == nil || seq.Sequential.MaxRounds != 12 || seq.Partial {
 		t.Fatalf("fixed %+v sequential %+v partial %v", fixed.Sequential, seq.Sequential, seq.Partial)
 	}

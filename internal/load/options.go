@@ -169,6 +169,20 @@ type Attacker struct {
 // NewAttacker validates baseURL (http:// or https://) and the options. Every
 // error wraps usage.ErrUsage.
 func NewAttacker(baseURL string, opts ...Option) (*Attacker, error) {
+	a := newAttacker(opts)
+	if err := a.check(); err != nil {
+		return nil, err
+	}
+	return a.target(baseURL)
+}
+
+// CheckOptions reports the first invalid option as NewAttacker would,
+// without a target: for a caller that checks its settings before the
+// target exists (a compare that starts its targets).
+func CheckOptions(opts ...Option) error { return newAttacker(opts).check() }
+
+// newAttacker is an attacker with the defaults and opts applied.
+func newAttacker(opts []Option) *Attacker {
 	a := &Attacker{
 		httpRate: DefaultRate,
 		wsRate:   DefaultRate,
@@ -189,6 +203,11 @@ func NewAttacker(baseURL string, opts ...Option) (*Attacker, error) {
 	for _, o := range opts {
 		o(a)
 	}
+	return a
+}
+
+// target validates baseURL and the transport for it and sets a's URLs.
+func (a *Attacker) target(baseURL string) (*Attacker, error) {
 	u, err := url.Parse(baseURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Hostname() == "" {
 		return nil, usage.Errorf("attack: malformed target url %q: want http://host[:port] or https://host[:port]", baseURL)
@@ -202,49 +221,6 @@ func NewAttacker(baseURL string, opts ...Option) (*Attacker, error) {
 		}
 	}
 	a.base = u
-	for _, r := range []struct {
-		name string
-		v    float64
-	}{{"http rate", a.httpRate}, {"ws rate", a.wsRate}} {
-		if math.IsNaN(r.v) || math.IsInf(r.v, 0) || (r.v < 0 && r.v != Max) {
-			return nil, usage.Errorf("attack: %s must be a non-negative number or max, got %v", r.name, r.v)
-		}
-	}
-	switch {
-	case a.httpRate == 0 && a.wsRate == 0:
-		return nil, usage.Errorf("attack: both rates are 0: nothing to send")
-	case a.duration <= 0:
-		return nil, usage.Errorf("attack: duration must be positive, got %s", a.duration)
-	case a.timeout <= 0:
-		return nil, usage.Errorf("attack: timeout must be positive, got %s", a.timeout)
-	case a.maxRequests < 0:
-		return nil, usage.Errorf("attack: max requests must not be negative, got %d", a.maxRequests)
-	case a.users < 1 || a.users > 1_000_000:
-		return nil, usage.Errorf("attack: users must be between 1 and 1000000, got %d", a.users)
-	case a.workers < 1:
-		return nil, usage.Errorf("attack: workers must be positive, got %d", a.workers)
-	case a.maxInFlight < 1:
-		return nil, usage.Errorf("attack: max in flight must be positive, got %d", a.maxInFlight)
-	case a.httpRate == Max && a.workers > a.maxInFlight:
-		return nil, usage.Errorf("attack: %d workers exceed the in-flight limit of %d", a.workers, a.maxInFlight)
-	case a.wsRate == Max && a.users > a.maxInFlight:
-		return nil, usage.Errorf("attack: %d users in throughput mode exceed the in-flight limit of %d", a.users, a.maxInFlight)
-	case a.maxSendLag < 0:
-		return nil, usage.Errorf("attack: max send lag must not be negative, got %s", a.maxSendLag)
-	case a.maxEventGap < 0:
-		return nil, usage.Errorf("attack: max event gap must not be negative, got %s", a.maxEventGap)
-	case a.arrivals != ArrivalsPoisson && a.arrivals != ArrivalsConstant:
-		return nil, usage.Errorf("attack: unknown arrival process %s", a.arrivals)
-	case a.redialWithin < 0:
-		return nil, usage.Errorf("attack: redial limit must not be negative, got %s", a.redialWithin)
-	case a.prefix == "" || strings.ContainsAny(a.prefix, " \t\r\n\"\\0123456789"):
-		return nil, usage.Errorf("attack: user prefix %q must be non-empty, without digits, spaces or quotes", a.prefix)
-	}
-	for _, p := range []struct{ name, v string }{{"http path", a.httpPath}, {"ws path", a.wsPath}} {
-		if !strings.HasPrefix(p.v, "/") || strings.ContainsAny(p.v, " ?#") {
-			return nil, usage.Errorf("attack: %s must start with / and hold no spaces, ? or #, got %q", p.name, p.v)
-		}
-	}
 	root := strings.TrimRight(u.Path, "/")
 	hu := *u
 	hu.Path = root + a.httpPath
@@ -263,6 +239,54 @@ func NewAttacker(baseURL string, opts ...Option) (*Attacker, error) {
 		return nil, usage.Errorf("%v", err)
 	}
 	return a, nil
+}
+
+// check reports the first invalid option.
+func (a *Attacker) check() error {
+	for _, r := range []struct {
+		name string
+		v    float64
+	}{{"http rate", a.httpRate}, {"ws rate", a.wsRate}} {
+		if math.IsNaN(r.v) || math.IsInf(r.v, 0) || (r.v < 0 && r.v != Max) {
+			return usage.Fieldf("attack", r.name, "must be a non-negative number or max, got %v", r.v)
+		}
+	}
+	switch {
+	case a.httpRate == 0 && a.wsRate == 0:
+		return usage.Errorf("attack: both rates are 0: nothing to send")
+	case a.duration <= 0:
+		return usage.Fieldf("attack", "duration", "must be positive, got %s", a.duration)
+	case a.timeout <= 0:
+		return usage.Fieldf("attack", "timeout", "must be positive, got %s", a.timeout)
+	case a.maxRequests < 0:
+		return usage.Fieldf("attack", "max requests", "must not be negative, got %d", a.maxRequests)
+	case a.users < 1 || a.users > 1_000_000:
+		return usage.Fieldf("attack", "users", "must be between 1 and 1000000, got %d", a.users)
+	case a.workers < 1:
+		return usage.Fieldf("attack", "workers", "must be positive, got %d", a.workers)
+	case a.maxInFlight < 1:
+		return usage.Fieldf("attack", "max in flight", "must be positive, got %d", a.maxInFlight)
+	case a.httpRate == Max && a.workers > a.maxInFlight:
+		return usage.Errorf("attack: %d workers exceed the in-flight limit of %d", a.workers, a.maxInFlight)
+	case a.wsRate == Max && a.users > a.maxInFlight:
+		return usage.Errorf("attack: %d users in throughput mode exceed the in-flight limit of %d", a.users, a.maxInFlight)
+	case a.maxSendLag < 0:
+		return usage.Fieldf("attack", "max send lag", "must not be negative, got %s", a.maxSendLag)
+	case a.maxEventGap < 0:
+		return usage.Fieldf("attack", "max event gap", "must not be negative, got %s", a.maxEventGap)
+	case a.arrivals != ArrivalsPoisson && a.arrivals != ArrivalsConstant:
+		return usage.Errorf("attack: unknown arrival process %s", a.arrivals)
+	case a.redialWithin < 0:
+		return usage.Fieldf("attack", "redial limit", "must not be negative, got %s", a.redialWithin)
+	case a.prefix == "" || strings.ContainsAny(a.prefix, " \t\r\n\"\\0123456789"):
+		return usage.Fieldf("attack", "user prefix", "%q must be non-empty, without digits, spaces or quotes", a.prefix)
+	}
+	for _, p := range []struct{ name, v string }{{"http path", a.httpPath}, {"ws path", a.wsPath}} {
+		if !strings.HasPrefix(p.v, "/") || strings.ContainsAny(p.v, " ?#") {
+			return usage.Fieldf("attack", p.name, "must start with / and hold no spaces, ? or #, got %q", p.v)
+		}
+	}
+	return nil
 }
 
 func parsePort(p string) (int, error) {

@@ -116,10 +116,20 @@ func (e *wsEngine) connect(ctx context.Context) error {
 	go e.pinger()
 	if ok.Load() == 0 {
 		err, _ := firstErr.Load().(error)
+		if _, refused := errors.AsType[*refusedError](err); refused {
+			// The target answered: it is reachable, its route is wrong.
+			return fmt.Errorf("attack: ws: no connection to %s: the handshake was refused (%v)", e.a.wsURL, err)
+		}
 		return fmt.Errorf("attack: ws: no connection to %s: %w: %v", e.a.wsURL, ErrUnreachable, err)
 	}
 	return nil
 }
+
+// refusedError is a WebSocket handshake the target answered with another
+// HTTP status than 101.
+type refusedError struct{ reason string }
+
+func (e *refusedError) Error() string { return e.reason }
 
 // dial connects u and starts its reader.
 func (e *wsEngine) dial(ctx context.Context, u *wsUser) error {
@@ -134,6 +144,8 @@ func (e *wsEngine) dial(ctx context.Context, u *wsUser) error {
 		}
 		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
 			reason = fmt.Sprintf("ws: dial: http %d", resp.StatusCode)
+			e.rec.dialFailed(reason)
+			return &refusedError{reason: reason} // reached, but no WebSocket there
 		}
 		e.rec.dialFailed(reason)
 		return errors.New(reason)

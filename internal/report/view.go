@@ -186,47 +186,49 @@ func slope(m results.MemoryVerdict) string {
 }
 
 func setup(run *results.Run, sum *results.Summary) []setupRow {
-	m := run.Manifest
-	fl := func(k string) string { return m.Flags[k] }
+	m, p := run.Manifest, run.Plan()
 	var rows []setupRow
 	add := func(label, value string) {
 		if strings.TrimSpace(value) != "" {
 			rows = append(rows, setupRow{label, value})
 		}
 	}
+	num := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 	var load []string
-	if r := fl("http-rate"); r != "" {
-		load = append(load, "HTTP "+r+" chats/s")
+	if p.Known("http_rate") {
+		load = append(load, "HTTP "+num(p.HTTPRate)+" chats/s")
 	}
-	if r := fl("ws-rate"); r != "" {
-		load = append(load, "WebSocket "+r+" chats/s")
+	if p.Known("ws_rate") {
+		load = append(load, "WebSocket "+num(p.WSRate)+" chats/s")
 	}
 	add("load", strings.Join(load, ", "))
-	add("users", fl("users"))
-	rounds := fl("rounds")
-	if d := fl("round-duration"); d != "" {
-		rounds += " × " + d
+	if p.Known("users") {
+		add("users", strconv.Itoa(p.Users))
+	}
+	var rounds string
+	switch {
+	case sum.Sequential != nil:
+		rounds = fmt.Sprintf("%d of at most %d", sum.Rounds, sum.Sequential.MaxRounds)
+	case p.Known("rounds") && p.Rounds > 0:
+		rounds = strconv.Itoa(p.Rounds)
+	case p.Known("rounds"):
+		rounds = "auto"
+	}
+	if p.Known("round_duration") {
+		rounds += " × " + p.RoundDuration.String()
+	}
+	if sum.Sequential != nil && m.Stopped != "" {
+		rounds += ", " + m.Stopped
 	}
 	var extra []string
-	for _, k := range []string{"warmup", "settle"} {
-		if fl(k) != "" {
-			extra = append(extra, k+" "+fl(k))
-		}
+	if p.Known("warmup") {
+		extra = append(extra, "warmup "+p.Warmup.String())
+	}
+	if p.Known("settle") {
+		extra = append(extra, "settle "+p.Settle.String())
 	}
 	if len(extra) > 0 {
 		rounds += " (" + strings.Join(extra, ", ") + ")"
-	}
-	if q := sum.Sequential; q != nil {
-		rounds = fmt.Sprintf("%d of at most %d", sum.Rounds, q.MaxRounds)
-		if d := fl("round-duration"); d != "" {
-			rounds += " × " + d
-		}
-		if s := fl("stopped"); s != "" {
-			rounds += ", " + s
-		}
-		if len(extra) > 0 {
-			rounds += " (" + strings.Join(extra, ", ") + ")"
-		}
 	}
 	add("rounds", rounds)
 	add("gate", fmt.Sprintf("budget +%s at %s, alpha %s", pct(sum.Budget), percentileList(sum), strconv.FormatFloat(sum.Alpha, 'f', -1, 64)))
@@ -236,12 +238,11 @@ func setup(run *results.Run, sum *results.Summary) []setupRow {
 	if len(sum.Requests) > 0 {
 		add("requests", fmt.Sprintf("baseline %d, candidate %d", sum.Requests[results.Baseline], sum.Requests[results.Candidate]))
 	}
-	for _, build := range []string{results.Baseline, results.Candidate} {
-		t := m.Targets[build]
-		if impl := fl(build + "-impl"); impl != "" {
-			t = strings.TrimSpace(impl + " " + t)
-		}
-		add(build, t)
+	for _, side := range []struct {
+		build string
+		plan  results.PlanSide
+	}{{results.Baseline, p.Baseline}, {results.Candidate, p.Candidate}} {
+		add(side.build, strings.TrimSpace(side.plan.Build+" "+m.Targets[side.build]))
 	}
 	machine := m.Hostname
 	if machine == "" {
@@ -253,7 +254,7 @@ func setup(run *results.Run, sum *results.Summary) []setupRow {
 	}
 	var insecure []string
 	for _, k := range []string{"insecure", "baseline-insecure", "candidate-insecure"} {
-		if fl(k) == "true" {
+		if m.Flags[k] == "true" { // the command line, as people gave it
 			insecure = append(insecure, "--"+k)
 		}
 	}

@@ -7,11 +7,10 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"time"
 
-	"github.com/loadbench/loadbench/internal/compare"
-	"github.com/loadbench/loadbench/internal/gate"
+	"github.com/loadbench/loadbench"
+	"github.com/loadbench/loadbench/internal/builtin"
 	"github.com/loadbench/loadbench/internal/usage"
 	"github.com/loadbench/loadbench/results"
 )
@@ -31,17 +30,20 @@ type Config struct {
 	// built-in ones.
 	Scenarios []Scenario
 	// Compare holds the settings every compare starts from (rounds,
-	// durations, rates, gate, Executable); each scenario then applies its
-	// own. Its Out and Progress are set per compare.
-	Compare compare.Config
+	// durations, rates, gate) and Builds the built-in builds and the
+	// executable that serves them; each scenario then applies its own.
+	// Compare's Dir and Progress are set per compare.
+	Compare loadbench.CompareOptions
+	Builds  builtin.Spec
 	// Out is the validation's directory; required.
 	Out string
 	// Args is the command line, for the report's manifest.
 	Args []string
 	// Progress, when set, is called as the validation moves on.
 	Progress func(Progress)
-	// Compare runs one compare; nil means compare.Run. Tests replace it.
-	CompareFunc func(context.Context, compare.Config) (*compare.Result, error)
+	// CompareFunc runs one compare; nil means builtin.Compare. Tests
+	// replace it.
+	CompareFunc func(context.Context, builtin.Spec, loadbench.CompareOptions) (*loadbench.Comparison, error)
 }
 
 // Progress is where a validation is.
@@ -49,7 +51,7 @@ type Progress struct {
 	Run, Runs int
 	Scenario  string // its Title
 	// Compare is the running compare's progress; zero between compares.
-	Compare compare.Progress
+	Compare loadbench.CompareProgress
 	// Done is the number of compares finished, of Total.
 	Done, Total int
 }
@@ -70,7 +72,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 	}
 	if cfg.CompareFunc == nil {
-		cfg.CompareFunc = compare.Run
+		cfg.CompareFunc = builtin.Compare
 	}
 	switch {
 	case cfg.Runs < 1:
@@ -81,7 +83,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, usage.Errorf("validate: no output directory")
 	}
 	manifest := results.NewManifest("validate", cfg.Args)
-	settings := settingsOf(cfg)
+	settings, err := settingsOf(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("validate: %w", err)
+	}
 	start := time.Now()
 	var outcomes []Outcome
 	write := func() (*Report, error) {
@@ -99,27 +104,28 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 				rep, _ := write()
 				return rep, fmt.Errorf("validate: %w", err)
 			}
-			cc := cloneConfig(cfg.Compare)
+			su := cloneSetup(Setup{Options: cfg.Compare, Builds: cfg.Builds})
 			if sc.Configure != nil {
-				sc.Configure(&cc)
+				sc.Configure(&su)
 			}
 			if sc.PerRun != nil {
-				sc.PerRun(&cc, run)
+				sc.PerRun(&su, run)
 			}
-			cc.Out = filepath.Join(cfg.Out, sc.Name, fmt.Sprintf("run-%02d", run))
-			cc.Args = cfg.Args
+			cc := su.Options
+			cc.Dir = filepath.Join(cfg.Out, sc.Name, fmt.Sprintf("run-%02d", run))
+			cc.CommandLine = cfg.Args
 			p := Progress{Run: run, Runs: cfg.Runs, Scenario: sc.Title, Done: len(outcomes), Total: total}
 			if cfg.Progress != nil {
 				cfg.Progress(p)
-				cc.Progress = func(cp compare.Progress) {
+				cc.Progress = func(cp loadbench.CompareProgress) {
 					q := p
 					q.Compare = cp
 					cfg.Progress(q)
 				}
 			}
 			began := time.Now()
-			res, err := cfg.CompareFunc(ctx, cc)
-			o := Outcome{Scenario: sc.Name, Run: run, Dir: cc.Out, Seconds: time.Since(began).Seconds()}
+			res, err := cfg.CompareFunc(ctx, su.Builds, cc)
+			o := Outcome{Scenario: sc.Name, Run: run, Dir: cc.Dir, Seconds: time.Since(began).Seconds()}
 			switch {
 			case errors.Is(err, usage.ErrUsage):
 				rep, _ := write()
@@ -166,47 +172,38 @@ func WriteReport(dir string, rep *Report) error {
 	return results.WriteFileAtomic(filepath.Join(dir, MarkdownFile), b.Bytes())
 }
 
-// cloneConfig copies c so that a scenario's changes stay its own.
-func cloneConfig(c compare.Config) compare.Config {
-	c.BaselineArgs = slices.Clone(c.BaselineArgs)
-	c.CandidateArgs = slices.Clone(c.CandidateArgs)
-	c.Gate.Percentiles = slices.Clone(c.Gate.Percentiles)
-	return c
+// Setup is what one compare of a scenario runs: the options and the
+// built-in builds.
+type Setup struct {
+	Options loadbench.CompareOptions
+	Builds  builtin.Spec
+}
+
+// cloneSetup copies s so that a scenario's changes stay its own.
+func cloneSetup(s Setup) Setup {
+	s.Builds.Baseline.Args = slices.Clone(s.Builds.Baseline.Args)
+	s.Builds.Candidate.Args = slices.Clone(s.Builds.Candidate.Args)
+	s.Options.Percentiles = slices.Clone(s.Options.Percentiles)
+	return s
 }
 
 // settingsOf states the compare settings, compare's defaults filled in.
-func settingsOf(cfg Config) Settings {
-	c := cfg.Compare
-	g := c.Gate
-	if g.Budget == 0 && len(g.Percentiles) == 0 {
-		g = gate.DefaultConfig()
+func settingsOf(cfg Config) (Settings, error) {
+	p, err := cfg.Compare.Plan()
+	if err != nil {
+		return Settings{}, err
 	}
 	s := Settings{
-		Runs: cfg.Runs, Rounds: c.Rounds, RoundDuration: c.RoundDuration.String(),
-		Warmup: c.Warmup.String(), Settle: c.Settle.String(),
-		HTTPRate: c.HTTPRate, WSRate: c.WSRate, Users: c.Users,
-		Budget: g.Budget, Alpha: g.Alpha,
+		Runs: cfg.Runs, Rounds: p.Rounds, RoundDuration: p.RoundDuration.String(),
+		Warmup: p.Warmup.String(), Settle: p.Settle.String(),
+		HTTPRate: p.HTTPRate, WSRate: p.WSRate, Users: p.Users,
+		Budget: p.Budget, Alpha: p.Alpha,
 	}
-	if c.RoundDuration == 0 {
-		s.RoundDuration = compare.DefaultRoundDuration.String()
-	}
-	switch {
-	case c.Warmup == 0:
-		s.Warmup = compare.DefaultWarmup.String()
-	case c.Warmup < 0:
-		s.Warmup = "0s"
-	}
-	if c.Settle == 0 {
-		s.Settle = compare.DefaultSettle.String()
-	}
-	if s.Users == 0 {
-		s.Users = compare.DefaultUsers
-	}
-	for _, p := range g.Percentiles {
-		s.Percentiles = append(s.Percentiles, "p"+strconv.FormatFloat(p, 'f', -1, 64))
+	for _, pct := range p.Percentiles {
+		s.Percentiles = append(s.Percentiles, results.PercentileName(pct))
 	}
 	for _, sc := range cfg.Scenarios {
 		s.Scenarios = append(s.Scenarios, sc.Name)
 	}
-	return s
+	return s, nil
 }

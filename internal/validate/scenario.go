@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/loadbench/loadbench/internal/compare"
 	"github.com/loadbench/loadbench/internal/gate"
 	"github.com/loadbench/loadbench/results"
 )
@@ -171,11 +170,11 @@ type Scenario struct {
 	Goal   Goal
 	// Configure turns the validation's compare settings into this
 	// scenario's.
-	Configure func(*compare.Config)
+	Configure func(*Setup)
 	// PerRun, when set, makes run (from 1) of the scenario its own
 	// independent trial: the errors scenario passes --fail-seed run, so
 	// that its compares do not all fail the same chats.
-	PerRun func(c *compare.Config, run int)
+	PerRun func(s *Setup, run int)
 	// Classify reads the outcome that counts for the scenario from a
 	// compare's summary: results.Pass, results.Fail or
 	// results.Inconclusive. A "fail" is what the rate counts.
@@ -183,14 +182,14 @@ type Scenario struct {
 }
 
 // perRequest makes both builds the per-request one.
-func perRequest(c *compare.Config) { c.BaselineImpl, c.CandidateImpl = "perrequest", "perrequest" }
+func perRequest(s *Setup) { s.Builds.Baseline.Impl, s.Builds.Candidate.Impl = "perrequest", "perrequest" }
 
 // withCandidateArgs is a Configure that compares per-request with itself,
 // the candidate started with extra serve flags.
-func withCandidateArgs(args ...string) func(*compare.Config) {
-	return func(c *compare.Config) {
-		perRequest(c)
-		c.CandidateArgs = append(slices.Clone(c.CandidateArgs), args...)
+func withCandidateArgs(args ...string) func(*Setup) {
+	return func(s *Setup) {
+		perRequest(s)
+		s.Builds.Candidate.Args = append(slices.Clone(s.Builds.Candidate.Args), args...)
 	}
 }
 
@@ -210,8 +209,8 @@ func legacyScenario() Scenario {
 	return Scenario{
 		Name: Legacy, Title: "legacy vs per-request (make run)", Measures: "passed", Counts: results.Pass,
 		Goal: Goal{AtLeast, MinDecided},
-		Configure: func(c *compare.Config) {
-			c.BaselineImpl, c.CandidateImpl = "baseline", "perrequest"
+		Configure: func(s *Setup) {
+			s.Builds.Baseline.Impl, s.Builds.Candidate.Impl = "baseline", "perrequest"
 		},
 		Classify: OverallVerdict,
 	}
@@ -255,8 +254,8 @@ func builtinScenario(name string) (Scenario, bool) {
 		return Scenario{
 			Name: Errors, Title: "+0.5 point errors", Measures: "detected", Goal: Goal{AtLeast, MinErrorDetection},
 			Configure: withCandidateArgs("--fail-rate", FailRate), Classify: ErrorVerdict,
-			PerRun: func(c *compare.Config, run int) {
-				c.CandidateArgs = append(slices.Clone(c.CandidateArgs), "--fail-seed", strconv.Itoa(run))
+			PerRun: func(s *Setup, run int) {
+				s.Builds.Candidate.Args = append(slices.Clone(s.Builds.Candidate.Args), "--fail-seed", strconv.Itoa(run))
 			},
 		}, true
 	case Leak:
@@ -287,8 +286,8 @@ func IsolationScenario() Scenario {
 	return Scenario{
 		Name: Isolation, Title: "isolation (legacy build)", Measures: "detected",
 		Goal: Goal{AtLeast, MinIsolationDetection},
-		Configure: func(c *compare.Config) {
-			c.BaselineImpl, c.CandidateImpl = "perrequest", "baseline"
+		Configure: func(s *Setup) {
+			s.Builds.Baseline.Impl, s.Builds.Candidate.Impl = "perrequest", "baseline"
 		},
 		Classify: IsolationVerdict,
 	}

@@ -13,7 +13,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/loadbench/loadbench/internal/compare"
+	"github.com/loadbench/loadbench"
+	"github.com/loadbench/loadbench/internal/builtin"
 	"github.com/loadbench/loadbench/internal/usage"
 	"github.com/loadbench/loadbench/results"
 )
@@ -288,45 +289,45 @@ func TestClassifiers(t *testing.T) {
 
 func TestScenariosConfigure(t *testing.T) {
 	t.Parallel()
-	base := compare.Config{CandidateArgs: []string{"--think", "1ms"}, Rounds: 6}
-	got := map[string]compare.Config{}
+	base := Setup{Builds: builtin.Spec{Candidate: builtin.Build{Args: []string{"--think", "1ms"}}}, Options: loadbench.CompareOptions{Rounds: 6}}
+	got := map[string]Setup{}
 	all, err := Scenarios(DefaultScenarioNames(), []float64{1.05})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range all {
-		c := cloneConfig(base)
+		c := cloneSetup(base)
 		s.Configure(&c)
 		got[s.Name] = c
 	}
-	if c := got[AA]; c.BaselineImpl != "perrequest" || c.CandidateImpl != "perrequest" || len(c.CandidateArgs) != 2 {
+	if c := got[AA]; c.Builds.Baseline.Impl != "perrequest" || c.Builds.Candidate.Impl != "perrequest" || len(c.Builds.Candidate.Args) != 2 {
 		t.Errorf("A/A config %+v", c)
 	}
-	if c := got[Slowdown]; c.CandidateImpl != "perrequest" || !slices.Equal(c.CandidateArgs, []string{"--think", "1ms", "--delay", SlowdownDelay}) {
-		t.Errorf("slowdown config impl %q args %q", c.CandidateImpl, c.CandidateArgs)
+	if c := got[Slowdown]; c.Builds.Candidate.Impl != "perrequest" || !slices.Equal(c.Builds.Candidate.Args, []string{"--think", "1ms", "--delay", SlowdownDelay}) {
+		t.Errorf("slowdown config impl %q args %q", c.Builds.Candidate.Impl, c.Builds.Candidate.Args)
 	}
-	if c := got["slowdown-1.05"]; !slices.Equal(c.CandidateArgs, []string{"--think", "1ms", "--slowdown", "1.05"}) {
-		t.Errorf("slowdown ×1.05 args %q", c.CandidateArgs)
+	if c := got["slowdown-1.05"]; !slices.Equal(c.Builds.Candidate.Args, []string{"--think", "1ms", "--slowdown", "1.05"}) {
+		t.Errorf("slowdown ×1.05 args %q", c.Builds.Candidate.Args)
 	}
-	if c := got[Leak]; !slices.Equal(c.CandidateArgs, []string{"--think", "1ms", "--leak", "128"}) {
-		t.Errorf("leak args %q", c.CandidateArgs)
+	if c := got[Leak]; !slices.Equal(c.Builds.Candidate.Args, []string{"--think", "1ms", "--leak", "128"}) {
+		t.Errorf("leak args %q", c.Builds.Candidate.Args)
 	}
 	for name, want := range map[string][]string{
 		Within: {"--delay", WithinDelay}, AtBudget: {"--delay", BudgetDelay},
 		Errors: {"--fail-rate", "0.005"}, LeakPerUser: {"--leak-per-user", "2048"},
 	} {
-		if c := got[name]; c.BaselineImpl != "perrequest" || !slices.Equal(c.CandidateArgs, append([]string{"--think", "1ms"}, want...)) {
-			t.Errorf("%s config %q %q", name, c.BaselineImpl, c.CandidateArgs)
+		if c := got[name]; c.Builds.Baseline.Impl != "perrequest" || !slices.Equal(c.Builds.Candidate.Args, append([]string{"--think", "1ms"}, want...)) {
+			t.Errorf("%s config %q %q", name, c.Builds.Baseline.Impl, c.Builds.Candidate.Args)
 		}
 	}
-	if c := got[Legacy]; c.BaselineImpl != "baseline" || c.CandidateImpl != "perrequest" || len(c.CandidateArgs) != 2 {
+	if c := got[Legacy]; c.Builds.Baseline.Impl != "baseline" || c.Builds.Candidate.Impl != "perrequest" || len(c.Builds.Candidate.Args) != 2 {
 		t.Errorf("legacy config %+v", c)
 	}
-	if c := got[Isolation]; c.CandidateImpl != "baseline" || c.BaselineImpl != "perrequest" {
-		t.Errorf("isolation impls %q %q, want perrequest baseline", c.BaselineImpl, c.CandidateImpl)
+	if c := got[Isolation]; c.Builds.Candidate.Impl != "baseline" || c.Builds.Baseline.Impl != "perrequest" {
+		t.Errorf("isolation impls %q %q, want perrequest baseline", c.Builds.Baseline.Impl, c.Builds.Candidate.Impl)
 	}
-	if !slices.Equal(base.CandidateArgs, []string{"--think", "1ms"}) {
-		t.Errorf("scenarios changed the shared config: %q", base.CandidateArgs)
+	if !slices.Equal(base.Builds.Candidate.Args, []string{"--think", "1ms"}) {
+		t.Errorf("scenarios changed the shared config: %q", base.Builds.Candidate.Args)
 	}
 	// The errors scenario's runs are independent draws: run 3 fails the
 	// chats of --fail-seed 3; the other scenarios have no per-run setting.
@@ -339,11 +340,11 @@ func TestScenariosConfigure(t *testing.T) {
 		}
 		c := got[s.Name]
 		s.PerRun(&c, 3)
-		if want := []string{"--think", "1ms", "--fail-rate", "0.005", "--fail-seed", "3"}; !slices.Equal(c.CandidateArgs, want) {
-			t.Errorf("errors run 3 args %q, want %q", c.CandidateArgs, want)
+		if want := []string{"--think", "1ms", "--fail-rate", "0.005", "--fail-seed", "3"}; !slices.Equal(c.Builds.Candidate.Args, want) {
+			t.Errorf("errors run 3 args %q, want %q", c.Builds.Candidate.Args, want)
 		}
-		if !slices.Equal(got[s.Name].CandidateArgs, []string{"--think", "1ms", "--fail-rate", "0.005"}) {
-			t.Errorf("PerRun changed the scenario's config: %q", got[s.Name].CandidateArgs)
+		if !slices.Equal(got[s.Name].Builds.Candidate.Args, []string{"--think", "1ms", "--fail-rate", "0.005"}) {
+			t.Errorf("PerRun changed the scenario's config: %q", got[s.Name].Builds.Candidate.Args)
 		}
 	}
 }
@@ -380,14 +381,15 @@ func TestScenariosAndSlowdownsRejectBadInput(t *testing.T) {
 type fakeCompare struct {
 	t      *testing.T
 	out    string
-	calls  []compare.Config
+	calls  []Setup
 	errAt  int   // 1-based call that returns a run error; 0: none
 	errOf  error // that error
 	cancel func()
 	stopAt int // call after which cancel is called
 }
 
-func (f *fakeCompare) run(ctx context.Context, c compare.Config) (*compare.Result, error) {
+func (f *fakeCompare) run(ctx context.Context, spec builtin.Spec, o loadbench.CompareOptions) (*loadbench.Comparison, error) {
+	c := Setup{Options: o, Builds: spec}
 	f.calls = append(f.calls, c)
 	n := len(f.calls)
 	// The report on disk already counts every compare before this one.
@@ -399,10 +401,10 @@ func (f *fakeCompare) run(ctx context.Context, c compare.Config) (*compare.Resul
 	}
 	if f.stopAt == n {
 		f.cancel()
-		return &compare.Result{Dir: c.Out}, fmt.Errorf("compare: interrupted: %w", context.Canceled)
+		return &loadbench.Comparison{Dir: c.Options.Dir}, fmt.Errorf("compare: interrupted: %w", context.Canceled)
 	}
 	if f.errAt == n {
-		return &compare.Result{Dir: c.Out}, f.errOf
+		return &loadbench.Comparison{Dir: c.Options.Dir}, f.errOf
 	}
 	sum := &results.Summary{
 		Verdict:   results.Pass,
@@ -411,24 +413,25 @@ func (f *fakeCompare) run(ctx context.Context, c compare.Config) (*compare.Resul
 		Isolation: map[string]results.IsolationVerdict{results.Candidate: {Verdict: results.Pass}},
 	}
 	switch {
-	case slices.Contains(c.CandidateArgs, "--slowdown") || slices.Contains(c.CandidateArgs, "--delay"):
+	case slices.Contains(c.Builds.Candidate.Args, "--slowdown") || slices.Contains(c.Builds.Candidate.Args, "--delay"):
 		sum.Latency[0].Verdict = results.Fail
-	case slices.Contains(c.CandidateArgs, "--leak"):
+	case slices.Contains(c.Builds.Candidate.Args, "--leak"):
 		sum.Memory[results.Candidate] = results.MemoryVerdict{Verdict: results.Fail}
-	case c.CandidateImpl == "baseline":
+	case c.Builds.Candidate.Impl == "baseline":
 		sum.Isolation[results.Candidate] = results.IsolationVerdict{Verdict: results.Fail}
 	}
-	return &compare.Result{Dir: c.Out, Summary: sum}, nil
+	return &loadbench.Comparison{Dir: c.Options.Dir, Summary: sum}, nil
 }
 
 func TestRunInterleavesCountsErrorsAndWritesAfterEveryCompare(t *testing.T) {
 	t.Parallel()
 	out := t.TempDir()
-	f := &fakeCompare{t: t, out: out, errAt: 6, errOf: fmt.Errorf("compare: target crashed: %w", compare.ErrRun)}
+	f := &fakeCompare{t: t, out: out, errAt: 6, errOf: fmt.Errorf("compare: target crashed: %w", errors.New("run error"))}
 	var progress []Progress
 	rep, err := Run(context.Background(), Config{
 		Runs: 3, Out: out, CompareFunc: f.run, Scenarios: four(t),
-		Compare:  compare.Config{Rounds: 4, CandidateArgs: []string{"--think", "1ms"}},
+		Compare:  loadbench.CompareOptions{Rounds: 4},
+		Builds:   builtin.Spec{Candidate: builtin.Build{Args: []string{"--think", "1ms"}}},
 		Progress: func(p Progress) { progress = append(progress, p) },
 	})
 	if err != nil {
@@ -436,10 +439,10 @@ func TestRunInterleavesCountsErrorsAndWritesAfterEveryCompare(t *testing.T) {
 	}
 	var order []string
 	for _, c := range f.calls {
-		rel, _ := filepath.Rel(out, c.Out)
+		rel, _ := filepath.Rel(out, c.Options.Dir)
 		order = append(order, rel)
-		if c.Rounds != 4 {
-			t.Errorf("%s: rounds %d, want the validation's 4", rel, c.Rounds)
+		if c.Options.Rounds != 4 {
+			t.Errorf("%s: rounds %d, want the validation's 4", rel, c.Options.Rounds)
 		}
 	}
 	var want []string

@@ -1,4 +1,4 @@
-package gate
+package benchcmp
 
 import (
 	"errors"
@@ -6,41 +6,43 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
+	"github.com/loadbench/loadbench/internal/gate"
 	"github.com/loadbench/loadbench/results"
 	"golang.org/x/perf/benchfmt"
 	"golang.org/x/perf/benchunit"
 )
 
-// ErrNoCommon is returned by BenchCompare when no benchmark and unit is in
-// both inputs.
+// ErrNoCommon is wrapped by the error of Compare and Columns when no
+// benchmark and unit is in both inputs.
 var ErrNoCommon = errors.New("no benchmark in both files")
 
 // Reporter renders a result to w.
 type Reporter func(w io.Writer) error
 
-// BenchRow is the comparison of one benchmark and unit.
-type BenchRow struct {
+// Row is the comparison of one benchmark and unit.
+type Row struct {
 	Name string // full name without "Benchmark": sub-benchmarks and -procs included
 	Unit string // as tidied by benchfmt: sec/op, B/op, allocs/op, ...
-	Comparison
+	gate.Comparison
 }
 
-// BenchResult is the outcome of BenchCompare.
-type BenchResult struct {
+// Result is the outcome of Compare or Columns.
+type Result struct {
 	Old, New string // the inputs' names
 	Budget   float64
 	Alpha    float64
-	Rows     []BenchRow
+	Rows     []Row
 	Verdict  string // results.Pass, Fail or Inconclusive
 	Reason   string // one line: why
 	Warnings []error
 }
 
-// BenchCompareFiles is BenchCompare on two files.
-func BenchCompareFiles(oldPath, newPath string, cfg Config) (*BenchResult, error) {
+// CompareFiles is Compare on two files.
+func CompareFiles(oldPath, newPath string, cfg gate.Config) (*Result, error) {
 	fo, err := os.Open(oldPath)
 	if err != nil {
 		return nil, fmt.Errorf("benchcmp: %w", err)
@@ -51,27 +53,28 @@ func BenchCompareFiles(oldPath, newPath string, cfg Config) (*BenchResult, error
 		return nil, fmt.Errorf("benchcmp: %w", err)
 	}
 	defer fn.Close()
-	return benchCompare(fo, oldPath, fn, newPath, cfg)
+	return compare(fo, oldPath, fn, newPath, cfg)
 }
 
-// BenchCompare compares two `go test -bench` outputs with the latency rule
-// of the package comment, for every benchmark and unit found in both
-// (sec/op, B/op, allocs/op and custom units alike: the budget applies to
-// each the same way, so +5% allocations is as much over a 5% budget as +5%
-// time). Benchmarks match by full name (sub-benchmarks and the -procs
-// suffix included) whatever their package, so baseline's BenchmarkRun
-// matches perrequest's. The two outputs are independent samples, so the
-// ratio's interval is CompareUnpaired's. For units where higher is better
-// (B/s) the ratio is old/new, so above 1 is still worse. Samples of
-// identical values compare as equal (ratio 1, p 1), without NaN.
+// Compare compares two `go test -bench` outputs with the gate's budget
+// rule (internal/gate's package comment), for every benchmark and unit
+// found in both (sec/op, B/op, allocs/op and custom units alike: the
+// budget applies to each the same way, so +5% allocations is as much over
+// a 5% budget as +5% time). Benchmarks match by full name (sub-benchmarks
+// and the -procs suffix included) whatever their package, so baseline's
+// BenchmarkRun matches perrequest's. The two outputs are independent
+// samples, so the ratio's interval is gate.CompareUnpaired's. For units
+// where higher is better (B/s) the ratio is old/new, so above 1 is still
+// worse. Samples of identical values compare as equal (ratio 1, p 1),
+// without NaN.
 //
 // Errors (unreadable input, no results, ErrNoCommon) are the caller's
 // input problems; malformed lines are skipped with a warning.
-func BenchCompare(old, new io.Reader, cfg Config) (*BenchResult, error) {
-	return benchCompare(old, "old", new, "new", cfg)
+func Compare(old, new io.Reader, cfg gate.Config) (*Result, error) {
+	return compare(old, "old", new, "new", cfg)
 }
 
-func benchCompare(old io.Reader, oldName string, new io.Reader, newName string, cfg Config) (*BenchResult, error) {
+func compare(old io.Reader, oldName string, new io.Reader, newName string, cfg gate.Config) (*Result, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("benchcmp: %w", err)
 	}
@@ -88,28 +91,28 @@ func benchCompare(old io.Reader, oldName string, new io.Reader, newName string, 
 	return compareData(od, oldName, nd, newName, cfg)
 }
 
-// BenchColumnsFile is BenchColumns on a file.
-func BenchColumnsFile(path, key, oldVal, newVal string, cfg Config) (*BenchResult, error) {
+// ColumnsFile is Columns on a file.
+func ColumnsFile(path, key, oldVal, newVal string, cfg gate.Config) (*Result, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("benchcmp: %w", err)
 	}
 	defer f.Close()
-	return benchColumns(f, path, key, oldVal, newVal, cfg)
+	return columns(f, path, key, oldVal, newVal, cfg)
 }
 
-// BenchColumns compares two columns of one `go test -bench` output, as
+// Columns compares two columns of one `go test -bench` output, as
 // `benchstat -col /KEY` shows them: the results whose name holds
 // /KEY=oldVal against those with /KEY=newVal, matched by the rest of the
 // name (BenchmarkChat/build=baseline/proto=http against
 // BenchmarkChat/build=perrequest/proto=http). With oldVal and newVal empty
 // the key must have exactly two values, and the first seen is the old one.
-// The rule is BenchCompare's; results without the key are ignored.
-func BenchColumns(r io.Reader, key, oldVal, newVal string, cfg Config) (*BenchResult, error) {
-	return benchColumns(r, "input", key, oldVal, newVal, cfg)
+// The rule is Compare's; results without the key are ignored.
+func Columns(r io.Reader, key, oldVal, newVal string, cfg gate.Config) (*Result, error) {
+	return columns(r, "input", key, oldVal, newVal, cfg)
 }
 
-func benchColumns(r io.Reader, name, key, oldVal, newVal string, cfg Config) (*BenchResult, error) {
+func columns(r io.Reader, name, key, oldVal, newVal string, cfg gate.Config) (*Result, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("benchcmp: %w", err)
 	}
@@ -140,8 +143,8 @@ func benchColumns(r io.Reader, name, key, oldVal, newVal string, cfg Config) (*B
 }
 
 // compareData compares every benchmark and unit in both o and n.
-func compareData(o *benchData, oldName string, n *benchData, newName string, cfg Config) (*BenchResult, error) {
-	res := &BenchResult{Old: oldName, New: newName, Budget: cfg.Budget, Alpha: cfg.Alpha}
+func compareData(o *benchData, oldName string, n *benchData, newName string, cfg gate.Config) (*Result, error) {
+	res := &Result{Old: oldName, New: newName, Budget: cfg.Budget, Alpha: cfg.Alpha}
 	res.Warnings = append(res.Warnings, o.warnings...)
 	res.Warnings = append(res.Warnings, n.warnings...)
 	for _, k := range o.order {
@@ -153,8 +156,8 @@ func compareData(o *benchData, oldName string, n *benchData, newName string, cfg
 		if better == 0 {
 			res.Warnings = appendUnique(res.Warnings, fmt.Errorf("unit %s: direction unknown, lower taken as better", k.unit))
 		}
-		c := CompareUnpaired(o.values[k], nv, better > 0, cfg)
-		res.Rows = append(res.Rows, BenchRow{Name: k.name, Unit: k.unit, Comparison: c})
+		c := gate.CompareUnpaired(o.values[k], nv, better > 0, cfg)
+		res.Rows = append(res.Rows, Row{Name: k.name, Unit: k.unit, Comparison: c})
 		for _, w := range c.Warnings {
 			res.Warnings = appendUnique(res.Warnings, w)
 		}
@@ -162,7 +165,7 @@ func compareData(o *benchData, oldName string, n *benchData, newName string, cfg
 	if len(res.Rows) == 0 {
 		return nil, fmt.Errorf("benchcmp: %s and %s: %w", oldName, newName, ErrNoCommon)
 	}
-	res.Verdict, res.Reason = benchOverall(res.Rows, cfg)
+	res.Verdict, res.Reason = overall(res.Rows, cfg)
 	return res, nil
 }
 
@@ -264,10 +267,10 @@ func splitName(n benchfmt.Name, key string) (name, value string, ok bool) {
 	return b.String(), value, ok
 }
 
-// benchOverall: fail if any row fails, else inconclusive if any is, else
+// overall: fail if any row fails, else inconclusive if any is, else
 // pass; the reason names the worst row.
-func benchOverall(rows []BenchRow, cfg Config) (verdict, reason string) {
-	pick := func(v string, worse func(a, b BenchRow) bool) (int, int) {
+func overall(rows []Row, cfg gate.Config) (verdict, reason string) {
+	pick := func(v string, worse func(a, b Row) bool) (int, int) {
 		best, count := -1, 0
 		for i, r := range rows {
 			if r.Verdict != v {
@@ -280,14 +283,14 @@ func benchOverall(rows []BenchRow, cfg Config) (verdict, reason string) {
 		}
 		return best, count
 	}
-	if i, k := pick(results.Fail, func(a, b BenchRow) bool { return a.Ratio > b.Ratio }); i >= 0 {
+	if i, k := pick(results.Fail, func(a, b Row) bool { return a.Ratio > b.Ratio }); i >= 0 {
 		reason = fmt.Sprintf("%s over the %s budget", rowText(rows[i]), pct(cfg.Budget))
 		if k > 1 {
 			reason += fmt.Sprintf(" (and %d more failure(s))", k-1)
 		}
 		return results.Fail, reason
 	}
-	if i, k := pick(results.Inconclusive, func(a, b BenchRow) bool { return a.MoreRounds > b.MoreRounds }); i >= 0 {
+	if i, k := pick(results.Inconclusive, func(a, b Row) bool { return a.MoreRounds > b.MoreRounds }); i >= 0 {
 		reason = fmt.Sprintf("%s cannot be told from the %s budget", rowText(rows[i]), pct(cfg.Budget))
 		if k > 1 {
 			reason += fmt.Sprintf(" (and %d more inconclusive)", k-1)
@@ -301,7 +304,7 @@ func benchOverall(rows []BenchRow, cfg Config) (verdict, reason string) {
 }
 
 // rowText is "Run-8 sec/op +12.3% (CI 1.08–1.17, p=0.002)".
-func rowText(r BenchRow) string {
+func rowText(r Row) string {
 	return fmt.Sprintf("%s %s %s (%s, %s)", r.Name, r.Unit, deltaText(r.Ratio), ciText(r.Lo, r.Hi), pText(r.P))
 }
 
@@ -320,7 +323,7 @@ func ciText(lo, hi float64) string {
 }
 
 // Report renders r as a table, its warnings and the overall verdict.
-func (r *BenchResult) Report() Reporter {
+func (r *Result) Report() Reporter {
 	return func(w io.Writer) error {
 		ew := &errWriter{w: w}
 		tw := tabwriter.NewWriter(ew.w, 0, 4, 2, ' ', 0)
@@ -348,7 +351,7 @@ func (r *BenchResult) Report() Reporter {
 	}
 }
 
-func ratioText(c Comparison) string {
+func ratioText(c gate.Comparison) string {
 	r := "∞"
 	if !math.IsInf(c.Ratio, 0) {
 		r = fmt.Sprintf("%.3f", c.Ratio)
@@ -357,4 +360,44 @@ func ratioText(c Comparison) string {
 		return r + " (no CI)"
 	}
 	return fmt.Sprintf("%s (%.3f–%.3f)", r, c.Lo, c.Hi)
+}
+
+// errWriter keeps the first write error.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) printf(format string, args ...any) {
+	if e.err == nil {
+		_, e.err = fmt.Fprintf(e.w, format, args...)
+	}
+}
+
+// appendUnique appends the errors of more whose text is not yet in errs.
+func appendUnique(errs []error, more ...error) []error {
+	for _, e := range more {
+		if e == nil || slices.ContainsFunc(errs, func(x error) bool { return x.Error() == e.Error() }) {
+			continue
+		}
+		errs = append(errs, e)
+	}
+	return errs
+}
+
+// pct formats 0.05 as "5%".
+func pct(f float64) string {
+	v := f * 100
+	if v == math.Trunc(v) {
+		return fmt.Sprintf("%.0f%%", v)
+	}
+	return fmt.Sprintf("%g%%", v)
+}
+
+// pText is "p=0.002", or "p<0.001" below what three decimals show.
+func pText(p float64) string {
+	if p < 0.001 {
+		return "p<0.001"
+	}
+	return fmt.Sprintf("p=%.3f", p)
 }

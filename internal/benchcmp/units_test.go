@@ -1,4 +1,4 @@
-package gate
+package benchcmp
 
 import (
 	"os"
@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/loadbench/loadbench/internal/gate"
 	"github.com/loadbench/loadbench/results"
 )
 
@@ -33,12 +34,12 @@ func chatFile(t *testing.T) string {
 	return string(b)
 }
 
-// TestBenchColumns compares the builds of one BenchmarkChat output
+// TestColumns compares the builds of one BenchmarkChat output
 // (testdata/chat.txt: seeded values; perrequest has the baseline's latency,
 // 30% more B/chat and half the retained bytes; partial is 20% slower).
-func TestBenchColumns(t *testing.T) {
+func TestColumns(t *testing.T) {
 	t.Parallel()
-	res, err := BenchColumns(strings.NewReader(chatFile(t)), "build", "baseline", "perrequest", DefaultConfig())
+	res, err := Columns(strings.NewReader(chatFile(t)), "build", "baseline", "perrequest", gate.DefaultConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +70,7 @@ func TestBenchColumns(t *testing.T) {
 		}
 	}
 
-	res, err = BenchColumns(strings.NewReader(chatFile(t)), "build", "baseline", "partial", DefaultConfig())
+	res, err = Columns(strings.NewReader(chatFile(t)), "build", "baseline", "partial", gate.DefaultConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,9 +79,9 @@ func TestBenchColumns(t *testing.T) {
 	}
 }
 
-func TestBenchColumnsKeyAlone(t *testing.T) {
+func TestColumnsKeyAlone(t *testing.T) {
 	t.Parallel()
-	if _, err := BenchColumns(strings.NewReader(chatFile(t)), "build", "", "", DefaultConfig()); err == nil || !strings.Contains(err.Error(), "3 values") {
+	if _, err := Columns(strings.NewReader(chatFile(t)), "build", "", "", gate.DefaultConfig()); err == nil || !strings.Contains(err.Error(), "3 values") {
 		t.Errorf("three builds, key alone: %v", err)
 	}
 	var two []string
@@ -89,7 +90,7 @@ func TestBenchColumnsKeyAlone(t *testing.T) {
 			two = append(two, l)
 		}
 	}
-	res, err := BenchColumns(strings.NewReader(strings.Join(two, "\n")), "build", "", "", DefaultConfig())
+	res, err := Columns(strings.NewReader(strings.Join(two, "\n")), "build", "", "", gate.DefaultConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +99,7 @@ func TestBenchColumnsKeyAlone(t *testing.T) {
 	}
 }
 
-func TestBenchColumnsErrors(t *testing.T) {
+func TestColumnsErrors(t *testing.T) {
 	t.Parallel()
 	in := chatFile(t)
 	for _, c := range []struct{ key, old, new, want string }{
@@ -108,14 +109,14 @@ func TestBenchColumnsErrors(t *testing.T) {
 		{"build", "baseline", "", "want a key"},
 		{"build", "baseline", "baseline", "want a key"},
 	} {
-		_, err := BenchColumns(strings.NewReader(in), c.key, c.old, c.new, DefaultConfig())
+		_, err := Columns(strings.NewReader(in), c.key, c.old, c.new, gate.DefaultConfig())
 		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.HasPrefix(err.Error(), "benchcmp: ") {
 			t.Errorf("%s=%s,%s: %v, want %q", c.key, c.old, c.new, err, c.want)
 		}
 	}
 }
 
-func TestBenchCompareDirections(t *testing.T) {
+func TestCompareDirections(t *testing.T) {
 	t.Parallel()
 	sample := func(unit string, v ...float64) string {
 		var b strings.Builder
@@ -134,7 +135,7 @@ func TestBenchCompareDirections(t *testing.T) {
 		{"errors", results.Pass},  // fewer errors pass
 		{"widgets", results.Pass}, // unknown: lower taken as better, with a warning
 	} {
-		res, err := BenchCompare(strings.NewReader(sample(c.unit, old...)), strings.NewReader(sample(c.unit, slower...)), DefaultConfig())
+		res, err := Compare(strings.NewReader(sample(c.unit, old...)), strings.NewReader(sample(c.unit, slower...)), gate.DefaultConfig())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -144,11 +145,11 @@ func TestBenchCompareDirections(t *testing.T) {
 		if c.unit == "errors" {
 			zeros := sample("errors", 0, 0, 0, 0, 0, 0, 0, 0)
 			failing := sample("errors", 3, 2, 4, 3, 3, 5, 2, 3)
-			r, err := BenchCompare(strings.NewReader(zeros), strings.NewReader(failing), DefaultConfig())
+			r, err := Compare(strings.NewReader(zeros), strings.NewReader(failing), gate.DefaultConfig())
 			if err != nil || r.Verdict != results.Fail {
 				t.Errorf("errors 0 → 3: %v %+v", err, r)
 			}
-			if r, err := BenchCompare(strings.NewReader(zeros), strings.NewReader(zeros), DefaultConfig()); err != nil || r.Verdict != results.Pass {
+			if r, err := Compare(strings.NewReader(zeros), strings.NewReader(zeros), gate.DefaultConfig()); err != nil || r.Verdict != results.Pass {
 				t.Errorf("errors 0 → 0: %v %+v", err, r)
 			}
 		}

@@ -1,4 +1,4 @@
-package gate
+package benchcmp
 
 import (
 	"bufio"
@@ -11,19 +11,20 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/loadbench/loadbench/internal/gate"
 	"github.com/loadbench/loadbench/results"
 )
 
-func benchFiles(t *testing.T, oldName, newName string) *BenchResult {
+func benchFiles(t *testing.T, oldName, newName string) *Result {
 	t.Helper()
-	res, err := BenchCompareFiles(filepath.Join("testdata", oldName), filepath.Join("testdata", newName), DefaultConfig())
+	res, err := CompareFiles(filepath.Join("testdata", oldName), filepath.Join("testdata", newName), gate.DefaultConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
 	return res
 }
 
-func TestBenchCompareGolden(t *testing.T) {
+func TestCompareGolden(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct{ newFile, verdict string }{
 		{"new_fail.txt", results.Fail},
@@ -44,11 +45,11 @@ func TestBenchCompareGolden(t *testing.T) {
 	}
 }
 
-// TestBenchCompareMatchesBenchstat checks centers, intervals and p against
+// TestCompareMatchesBenchstat checks centers, intervals and p against
 // benchstat's own output on the same files (testdata/benchstat_fail.golden,
 // made with `benchstat -ignore pkg old.txt new_fail.txt`, x/perf as of
 // go.mod).
-func TestBenchCompareMatchesBenchstat(t *testing.T) {
+func TestCompareMatchesBenchstat(t *testing.T) {
 	t.Parallel()
 	res := benchFiles(t, "old.txt", "new_fail.txt")
 	bs := benchstatRows(t, "benchstat_fail.golden")
@@ -59,7 +60,7 @@ func TestBenchCompareMatchesBenchstat(t *testing.T) {
 			continue
 		}
 		var buf bytes.Buffer
-		r := &BenchResult{Rows: []BenchRow{row}}
+		r := &Result{Rows: []Row{row}}
 		if err := r.Report()(&buf); err != nil {
 			t.Fatal(err)
 		}
@@ -112,25 +113,25 @@ func benchstatRows(t *testing.T, name string) map[string]string {
 	return rows
 }
 
-func TestBenchCompareErrors(t *testing.T) {
+func TestCompareErrors(t *testing.T) {
 	t.Parallel()
-	cfg := DefaultConfig()
-	if _, err := BenchCompareFiles("testdata/nope.txt", "testdata/old.txt", cfg); !errors.Is(err, os.ErrNotExist) {
+	cfg := gate.DefaultConfig()
+	if _, err := CompareFiles("testdata/nope.txt", "testdata/old.txt", cfg); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing file: %v", err)
 	}
 	other := "pkg: x\nBenchmarkOther-8 10 5 ns/op\n"
-	if _, err := BenchCompare(strings.NewReader(other), mustOpen(t, "old.txt"), cfg); !errors.Is(err, ErrNoCommon) {
+	if _, err := Compare(strings.NewReader(other), mustOpen(t, "old.txt"), cfg); !errors.Is(err, ErrNoCommon) {
 		t.Errorf("no common benchmark: %v", err)
 	}
-	if _, err := BenchCompare(strings.NewReader("not a benchmark\n"), mustOpen(t, "old.txt"), cfg); err == nil || !strings.Contains(err.Error(), "no benchmark results") {
+	if _, err := Compare(strings.NewReader("not a benchmark\n"), mustOpen(t, "old.txt"), cfg); err == nil || !strings.Contains(err.Error(), "no benchmark results") {
 		t.Errorf("empty input: %v", err)
 	}
 }
 
-func TestBenchCompareFewRuns(t *testing.T) {
+func TestCompareFewRuns(t *testing.T) {
 	t.Parallel()
 	old := "BenchmarkX-8 10 100 ns/op\nBenchmarkX-8 10 101 ns/op\nBenchmarkX-8 10 99 ns/op\n"
-	res, err := BenchCompare(strings.NewReader(old), strings.NewReader(old), DefaultConfig())
+	res, err := Compare(strings.NewReader(old), strings.NewReader(old), gate.DefaultConfig())
 	if err != nil {
 		t.Fatal(err)
 	}

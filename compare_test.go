@@ -1,0 +1,231 @@
+package loadbench_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/loadbench/loadbench"
+	"github.com/loadbench/loadbench/results"
+	"github.com/loadbench/loadbench/targets"
+)
+
+// TestCompareFieldErrors: every setting of CompareOptions at fault is a
+// *FieldError naming it in words, the engine's own checks included.
+func TestCompareFieldErrors(t *testing.T) {
+	t.Parallel()
+	a, b := "http://127.0.0.1:1", "http://127.0.0.1:2"
+	ping := loadbench.Access{WSPing: -time.Second}
+	for _, c := range []struct {
+		field string
+		o     loadbench.CompareOptions
+	}{
+		{"round duration", loadbench.CompareOptions{RoundDuration: -time.Second}},
+		{"rounds", loadbench.CompareOptions{Rounds: 1}},
+		{"min rounds", loadbench.CompareOptions{MinRounds: 1}},
+		{"max duration", loadbench.CompareOptions{MaxDuration: -time.Second}},
+		{"max duration", loadbench.CompareOptions{MaxDuration: 20 * time.Second}}, // no room for the first look
+		{"warmup", loadbench.CompareOptions{Warmup: -time.Second}},
+		{"settle", loadbench.CompareOptions{Settle: -time.Second}},
+		{"http rate", loadbench.CompareOptions{HTTPRate: loadbench.PerSecond(0)}},
+		{"ws rate", loadbench.CompareOptions{WSRate: loadbench.PerSecond(-1)}},
+		{"arrivals", loadbench.CompareOptions{Arrivals: 2}},
+		{"max send lag", loadbench.CompareOptions{MaxSendLag: -time.Second}},
+		{"max event gap", loadbench.CompareOptions{MaxEventGap: -time.Second}},
+		{"max error rate", loadbench.CompareOptions{MaxErrorRate: 2}},
+		{"budget", loadbench.CompareOptions{Budget: 1}},
+		{"percentiles", loadbench.CompareOptions{Percentiles: []float64{50, 50}}},
+		{"alpha", loadbench.CompareOptions{Alpha: -0.1}},
+		{"error budget", loadbench.CompareOptions{ErrorBudget: -0.1}},
+		{"max retained", loadbench.CompareOptions{MaxRetained: -1}},
+		{"users", loadbench.CompareOptions{Users: -2}},
+		{"timeout", loadbench.CompareOptions{Timeout: -time.Second}},
+		{"max in flight", loadbench.CompareOptions{MaxInFlight: -1}},
+		{"baseline ws ping", loadbench.CompareOptions{Baseline: loadbench.Side{Access: ping}}},
+		{"candidate ws ping", loadbench.CompareOptions{Candidate: loadbench.Side{Access: ping}}},
+	} {
+		cmp, err := loadbench.Compare(context.Background(), a, b, c.o)
+		if cmp != nil {
+			t.Errorf("%s: a comparison for bad input", c.field)
+		}
+		fieldError(t, c.field, "compare", c.field, err)
+		if err != nil && strings.Contains(err.Error(), "attack") || strings.Contains(err.Error(), "--") {
+			t.Errorf("%s: %q speaks of an attack or a flag", c.field, err)
+		}
+	}
+}
+
+// TestCompareFieldErrorRoundDuration is the issue's example, in full.
+func TestCompareFieldErrorRoundDuration(t *testing.T) {
+	t.Parallel()
+	_, err := loadbench.Compare(context.Background(), "http://127.0.0.1:1", "http://127.0.0.1:2",
+		loadbench.CompareOptions{RoundDuration: -time.Second})
+	fe, ok := errors.AsType[*loadbench.FieldError](err)
+	if !ok || fe.Op != "compare" || fe.Field != "round duration" || fe.Problem != "must be positive, got -1s" {
+		t.Fatalf("err %v (%#v), want a FieldError about the round duration", err, fe)
+	}
+	if got, want := err.Error(), "compare: round duration must be positive, got -1s"; got != want {
+		t.Errorf("Error() = %q, want %q", got, want)
+	}
+}
+
+// TestComparePlan: Plan fills in every default and plans the rounds of an
+// automatic compare (12 of the defaults, as the README's example run
+// says); every No... field shows in it.
+func TestComparePlan(t *testing.T) {
+	t.Parallel()
+	p, err := loadbench.CompareOptions{}.Plan()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := results.Plan{
+		Rounds: 0, MinRounds: loadbench.DefaultMinRounds, MaxRounds: 12,
+		MaxDuration:   results.Duration(loadbench.DefaultMaxDuration),
+		RoundDuration: results.Duration(loadbench.DefaultRoundDuration),
+		Warmup:        results.Duration(loadbench.DefaultWarmup), Settle: results.Duration(loadbench.DefaultSettle),
+		HTTPRate: loadbench.DefaultRate, WSRate: loadbench.DefaultRate, Users: loadbench.DefaultUsers,
+		Timeout: results.Duration(loadbench.DefaultTimeout), Arrivals: "poisson",
+		HTTPPath: loadbench.DefaultHTTPPath, WSPath: loadbench.DefaultWSPath,
+		MaxInFlight: loadbench.DefaultMaxInFlight, MaxSendLag: results.Duration(loadbench.DefaultMaxSendLag),
+		MaxEventGap: results.Duration(loadbench.DefaultMaxEventGap),
+		MetricsPath: loadbench.DefaultMetricsPath, GCPath: loadbench.DefaultGCPath,
+		MaxErrorRate: loadbench.DefaultMaxErrorRate, Budget: loadbench.DefaultBudget,
+		Percentiles: loadbench.DefaultPercentiles(), Alpha: loadbench.DefaultAlpha,
+		ErrorBudget: loadbench.DefaultErrorBudget, MemoryGate: true, MaxRetained: loadbench.DefaultMaxRetained,
+	}
+	if !reflect.DeepEqual(p, want) {
+		t.Errorf("default plan\n got %+v\nwant %+v", p, want)
+	}
+	if !p.Sequential() {
+		t.Error("the default plan is not sequential")
+	}
+
+	p, err = loadbench.CompareOptions{
+		Rounds: 4, WSRate: loadbench.PerSecond(5), Arrivals: loadbench.Constant,
+		NoWarmup: true, Warmup: time.Second, NoSettle: true, NoMetrics: true, NoGC: true,
+		NoSendLagLimit: true, NoEventGapLimit: true, NoMemoryGate: true, MinRounds: 5, MaxDuration: time.Hour,
+	}.Plan()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Rounds != 4 || p.MinRounds != 0 || p.MaxRounds != 0 || p.MaxDuration != 0 || p.Sequential() ||
+		p.HTTPRate != 0 || p.WSRate != 5 || p.Arrivals != "constant" || p.Warmup != 0 || p.Settle != 0 ||
+		p.MetricsPath != "" || p.GCPath != "" || p.MaxSendLag != 0 || p.MaxEventGap != 0 || p.MemoryGate {
+		t.Errorf("plan with every No...: %+v", p)
+	}
+	if _, err := (loadbench.CompareOptions{HTTPRate: loadbench.Max()}).Plan(); !errors.Is(err, loadbench.ErrUsage) {
+		t.Errorf("Plan with Max: err %v", err)
+	}
+}
+
+// TestComparePlanRecordsSides: Plan is the plan "as manifest.json records
+// it", and the manifest's plan records each side's build and arguments.
+func TestComparePlanRecordsSides(t *testing.T) {
+	t.Parallel()
+	p, err := loadbench.CompareOptions{
+		Baseline:  loadbench.Side{Build: "v1", Args: []string{"-x"}},
+		Candidate: loadbench.Side{Build: "v2"},
+	}.Plan()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Baseline.Build != "v1" || !slices.Equal(p.Baseline.Args, []string{"-x"}) || p.Candidate.Build != "v2" {
+		t.Errorf("Plan().Baseline %+v, Candidate %+v; want v1 [-x] and v2, as the manifest records them", p.Baseline, p.Candidate)
+	}
+}
+
+// deadURL is the URL of a loopback port where nothing listens.
+func deadURL(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return "http://" + addr
+}
+
+// TestCompareTempDirRemovedOnEarlyFailure: a compare without a Dir that
+// fails before its first round leaves no temporary directory behind. The
+// test points the temporary directory at one of its own, so that no other
+// test's compare can be mistaken for a leak, and checks that the compare
+// did create its directory there while it ran.
+func TestCompareTempDirRemovedOnEarlyFailure(t *testing.T) {
+	base := startTarget(t, targets.ImplPerRequest)
+	cand := deadURL(t)
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	if os.TempDir() != tmp {
+		t.Skipf("os.TempDir() = %s ignores TMPDIR", os.TempDir())
+	}
+	pattern := filepath.Join(os.TempDir(), "loadbench-compare-*")
+	before, _ := filepath.Glob(pattern)
+	var during []string
+	cmp, err := loadbench.Compare(context.Background(), base.URL, cand, loadbench.CompareOptions{
+		Warmup: 100 * time.Millisecond, RoundDuration: 200 * time.Millisecond, Rounds: 2,
+		HTTPRate: loadbench.PerSecond(20), WSRate: loadbench.PerSecond(20), Users: 2,
+		Progress: func(p loadbench.CompareProgress) {
+			if p.Phase == loadbench.PhaseWarmup && during == nil {
+				during, _ = filepath.Glob(pattern)
+			}
+		},
+	})
+	if err == nil || cmp != nil {
+		t.Fatalf("cmp %+v, err %v: want an error and no comparison", cmp, err)
+	}
+	if !errors.Is(err, loadbench.ErrUnreachable) || errors.Is(err, loadbench.ErrUsage) {
+		t.Errorf("err %v, want ErrUnreachable", err)
+	}
+	if len(during) != len(before)+1 {
+		t.Errorf("while it ran: %v, before %v: want one new directory", during, before)
+	}
+	after, _ := filepath.Glob(pattern)
+	for _, d := range after {
+		if !slices.Contains(before, d) {
+			t.Errorf("left behind: %s", d)
+		}
+	}
+}
+
+// TestCompareInProcessPass compares two per-request builds served in this
+// process: the same code, so the gate must pass. They share the
+// generator's heap, which the compare knows from their process token: the
+// heap slope is reported, not gated, and says why.
+func TestCompareInProcessPass(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a compare until decided takes tens of seconds")
+	}
+	base, cand := startTarget(t, targets.ImplPerRequest), startTarget(t, targets.ImplPerRequest)
+	cmp, err := loadbench.Compare(context.Background(), base.URL, cand.URL, loadbench.CompareOptions{
+		HTTPRate: loadbench.PerSecond(100), WSRate: loadbench.PerSecond(100), Users: 20,
+		RoundDuration: time.Second, Warmup: 300 * time.Millisecond, Settle: 100 * time.Millisecond,
+		MaxDuration: 90 * time.Second, Dir: t.TempDir(),
+		Baseline:  loadbench.Side{Build: targets.ImplPerRequest, Alive: base.Alive},
+		Candidate: loadbench.Side{Build: targets.ImplPerRequest, Alive: cand.Alive},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem := cmp.Summary.Memory[results.Candidate]
+	t.Logf("verdict %s after %d rounds: %s; candidate memory %s (%s)", cmp.Verdict, cmp.Rounds, cmp.Reason, mem.Verdict, mem.Note)
+	for _, l := range cmp.Latency {
+		t.Logf("%s p%g: %s vs %s, ratio %.3f (%.3f–%.3f) %s", l.Protocol, l.Percentile, l.Baseline, l.Candidate, l.Ratio, l.Low, l.High, l.Verdict)
+	}
+	if cmp.Verdict != loadbench.Pass {
+		t.Errorf("verdict %s, want pass: %s; candidate memory %s: %s", cmp.Verdict, cmp.Reason, mem.Verdict, mem.Note)
+	}
+	if mem.Verdict != results.Pass || !strings.Contains(mem.Note, "shares the load generator's process") {
+		t.Errorf("candidate memory %s, note %q: want pass, the shared process named", mem.Verdict, mem.Note)
+	}
+	if cmp.Partial || cmp.Rounds < loadbench.DefaultMinRounds {
+		t.Errorf("partial %t after %d rounds", cmp.Partial, cmp.Rounds)
+	}
+}
