@@ -20,31 +20,39 @@
 //   - Compare runs interleaved rounds against a baseline and a candidate
 //     deployment and returns the gate's Verdict.
 //
-// Options and CompareOptions take their defaults from the zero value.
-// Options.Header, TLS and Proxy reach authenticated and private
-// deployments (CompareOptions.Baseline and Candidate, per side); ParseBody
-// makes the chat message of a service whose messages differ from the
-// built-in contract's. Every error caused by invalid input wraps ErrUsage
-// and speaks of the configuration (no command-line flag names). StartTarget
-// serves one of the project's built-in builds on a loopback port, for
-// examples and benchmarks.
+// Options and CompareOptions follow one rule: the zero value of a field is
+// its documented default. Rates are Rate values (PerSecond, Max, Off; when
+// neither protocol's rate is set both run at DefaultRate, when one is set
+// the other is off), and what can be turned off has a No... field of its
+// own (NoSendLagLimit, NoWSPing, NoWarmup, NoMemoryGate). Options.Access
+// (headers, TLS, proxy, WebSocket subprotocol and pings, a body from
+// ParseBody) reaches authenticated and private deployments;
+// CompareOptions.Baseline and Candidate carry one per side. Every error
+// caused by invalid input wraps ErrUsage and speaks of the configuration,
+// never of command-line flags; where one setting is at fault it is a
+// *FieldError that names it.
+//
+// # One compare path
+//
+// The loadbench command is built on this package: `loadbench attack` parses
+// its flags into Options and calls Attack; `loadbench compare` and
+// `loadbench validate` parse theirs into CompareOptions and call Compare.
+// CompareOptions.Plan checks the options once and turns them into the
+// typed plan (results.Plan) that manifest.json records and the gate, the
+// reports and `loadbench report` read back. Compare only ever takes URLs:
+// the command starts the project's built-in builds as child processes and
+// hands them over with a liveness check (Side.Alive); a Go test starts them
+// in process with targets.Start (package targets, which this package never
+// links) and passes their URLs. A target in this process shares the load
+// generator's heap, and Compare knows it: the memory rule then checks its
+// factories and reports its heap slope without gating it. CompareOptions.Dir
+// is where the run goes (in a test, t.TempDir()); left empty, a temporary
+// directory is made, returned in Comparison.Dir, and removed again when
+// Compare fails before a round completes.
 //
 // The load engine and the gate behind this package are internal and free to
 // change; the raw results (Result.Segment, Comparison.Summary) are the types
 // of the public package results.
-//
-// The loadbench command is built on this package where the mapping is
-// lossless: `loadbench attack` parses its flags into Options, calls Attack,
-// writes Result.Segment to the run directory and prints Result.WriteText or
-// WriteJSON. `loadbench compare` stays on the internal compare engine.
-// Besides two URLs it starts the built-in builds as child processes (with
-// extra serve arguments and a workload profile) and ends them, and it has
-// settings CompareOptions does not carry: the metrics and forced-GC routes,
-// a body template, WebSocket subprotocol and ping interval per side, the
-// engine's in-flight and timing limits, live progress and report rendering.
-// Managing child processes is the command's business, not a library's: a
-// Go test that wants built-in builds starts them with StartTarget and
-// passes their URLs to Compare.
 //
 // # The wire contract
 //

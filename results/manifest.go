@@ -11,22 +11,22 @@ import (
 
 // Manifest says who ran what, where and when.
 type Manifest struct {
-	Kind      string            `json:"kind"` // "attack", "segment" or "compare"
-	Tool      string            `json:"tool"`
-	Version   string            `json:"version"`
-	GoVersion string            `json:"go_version"`
-	OS        string            `json:"os"`
-	Arch      string            `json:"arch"`
-	CPUs      int               `json:"cpus"`
-	CPUModel  string            `json:"cpu_model,omitempty"`
-	Hostname  string            `json:"hostname,omitempty"`
-	Args      []string          `json:"args,omitempty"`
+	Kind      string   `json:"kind"` // "attack", "segment" or "compare"
+	Tool      string   `json:"tool"`
+	Version   string   `json:"version"`
+	GoVersion string   `json:"go_version"`
+	OS        string   `json:"os"`
+	Arch      string   `json:"arch"`
+	CPUs      int      `json:"cpus"`
+	CPUModel  string   `json:"cpu_model,omitempty"`
+	Hostname  string   `json:"hostname,omitempty"`
+	Args      []string `json:"args,omitempty"`
 	// Flags is the command line, header values redacted, for people: no
 	// program reads it back (Plan is what a compare ran with).
 	Flags   map[string]string `json:"flags,omitempty"`
 	Plan    *Plan             `json:"plan,omitempty"`    // a compare's typed plan
 	Stopped string            `json:"stopped,omitempty"` // why a compare stopped adding rounds
-	Targets   map[string]string `json:"targets,omitempty"` // role ("http", "ws", "baseline", ...) → URL
+	Targets map[string]string `json:"targets,omitempty"` // role ("http", "ws", "baseline", ...) → URL
 	// Build, Round and Order place a segment in a compare: which build
 	// ("baseline" or "candidate"), which round (from 1) and whether it ran
 	// first (1) or second (2) in that round.

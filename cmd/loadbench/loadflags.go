@@ -106,10 +106,10 @@ func (e *engineFlags) register(f *pflag.FlagSet) {
 
 // engine is the flags in the library's terms: 0 turns a limit off.
 type engine struct {
-	maxInFlight                      int
-	maxSendLag, maxEventGap          time.Duration
-	noSendLagLimit, noEventGapLimit  bool
-	arrivals                         loadbench.Arrivals
+	maxInFlight                     int
+	maxSendLag, maxEventGap         time.Duration
+	noSendLagLimit, noEventGapLimit bool
+	arrivals                        loadbench.Arrivals
 }
 
 // parse reads the flags; op prefixes the errors. The library checks the

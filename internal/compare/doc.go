@@ -1,26 +1,23 @@
-// Package compare runs a before/after comparison of two deployments of the
-// chat-agent service: interleaved rounds of the same load against a baseline
-// and a candidate, memory read around every segment, /metrics sampled during
-// it, every segment stored with the results package, and the verdict of the
-// gate.
+// Package compare is the round engine behind loadbench.Compare, private to
+// it: interleaved rounds of the same load against a baseline and a
+// candidate deployment, memory read around every segment (after a forced
+// GC where the target serves one, once factories_live has settled for
+// DefaultFactorySettle), /metrics sampled during it, every segment stored
+// with the results package, and the verdict of the gate.
 //
-// With Config.Rounds RoundsAuto (the default) it looks after every round
-// from MinRounds on and stops as soon as the gate's verdict is decided (pass
-// or fail), at the latest after PlanRounds rounds: what fits in MaxDuration
-// after start-up, warm-up and the reports. The plan is fixed before any data
-// and written to the manifest (min-rounds, max-rounds), where the gate reads
-// it to set the group-sequential boundary of each look; the manifest's
-// "stopped" flag says why the run ended. A fixed Rounds N runs N rounds and
-// looks once.
+// Its Config is what the root package has already checked: the typed plan
+// (results.Plan), each side's URL, engine options, metrics client and
+// liveness check, and the run directory. Nothing is defaulted or validated
+// here again. With a sequential plan it looks after every round from
+// MinRounds on and stops as soon as the gate's verdict is decided (pass or
+// fail), at the latest after MaxRounds or when the next round would not fit
+// in MaxDuration; the manifest's "stopped" says why. A fixed plan runs its
+// rounds and looks once.
 //
 // Every round uses its own user ids (UserPrefix: lb_ra_, lb_rb_, ...; the
-// warm-up lb_w_), so state kept per user id grows with the rounds. The
-// reading after a segment waits until factories_live has stayed unchanged
-// for DefaultFactorySettle. A segment whose target error rate exceeds
-// MaxErrorRate ends the run as broken (ErrRun); below that, error rates are
-// the gate's to compare.
-//
-// Without URLs it starts both built-in targets itself, each as its own child
-// process (`loadbench serve`), and ends them when done, on error and on
-// cancellation.
+// warm-up lb_w_), so state kept per user id grows with the rounds. A
+// segment whose target error rate exceeds the plan's MaxErrorRate ends the
+// run as broken (ErrRun); below that, error rates are the gate's to
+// compare. A reading of a target that reports this process's token
+// (internal/procid) is marked as sharing the generator's heap.
 package compare

@@ -182,7 +182,9 @@ type Scenario struct {
 }
 
 // perRequest makes both builds the per-request one.
-func perRequest(s *Setup) { s.Builds.Baseline.Impl, s.Builds.Candidate.Impl = "perrequest", "perrequest" }
+func perRequest(s *Setup) {
+	s.Builds.Baseline.Impl, s.Builds.Candidate.Impl = "perrequest", "perrequest"
+}
 
 // withCandidateArgs is a Configure that compares per-request with itself,
 // the candidate started with extra serve flags.
