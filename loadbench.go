@@ -65,17 +65,17 @@ const (
 func (v Verdict) String() string {
 	switch v {
 	case Pass:
-		return results.Pass
+		return string(results.Pass)
 	case Fail:
-		return results.Fail
+		return string(results.Fail)
 	case Inconclusive:
-		return results.Inconclusive
+		return string(results.Inconclusive)
 	}
 	return fmt.Sprintf("Verdict(%d)", int(v))
 }
 
-func verdictOf(s string) Verdict {
-	switch s {
+func verdictOf(v results.Verdict) Verdict {
+	switch v {
 	case results.Pass:
 		return Pass
 	case results.Fail:

@@ -15,12 +15,15 @@ const (
 	Candidate = "candidate"
 )
 
+// Verdict is a gate's verdict, as summary.json writes it.
+type Verdict string
+
 // Verdicts, in summary.json and wherever a gate speaks.
 const (
-	Pass         = "pass"
-	Fail         = "fail"
-	Inconclusive = "inconclusive"
-	Info         = "info" // reported, not gated (the legacy build's numbers)
+	Pass         Verdict = "pass"
+	Fail         Verdict = "fail"
+	Inconclusive Verdict = "inconclusive"
+	Info         Verdict = "info" // reported, not gated (the legacy build's numbers)
 )
 
 // Run is a compare run directory: its manifest, its segments by build and

@@ -10,7 +10,7 @@ import (
 // Summary is summary.json: the verdicts of a compare. The gate is on the
 // candidate; the baseline's numbers are the "before".
 type Summary struct {
-	Verdict   string                      `json:"verdict"` // Pass, Fail, Inconclusive
+	Verdict   Verdict                     `json:"verdict"` // Pass, Fail, Inconclusive
 	Reason    string                      `json:"reason"`  // one line: why
 	Budget    float64                     `json:"budget"`  // 0.05 for 5%
 	Alpha     float64                     `json:"alpha"`
@@ -50,7 +50,7 @@ type ErrorVerdict struct {
 	DiffLow         float64 `json:"diff_low"`
 	DiffHigh        float64 `json:"diff_high"`
 	Budget          float64 `json:"budget"`
-	Verdict         string  `json:"verdict"`
+	Verdict         Verdict `json:"verdict"`
 	Note            string  `json:"note,omitempty"`
 }
 
@@ -79,7 +79,7 @@ type LatencyVerdict struct {
 	CILow       float64 `json:"ci_low"`
 	CIHigh      float64 `json:"ci_high"`
 	PValue      float64 `json:"p_value"`
-	Verdict     string  `json:"verdict"`
+	Verdict     Verdict `json:"verdict"`
 	// MoreRounds, when inconclusive, estimates how many more rounds would
 	// let the data decide.
 	MoreRounds int    `json:"more_rounds,omitempty"`
@@ -107,25 +107,25 @@ type MemoryVerdict struct {
 	Forced                 bool    `json:"forced,omitempty"`
 	FactoriesLiveAfter     float64 `json:"factories_live_after"`
 	AgentInstancesRetained float64 `json:"agent_instances_retained"`
-	Verdict                string  `json:"verdict"`
+	Verdict                Verdict `json:"verdict"`
 	Note                   string  `json:"note,omitempty"`
 }
 
 // IsolationVerdict is one build's isolation under load.
 type IsolationVerdict struct {
-	Checked            int64  `json:"checked"`
-	Violations         int64  `json:"violations"`
-	DistinctFactoryIDs int64  `json:"distinct_factory_ids"`
-	Verdict            string `json:"verdict"`
+	Checked            int64   `json:"checked"`
+	Violations         int64   `json:"violations"`
+	DistinctFactoryIDs int64   `json:"distinct_factory_ids"`
+	Verdict            Verdict `json:"verdict"`
 	// Protocols is the verdict of each protocol's checks (http, ws).
 	Protocols map[string]ProtocolIsolation `json:"protocols,omitempty"`
 }
 
 // ProtocolIsolation is one protocol's isolation checks and their verdict.
 type ProtocolIsolation struct {
-	Checked    int64  `json:"checked"`
-	Violations int64  `json:"violations"`
-	Verdict    string `json:"verdict"`
+	Checked    int64   `json:"checked"`
+	Violations int64   `json:"violations"`
+	Verdict    Verdict `json:"verdict"`
 }
 
 // ByProtocol lists the protocols of v in report order (http, then ws, then

@@ -73,7 +73,7 @@ func flagRate(r float64) loadbench.Rate {
 
 // verdictExit maps a gate verdict to the command's exit: pass 0, fail 1,
 // inconclusive 4. The outcome has been printed already.
-func verdictExit(verdict string) error {
+func verdictExit(verdict results.Verdict) error {
 	switch verdict {
 	case results.Pass:
 		return nil

@@ -72,7 +72,7 @@ damaged or incomplete.`,
 			if len(runs) > 1 {
 				fmt.Fprintf(s.Out, "merged %d runs into %s\n", len(runs), dest)
 			}
-			fmt.Fprintf(s.Out, "%s: %s\n", strings.ToUpper(sum.Verdict), sum.Reason)
+			fmt.Fprintf(s.Out, "%s: %s\n", strings.ToUpper(string(sum.Verdict)), sum.Reason)
 			for _, f := range formats {
 				fmt.Fprintf(s.Out, "wrote %s\n", filepath.Join(dest, reportFile(f)))
 			}

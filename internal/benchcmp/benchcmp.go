@@ -36,8 +36,8 @@ type Result struct {
 	Budget   float64
 	Alpha    float64
 	Rows     []Row
-	Verdict  string // results.Pass, Fail or Inconclusive
-	Reason   string // one line: why
+	Verdict  results.Verdict // results.Pass, Fail or Inconclusive
+	Reason   string          // one line: why
 	Warnings []error
 }
 
@@ -269,8 +269,8 @@ func splitName(n benchfmt.Name, key string) (name, value string, ok bool) {
 
 // overall: fail if any row fails, else inconclusive if any is, else
 // pass; the reason names the worst row.
-func overall(rows []Row, cfg gate.Config) (verdict, reason string) {
-	pick := func(v string, worse func(a, b Row) bool) (int, int) {
+func overall(rows []Row, cfg gate.Config) (verdict results.Verdict, reason string) {
+	pick := func(v results.Verdict, worse func(a, b Row) bool) (int, int) {
 		best, count := -1, 0
 		for i, r := range rows {
 			if r.Verdict != v {

@@ -26,7 +26,10 @@ func benchFiles(t *testing.T, oldName, newName string) *Result {
 
 func TestCompareGolden(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []struct{ newFile, verdict string }{
+	for _, tc := range []struct {
+		newFile string
+		verdict results.Verdict
+	}{
 		{"new_fail.txt", results.Fail},
 		{"new_pass.txt", results.Pass},
 	} {

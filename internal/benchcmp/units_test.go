@@ -128,7 +128,8 @@ func TestCompareDirections(t *testing.T) {
 	old := []float64{100, 101, 99, 100, 102, 98, 100, 101}
 	slower := []float64{80, 81, 79, 80, 82, 78, 80, 81}
 	for _, c := range []struct {
-		unit, want string
+		unit string
+		want results.Verdict
 	}{
 		{"chats/s", results.Fail}, // higher is better: 20% fewer fails
 		{"p99-ms", results.Pass},  // lower is better: 20% less passes

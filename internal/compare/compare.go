@@ -170,7 +170,9 @@ func (c *comparer) rounds() int {
 // stop records why the compare stopped adding rounds.
 func (c *comparer) stop(why string) {
 	c.manifest.Stopped = why
-	c.manifest.Flags["stopped"] = why // as runs before the plan had it
+	if c.cfg.Flags != nil { // a command's run: its flags say it too, as before the plan
+		c.manifest.Flags["stopped"] = why
+	}
 }
 
 func (c *comparer) progress(p Progress) {

@@ -24,8 +24,8 @@ type Comparison struct {
 	// limit); for unpaired values, the Mann–Whitney U test's (shown, never
 	// part of the verdict).
 	P       float64
-	N       int    // values per build (rounds when paired)
-	Verdict string // results.Pass, Fail or Inconclusive
+	N       int             // values per build (rounds when paired)
+	Verdict results.Verdict // results.Pass, Fail or Inconclusive
 	// MoreRounds estimates, when Inconclusive, how many more values per
 	// build (rounds) would let the data decide; 0 otherwise.
 	MoreRounds int

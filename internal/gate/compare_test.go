@@ -73,7 +73,7 @@ func TestDecisionRule(t *testing.T) {
 		name     string
 		base     []float64
 		cand     []float64
-		want     string
+		want     results.Verdict
 		wantMore bool
 	}{
 		{"+50% slowdown", b, scale(1.5), results.Fail, false},

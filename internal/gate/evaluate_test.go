@@ -83,11 +83,11 @@ func TestEvaluate(t *testing.T) {
 	for _, tc := range []struct {
 		name        string
 		cand        build
-		verdict     string
+		verdict     results.Verdict
 		reason      string
-		memVerdict  string
-		isoVerdict  string
-		latencyWant string // verdict of every latency check, "" = don't care
+		memVerdict  results.Verdict
+		isoVerdict  results.Verdict
+		latencyWant results.Verdict // verdict of every latency check, "" = don't care
 	}{
 		{"identical", good, results.Pass, "all 6 latency checks within 5%, memory released, errors 0.00% vs 0.00%, no isolation violations in 12000 checks", results.Pass, results.Pass, results.Pass},
 		{"+3% tight", build{factor: steady(1.03, tight...), forced: true}, results.Pass, "all 6 latency checks", results.Pass, results.Pass, results.Pass},

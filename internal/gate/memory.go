@@ -114,7 +114,7 @@ func memoryVerdict(build string, segs []*results.Segment, cfg Config, keep float
 
 // judgeMemory applies the memory rule to m and its heap slope; keep is how
 // many factories may stay live after the last round.
-func judgeMemory(m MemoryReading, slope, lo, hi float64, cfg Config, keep float64) (verdict string, notes []string, reason string) {
+func judgeMemory(m MemoryReading, slope, lo, hi float64, cfg Config, keep float64) (verdict results.Verdict, notes []string, reason string) {
 	limit := cfg.MaxRetainedBytesPerRequest
 	verdict = results.Inconclusive
 	switch {

@@ -10,7 +10,7 @@ import (
 
 // overall is the verdict on the candidate and its one-line reason.
 // memReason is the candidate memory verdict's one-line cause.
-func overall(sum *results.Summary, memReason string, cfg Config) (verdict, reason string) {
+func overall(sum *results.Summary, memReason string, cfg Config) (verdict results.Verdict, reason string) {
 	var fails []string
 	iso := sum.Isolation[results.Candidate]
 	if iso.Verdict == results.Fail {

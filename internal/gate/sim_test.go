@@ -113,7 +113,7 @@ func calibrateJitter(t testing.TB, real realRounds) float64 {
 
 // simOutcome is the result of one simulated compare.
 type simOutcome struct {
-	verdict string
+	verdict results.Verdict
 	rounds  int
 }
 
@@ -216,12 +216,12 @@ func simMemory(rng *rand.Rand, cfg Config, chats int, slope, noise float64) simO
 // rates tallies outcomes: the share of each verdict and the median rounds.
 type rates struct {
 	n            int
-	count        map[string]int
+	count        map[results.Verdict]int
 	medianRounds float64
 }
 
 func tally(out []simOutcome) rates {
-	r := rates{n: len(out), count: map[string]int{}}
+	r := rates{n: len(out), count: map[results.Verdict]int{}}
 	var rounds []float64
 	for _, o := range out {
 		r.count[o.verdict]++
@@ -233,13 +233,13 @@ func tally(out []simOutcome) rates {
 }
 
 // ci is the 95% Clopper–Pearson interval of the verdict's rate.
-func (r rates) ci(verdict string) (lo, hi float64) {
+func (r rates) ci(verdict results.Verdict) (lo, hi float64) {
 	return ClopperPearson(r.count[verdict], r.n, 0.95)
 }
 
 func (r rates) String() string {
 	s := ""
-	for _, v := range []string{results.Pass, results.Fail, results.Inconclusive} {
+	for _, v := range []results.Verdict{results.Pass, results.Fail, results.Inconclusive} {
 		lo, hi := r.ci(v)
 		s += fmt.Sprintf("%s %d/%d (%.1f%%, CI %.1f–%.1f%%)  ", v, r.count[v], r.n, 100*float64(r.count[v])/float64(r.n), 100*lo, 100*hi)
 	}
@@ -256,7 +256,7 @@ func simConfig() Config {
 // bound meets it (the full run) or, under -short with fewer trials, when
 // the interval does not contradict it.
 type goal struct {
-	verdict string
+	verdict results.Verdict
 	atMost  bool // the rate must be ≤ rate; else ≥ rate
 	rate    float64
 }

@@ -27,7 +27,7 @@ func JUnit(run *results.Run, sum *results.Summary) func(io.Writer) error {
 			suite.Hostname = run.Manifest.Hostname
 		}
 		suite.Properties = []junitProperty{
-			{"verdict", sum.Verdict}, {"reason", sum.Reason},
+			{"verdict", string(sum.Verdict)}, {"reason", sum.Reason},
 			{"budget", pct(sum.Budget)}, {"rounds", strconv.Itoa(sum.Rounds)},
 		}
 		for _, l := range sum.Latency {
@@ -122,7 +122,7 @@ type junitMessage struct {
 	Body    string `xml:",chardata"`
 }
 
-func (s *junitSuite) add(class, name, verdict, msg string) {
+func (s *junitSuite) add(class, name string, verdict results.Verdict, msg string) {
 	c := junitCase{Classname: class, Name: name}
 	kind := strings.SplitN(class, ".", 2)[0]
 	switch verdict {
@@ -135,7 +135,7 @@ func (s *junitSuite) add(class, name, verdict, msg string) {
 	case results.Info:
 		c.SystemOut = "info (not gated): " + msg
 	default:
-		c.SystemOut = verdict + ": " + msg
+		c.SystemOut = string(verdict) + ": " + msg
 	}
 	s.Tests++
 	s.Cases = append(s.Cases, c)

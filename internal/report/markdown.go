@@ -89,7 +89,7 @@ func pairTable(p func(string, ...any), rows []pairRow) {
 	for _, r := range rows {
 		b, c := r.Baseline, r.Candidate
 		if r.Label == "verdict" {
-			b, c = mark(b), mark(c)
+			b, c = mark(r.BaselineVerdict), mark(r.CandidateVerdict)
 		}
 		p("| %s | %s | %s |\n", r.Label, cell(b), cell(c))
 	}

@@ -19,7 +19,7 @@ func Text(sum *results.Summary) func(io.Writer) error {
 		if sum.Partial {
 			partial = " (partial run)"
 		}
-		fmt.Fprintf(&b, "verdict: %s%s: %s\n", strings.ToUpper(sum.Verdict), partial, sum.Reason)
+		fmt.Fprintf(&b, "verdict: %s%s: %s\n", strings.ToUpper(string(sum.Verdict)), partial, sum.Reason)
 		rounds := fmt.Sprintf("%d rounds", sum.Rounds)
 		ciName := "95% CI"
 		if q := sum.Sequential; q != nil {
@@ -30,7 +30,7 @@ func Text(sum *results.Summary) func(io.Writer) error {
 		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 		fmt.Fprintf(tw, "latency\tbaseline\tcandidate\tratio\t%s\tp\tverdict\n", ciName)
 		for _, l := range sum.Latency {
-			v := l.Verdict
+			v := string(l.Verdict)
 			if l.MoreRounds > 0 {
 				v += fmt.Sprintf(" (~%d more rounds)", l.MoreRounds)
 			}

@@ -15,7 +15,7 @@ import (
 
 // view is the content shared by the Markdown and HTML reports.
 type view struct {
-	Verdict  string // results.Pass, ...
+	Verdict  results.Verdict // results.Pass, ...
 	Reason   string
 	Intro    string
 	Warnings []string
@@ -32,10 +32,22 @@ type view struct {
 }
 
 type latencyRow struct {
-	Protocol, Percentile, Baseline, Candidate, Ratio, CI, P, Verdict, Note string
+	Protocol, Percentile, Baseline, Candidate, Ratio, CI, P string
+	Verdict                                                 results.Verdict
+	Note                                                    string
 }
 
-type pairRow struct{ Label, Baseline, Candidate string }
+// pairRow is a row of a baseline/candidate table: its cells' text, or, in
+// a verdict row (see verdictRow), the builds' verdicts.
+type pairRow struct {
+	Label, Baseline, Candidate        string
+	BaselineVerdict, CandidateVerdict results.Verdict // the verdict row's only
+}
+
+// verdictRow is the row labelled "verdict" that ends a table.
+func verdictRow(baseline, candidate results.Verdict) pairRow {
+	return pairRow{Label: "verdict", BaselineVerdict: baseline, CandidateVerdict: candidate}
+}
 
 type setupRow struct{ Label, Value string }
 
@@ -75,11 +87,11 @@ func newView(run *results.Run, sum *results.Summary, cs []charts.Chart) view {
 	}
 	b, c := sum.Memory[results.Baseline], sum.Memory[results.Candidate]
 	v.Memory = []pairRow{
-		{"heap growth over the rounds", bytesIEC(b.RetainedBytes), bytesIEC(c.RetainedBytes)},
-		{"heap slope per chat answered", slope(b), slope(c)},
-		{"live factories after", count(b.FactoriesLiveAfter), count(c.FactoriesLiveAfter)},
-		{"retained agent instances", count(b.AgentInstancesRetained), count(c.AgentInstancesRetained)},
-		{"verdict", b.Verdict, c.Verdict},
+		{Label: "heap growth over the rounds", Baseline: bytesIEC(b.RetainedBytes), Candidate: bytesIEC(c.RetainedBytes)},
+		{Label: "heap slope per chat answered", Baseline: slope(b), Candidate: slope(c)},
+		{Label: "live factories after", Baseline: count(b.FactoriesLiveAfter), Candidate: count(c.FactoriesLiveAfter)},
+		{Label: "retained agent instances", Baseline: count(b.AgentInstancesRetained), Candidate: count(c.AgentInstancesRetained)},
+		verdictRow(b.Verdict, c.Verdict),
 	}
 	for _, build := range []string{results.Baseline, results.Candidate} {
 		if n := sum.Memory[build].Note; n != "" {
@@ -88,9 +100,9 @@ func newView(run *results.Run, sum *results.Summary, cs []charts.Chart) view {
 	}
 	if e := sum.Errors; e != nil {
 		v.Errors = []pairRow{
-			{"target errors", fmt.Sprintf("%d of %d", e.BaselineErrors, e.BaselineChats), fmt.Sprintf("%d of %d", e.CandidateErrors, e.CandidateChats)},
-			{"target error rate", fmt.Sprintf("%.3f%%", 100*e.BaselineRate), fmt.Sprintf("%.3f%%", 100*e.CandidateRate)},
-			{"verdict", results.Info, e.Verdict},
+			{Label: "target errors", Baseline: fmt.Sprintf("%d of %d", e.BaselineErrors, e.BaselineChats), Candidate: fmt.Sprintf("%d of %d", e.CandidateErrors, e.CandidateChats)},
+			{Label: "target error rate", Baseline: fmt.Sprintf("%.3f%%", 100*e.BaselineRate), Candidate: fmt.Sprintf("%.3f%%", 100*e.CandidateRate)},
+			verdictRow(results.Info, e.Verdict),
 		}
 		v.ErrNote = fmt.Sprintf("Difference %+.3f points (CI %+.3f to %+.3f), budget %s points; generator errors never count.",
 			100*e.Diff, 100*e.DiffLow, 100*e.DiffHigh, strconv.FormatFloat(100*e.Budget, 'f', -1, 64))
@@ -100,14 +112,14 @@ func newView(run *results.Run, sum *results.Summary, cs []charts.Chart) view {
 	}
 	bi, ci := sum.Isolation[results.Baseline], sum.Isolation[results.Candidate]
 	v.Iso = []pairRow{
-		{"responses checked", strconv.FormatInt(bi.Checked, 10), strconv.FormatInt(ci.Checked, 10)},
-		{"with another user's data", strconv.FormatInt(bi.Violations, 10), strconv.FormatInt(ci.Violations, 10)},
-		{"distinct factory ids", strconv.FormatInt(bi.DistinctFactoryIDs, 10), strconv.FormatInt(ci.DistinctFactoryIDs, 10)},
+		{Label: "responses checked", Baseline: strconv.FormatInt(bi.Checked, 10), Candidate: strconv.FormatInt(ci.Checked, 10)},
+		{Label: "with another user's data", Baseline: strconv.FormatInt(bi.Violations, 10), Candidate: strconv.FormatInt(ci.Violations, 10)},
+		{Label: "distinct factory ids", Baseline: strconv.FormatInt(bi.DistinctFactoryIDs, 10), Candidate: strconv.FormatInt(ci.DistinctFactoryIDs, 10)},
 	}
 	if len(bi.Protocols) > 1 || len(ci.Protocols) > 1 {
-		v.Iso = append(v.Iso, pairRow{"by protocol", bi.ProtocolText(), ci.ProtocolText()})
+		v.Iso = append(v.Iso, pairRow{Label: "by protocol", Baseline: bi.ProtocolText(), Candidate: ci.ProtocolText()})
 	}
-	v.Iso = append(v.Iso, pairRow{"verdict", bi.Verdict, ci.Verdict})
+	v.Iso = append(v.Iso, verdictRow(bi.Verdict, ci.Verdict))
 	const maxExamples = 5
 	for _, s := range run.Segments {
 		for _, e := range s.Isolation.Examples {
@@ -141,7 +153,7 @@ func loadRows(run *results.Run) []pairRow {
 		pb, pc := b[name], c[name]
 		label := strings.ToUpper(name) + " "
 		row := func(l string, f func(a results.Accounting) string) {
-			rows = append(rows, pairRow{label + l, f(pb), f(pc)})
+			rows = append(rows, pairRow{Label: label + l, Baseline: f(pb), Candidate: f(pc)})
 		}
 		row("chats sent / answered", func(a results.Accounting) string { return fmt.Sprintf("%d / %d", a.Requests, a.Success) })
 		row("target errors", func(a results.Accounting) string {
@@ -358,7 +370,7 @@ func count(f float64) string {
 }
 
 // mark is a verdict with its sign, for Markdown.
-func mark(verdict string) string {
+func mark(verdict results.Verdict) string {
 	switch verdict {
 	case results.Pass:
 		return "✅ pass"
@@ -371,5 +383,5 @@ func mark(verdict string) string {
 	case "":
 		return "–"
 	}
-	return verdict
+	return string(verdict)
 }

@@ -15,14 +15,14 @@ import (
 
 // Outcome is one compare of a validation.
 type Outcome struct {
-	Scenario string  `json:"scenario"`
-	Run      int     `json:"run"`     // from 1
-	Verdict  string  `json:"verdict"` // results.Pass, Fail, Inconclusive, or Error
-	Overall  string  `json:"overall,omitempty"`
-	Reason   string  `json:"reason,omitempty"` // the summary's reason, or the error
-	Dir      string  `json:"dir"`
-	Seconds  float64 `json:"seconds"` // wall time of the compare
-	Rounds   int     `json:"rounds,omitempty"`
+	Scenario string          `json:"scenario"`
+	Run      int             `json:"run"`     // from 1
+	Verdict  results.Verdict `json:"verdict"` // results.Pass, Fail, Inconclusive, or Error
+	Overall  results.Verdict `json:"overall,omitempty"`
+	Reason   string          `json:"reason,omitempty"` // the summary's reason, or the error
+	Dir      string          `json:"dir"`
+	Seconds  float64         `json:"seconds"` // wall time of the compare
+	Rounds   int             `json:"rounds,omitempty"`
 	// Effect is the measured end-to-end effect: the candidate/baseline
 	// ratio of the first latency check (p50 of the first protocol); 0 when
 	// none.

@@ -77,7 +77,7 @@ const (
 // Outcomes of one compare in a scenario: the gate's verdicts (results.Pass,
 // results.Fail, results.Inconclusive) and Error for a compare that did not
 // complete.
-const Error = "error"
+const Error results.Verdict = "error"
 
 // GoalKind says which way a goal bounds a rate.
 type GoalKind int
@@ -166,7 +166,7 @@ type Scenario struct {
 	Measures string
 	// Counts is the outcome the rate counts: results.Fail (the default)
 	// or results.Pass.
-	Counts string
+	Counts results.Verdict
 	Goal   Goal
 	// Configure turns the validation's compare settings into this
 	// scenario's.
@@ -178,7 +178,7 @@ type Scenario struct {
 	// Classify reads the outcome that counts for the scenario from a
 	// compare's summary: results.Pass, results.Fail or
 	// results.Inconclusive. A "fail" is what the rate counts.
-	Classify func(*results.Summary) string
+	Classify func(*results.Summary) results.Verdict
 }
 
 // perRequest makes both builds the per-request one.
@@ -355,12 +355,12 @@ func ParseSlowdowns(s string) ([]float64, error) {
 }
 
 // OverallVerdict is the summary's overall verdict.
-func OverallVerdict(s *results.Summary) string { return normalize(s.Verdict) }
+func OverallVerdict(s *results.Summary) results.Verdict { return normalize(s.Verdict) }
 
 // LatencyVerdict is the latency outcome of a summary: fail if any latency
 // check failed, pass if all passed, inconclusive otherwise (also with no
 // latency checks).
-func LatencyVerdict(s *results.Summary) string {
+func LatencyVerdict(s *results.Summary) results.Verdict {
 	if len(s.Latency) == 0 {
 		return results.Inconclusive
 	}
@@ -378,7 +378,7 @@ func LatencyVerdict(s *results.Summary) string {
 }
 
 // ErrorVerdict is the verdict of the error-rate check.
-func ErrorVerdict(s *results.Summary) string {
+func ErrorVerdict(s *results.Summary) results.Verdict {
 	if s.Errors == nil {
 		return results.Inconclusive
 	}
@@ -386,7 +386,7 @@ func ErrorVerdict(s *results.Summary) string {
 }
 
 // MemoryVerdict is the candidate's memory verdict.
-func MemoryVerdict(s *results.Summary) string {
+func MemoryVerdict(s *results.Summary) results.Verdict {
 	m, ok := s.Memory[results.Candidate]
 	if !ok {
 		return results.Inconclusive
@@ -395,7 +395,7 @@ func MemoryVerdict(s *results.Summary) string {
 }
 
 // IsolationVerdict is the candidate's isolation verdict.
-func IsolationVerdict(s *results.Summary) string {
+func IsolationVerdict(s *results.Summary) results.Verdict {
 	v, ok := s.Isolation[results.Candidate]
 	if !ok {
 		return results.Inconclusive
@@ -404,7 +404,7 @@ func IsolationVerdict(s *results.Summary) string {
 }
 
 // normalize maps anything but pass and fail to inconclusive.
-func normalize(v string) string {
+func normalize(v results.Verdict) results.Verdict {
 	if v == results.Pass || v == results.Fail {
 		return v
 	}

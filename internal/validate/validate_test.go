@@ -33,7 +33,7 @@ func four(t *testing.T, slowdowns ...float64) []Scenario {
 // pass, fail, inconclusive, error counts.
 func outcomes(scenario string, pass, fail, inc, errs int) []Outcome {
 	var out []Outcome
-	add := func(v string, n int) {
+	add := func(v results.Verdict, n int) {
 		for range n {
 			out = append(out, Outcome{Scenario: scenario, Run: len(out) + 1, Verdict: v, Seconds: 10})
 		}
@@ -246,7 +246,7 @@ func TestTextAndMarkdownTables(t *testing.T) {
 
 func TestClassifiers(t *testing.T) {
 	t.Parallel()
-	lat := func(vs ...string) []results.LatencyVerdict {
+	lat := func(vs ...results.Verdict) []results.LatencyVerdict {
 		var out []results.LatencyVerdict
 		for _, v := range vs {
 			out = append(out, results.LatencyVerdict{Verdict: v})
@@ -263,9 +263,9 @@ func TestClassifiers(t *testing.T) {
 	}
 	cases := []struct {
 		name string
-		f    func(*results.Summary) string
+		f    func(*results.Summary) results.Verdict
 		sum  *results.Summary
-		want string
+		want results.Verdict
 	}{
 		{"overall", OverallVerdict, sum, results.Fail},
 		{"overall info", OverallVerdict, &results.Summary{Verdict: results.Info}, results.Inconclusive},

@@ -50,7 +50,7 @@ func Manifest() results.Manifest {
 
 // Summary is the fixture's summary.json.
 func Summary() *results.Summary {
-	lv := func(proto string, pct, b, c, lo, hi, p float64, verdict string) results.LatencyVerdict {
+	lv := func(proto string, pct, b, c, lo, hi, p float64, verdict results.Verdict) results.LatencyVerdict {
 		return results.LatencyVerdict{Protocol: proto, Percentile: pct, BaselineMs: b, CandidateMs: c,
 			Ratio: c / b, CILow: lo, CIHigh: hi, PValue: p, Verdict: verdict}
 	}
