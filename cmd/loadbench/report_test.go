@@ -128,3 +128,37 @@ func TestReportMergesRuns(t *testing.T) {
 		t.Errorf("different setups: exit %d, %s", code, errs)
 	}
 }
+
+// A run written before manifest.json had a plan (the stored example
+// report) re-renders, and the gate re-applied to its data from the plan
+// its flags recorded gives the verdict and the intervals stored with it.
+func TestReportRendersRunFromBeforeThePlan(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "example")
+	if err := os.CopyFS(dir, os.DirFS("../../docs/example-report")); err != nil {
+		t.Fatal(err)
+	}
+	var stored results.Summary
+	if err := results.ReadJSON(filepath.Join(dir, results.SummaryFile), &stored); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(dir, results.SummaryFile)); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := runReport(t, "--format", "json", dir)
+	if code != exitOK || !strings.HasPrefix(out, "PASS: all 6 latency checks within 5%") {
+		t.Fatalf("exit %d\n%s%s", code, out, errs)
+	}
+	var again results.Summary
+	if err := results.ReadJSON(filepath.Join(dir, results.SummaryFile), &again); err != nil {
+		t.Fatal(err)
+	}
+	if again.Verdict != stored.Verdict || again.Reason != stored.Reason || len(again.Latency) != len(stored.Latency) {
+		t.Fatalf("re-judged %s %q, stored %s %q", again.Verdict, again.Reason, stored.Verdict, stored.Reason)
+	}
+	for i, l := range again.Latency {
+		s := stored.Latency[i]
+		if l.Ratio != s.Ratio || l.CILow != s.CILow || l.CIHigh != s.CIHigh || l.Verdict != s.Verdict {
+			t.Errorf("%s: ratio %v (%v–%v) %s, stored %v (%v–%v) %s", l.Check(), l.Ratio, l.CILow, l.CIHigh, l.Verdict, s.Ratio, s.CILow, s.CIHigh, s.Verdict)
+		}
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"io"
 	"math"
 	"os"
-	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -154,12 +153,12 @@ func compareData(o *benchData, oldName string, n *benchData, newName string, cfg
 		}
 		better := o.better(k.unit)
 		if better == 0 {
-			res.Warnings = appendUnique(res.Warnings, fmt.Errorf("unit %s: direction unknown, lower taken as better", k.unit))
+			res.Warnings = gate.AppendUnique(res.Warnings, fmt.Errorf("unit %s: direction unknown, lower taken as better", k.unit))
 		}
 		c := gate.CompareUnpaired(o.values[k], nv, better > 0, cfg)
 		res.Rows = append(res.Rows, Row{Name: k.name, Unit: k.unit, Comparison: c})
 		for _, w := range c.Warnings {
-			res.Warnings = appendUnique(res.Warnings, w)
+			res.Warnings = gate.AppendUnique(res.Warnings, w)
 		}
 	}
 	if len(res.Rows) == 0 {
@@ -220,7 +219,7 @@ func readBench(r io.Reader, name, key string) (*benchFile, error) {
 			if first, ok := pkgs[rec.Name.String()]; !ok {
 				pkgs[rec.Name.String()] = pkg
 			} else if first != pkg {
-				f.warnings = appendUnique(f.warnings, fmt.Errorf("%s: %s is in %s and %s: merged", name, rec.Name, first, pkg))
+				f.warnings = gate.AppendUnique(f.warnings, fmt.Errorf("%s: %s is in %s and %s: merged", name, rec.Name, first, pkg))
 			}
 			for _, v := range rec.Values {
 				k := benchKey{bn, v.Unit}
@@ -284,14 +283,14 @@ func overall(rows []Row, cfg gate.Config) (verdict results.Verdict, reason strin
 		return best, count
 	}
 	if i, k := pick(results.Fail, func(a, b Row) bool { return a.Ratio > b.Ratio }); i >= 0 {
-		reason = fmt.Sprintf("%s over the %s budget", rowText(rows[i]), pct(cfg.Budget))
+		reason = fmt.Sprintf("%s over the %s budget", rowText(rows[i]), gate.FormatPercent(cfg.Budget))
 		if k > 1 {
 			reason += fmt.Sprintf(" (and %d more failure(s))", k-1)
 		}
 		return results.Fail, reason
 	}
 	if i, k := pick(results.Inconclusive, func(a, b Row) bool { return a.MoreRounds > b.MoreRounds }); i >= 0 {
-		reason = fmt.Sprintf("%s cannot be told from the %s budget", rowText(rows[i]), pct(cfg.Budget))
+		reason = fmt.Sprintf("%s cannot be told from the %s budget", rowText(rows[i]), gate.FormatPercent(cfg.Budget))
 		if k > 1 {
 			reason += fmt.Sprintf(" (and %d more inconclusive)", k-1)
 		}
@@ -300,12 +299,12 @@ func overall(rows []Row, cfg gate.Config) (verdict results.Verdict, reason strin
 		}
 		return results.Inconclusive, reason
 	}
-	return results.Pass, fmt.Sprintf("all %d comparisons within the %s budget", len(rows), pct(cfg.Budget))
+	return results.Pass, fmt.Sprintf("all %d comparisons within the %s budget", len(rows), gate.FormatPercent(cfg.Budget))
 }
 
 // rowText is "Run-8 sec/op +12.3% (CI 1.08–1.17, p=0.002)".
 func rowText(r Row) string {
-	return fmt.Sprintf("%s %s %s (%s, %s)", r.Name, r.Unit, deltaText(r.Ratio), ciText(r.Lo, r.Hi), pText(r.P))
+	return fmt.Sprintf("%s %s %s (%s, %s)", r.Name, r.Unit, deltaText(r.Ratio), ciText(r.Lo, r.Hi), gate.FormatP(r.P))
 }
 
 func deltaText(ratio float64) string {
@@ -372,32 +371,4 @@ func (e *errWriter) printf(format string, args ...any) {
 	if e.err == nil {
 		_, e.err = fmt.Fprintf(e.w, format, args...)
 	}
-}
-
-// appendUnique appends the errors of more whose text is not yet in errs.
-func appendUnique(errs []error, more ...error) []error {
-	for _, e := range more {
-		if e == nil || slices.ContainsFunc(errs, func(x error) bool { return x.Error() == e.Error() }) {
-			continue
-		}
-		errs = append(errs, e)
-	}
-	return errs
-}
-
-// pct formats 0.05 as "5%".
-func pct(f float64) string {
-	v := f * 100
-	if v == math.Trunc(v) {
-		return fmt.Sprintf("%.0f%%", v)
-	}
-	return fmt.Sprintf("%g%%", v)
-}
-
-// pText is "p=0.002", or "p<0.001" below what three decimals show.
-func pText(p float64) string {
-	if p < 0.001 {
-		return "p<0.001"
-	}
-	return fmt.Sprintf("p=%.3f", p)
 }

@@ -59,7 +59,7 @@ func ComparePaired(baseline, candidate []float64, cfg Config) (Comparison, error
 	for i := range baseline {
 		b, x := baseline[i], candidate[i]
 		if !(b > 0 && x > 0) || math.IsInf(b, 0) || math.IsInf(x, 0) {
-			c.Warnings = appendUnique(c.Warnings, fmt.Errorf("round %d: value not positive, left out", i+1))
+			c.Warnings = AppendUnique(c.Warnings, fmt.Errorf("round %d: value not positive, left out", i+1))
 			continue
 		}
 		d = append(d, math.Log(x/b))
@@ -182,9 +182,9 @@ func compareSamples(baseline, candidate []float64, cfg Config) Comparison {
 	c.Candidate = benchmath.AssumeNothing.Summary(cs, cfg.Confidence)
 	cmp := benchmath.AssumeNothing.Compare(bs, cs)
 	c.P = cmp.P
-	c.Warnings = appendUnique(c.Warnings, c.Baseline.Warnings...)
-	c.Warnings = appendUnique(c.Warnings, c.Candidate.Warnings...)
-	c.Warnings = appendUnique(c.Warnings, cmp.Warnings...)
+	c.Warnings = AppendUnique(c.Warnings, c.Baseline.Warnings...)
+	c.Warnings = AppendUnique(c.Warnings, c.Candidate.Warnings...)
+	c.Warnings = AppendUnique(c.Warnings, cmp.Warnings...)
 	return c
 }
 
@@ -196,7 +196,7 @@ func (c *Comparison) decide(cfg Config) {
 	switch {
 	case c.N < 2:
 		c.Verdict = results.Inconclusive
-		c.Warnings = appendUnique(c.Warnings, fmt.Errorf("%d value(s) per build: need at least 2 to compare", c.N))
+		c.Warnings = AppendUnique(c.Warnings, fmt.Errorf("%d value(s) per build: need at least 2 to compare", c.N))
 	case c.Hi <= limit && !math.IsInf(c.Lo, 0):
 		c.Verdict = results.Pass
 	case c.Lo > limit:
@@ -266,8 +266,8 @@ func thresholds(cfg Config) *benchmath.Thresholds {
 	return &t
 }
 
-// appendUnique appends the errors of more whose text is not yet in errs.
-func appendUnique(errs []error, more ...error) []error {
+// AppendUnique appends the errors of more whose text is not yet in errs.
+func AppendUnique(errs []error, more ...error) []error {
 	for _, e := range more {
 		if e == nil || slices.ContainsFunc(errs, func(x error) bool { return x.Error() == e.Error() }) {
 			continue

@@ -88,7 +88,7 @@ func Evaluate(run *results.Run, cfg Config) *results.Summary {
 		warns = append(warns, fmt.Errorf("candidate isolation: nothing was checked"))
 	}
 	sum.Verdict, sum.Reason = overall(sum, memReason, cfg)
-	for _, w := range appendUnique(nil, warns...) {
+	for _, w := range AppendUnique(nil, warns...) {
 		sum.Warnings = append(sum.Warnings, w.Error())
 	}
 	return sum

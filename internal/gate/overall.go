@@ -35,7 +35,7 @@ func overall(sum *results.Summary, memReason string, cfg Config) (verdict result
 	}
 	if worst >= 0 {
 		lv := sum.Latency[worst]
-		fails = append(fails, fmt.Sprintf("%s over the %s budget", latencyText(lv), pct(cfg.Budget)))
+		fails = append(fails, fmt.Sprintf("%s over the %s budget", latencyText(lv), FormatPercent(cfg.Budget)))
 	}
 	nFails := len(fails)
 	for _, lv := range sum.Latency {
@@ -69,7 +69,7 @@ func overall(sum *results.Summary, memReason string, cfg Config) (verdict result
 	}
 	if slowest >= 0 {
 		lv := sum.Latency[slowest]
-		reason = fmt.Sprintf("%s cannot be told from the %s budget", latencyText(lv), pct(cfg.Budget))
+		reason = fmt.Sprintf("%s cannot be told from the %s budget", latencyText(lv), FormatPercent(cfg.Budget))
 		if lv.MoreRounds > 0 {
 			reason += fmt.Sprintf("; about %d more round(s) needed", lv.MoreRounds)
 		}
@@ -87,7 +87,7 @@ func overall(sum *results.Summary, memReason string, cfg Config) (verdict result
 		errText = fmt.Sprintf(", errors %.2f%% vs %.2f%%", 100*e.CandidateRate, 100*e.BaselineRate)
 	}
 	return results.Pass, fmt.Sprintf("all %d latency checks within %s, %s%s, no isolation violations in %d checks",
-		len(sum.Latency), pct(cfg.Budget), memText, errText, iso.Checked)
+		len(sum.Latency), FormatPercent(cfg.Budget), memText, errText, iso.Checked)
 }
 
 // errorText is "0.62% vs 0.10% (+0.52 points, CI +0.40–+0.65, budget 0.1)".
@@ -103,11 +103,11 @@ func latencyText(lv results.LatencyVerdict) string {
 	if lv.CILow != 0 || lv.CIHigh != 0 {
 		ci = fmt.Sprintf("CI %.2f–%.2f", lv.CILow, lv.CIHigh)
 	}
-	return fmt.Sprintf("%s %+.1f%% (%s, %s)", lv.Check(), (lv.Ratio-1)*100, ci, pText(lv.PValue))
+	return fmt.Sprintf("%s %+.1f%% (%s, %s)", lv.Check(), (lv.Ratio-1)*100, ci, FormatP(lv.PValue))
 }
 
-// pct formats 0.05 as "5%".
-func pct(f float64) string {
+// FormatPercent formats 0.05 as "5%".
+func FormatPercent(f float64) string {
 	v := f * 100
 	if v == math.Trunc(v) {
 		return fmt.Sprintf("%.0f%%", v)
@@ -115,8 +115,8 @@ func pct(f float64) string {
 	return fmt.Sprintf("%g%%", v)
 }
 
-// pText is "p=0.002", or "p<0.001" below what three decimals show.
-func pText(p float64) string {
+// FormatP is "p=0.002", or "p<0.001" below what three decimals show.
+func FormatP(p float64) string {
 	if p < 0.001 {
 		return "p<0.001"
 	}
