@@ -310,10 +310,9 @@ func (o CompareOptions) engineConfig(baselineURL, candidateURL string) (compare.
 		url  string
 		side Side
 		dst  *compare.Side
-		rec  *results.PlanSide
 	}{
-		{results.Baseline, baselineURL, o.Baseline, &cfg.Baseline, &cfg.Plan.Baseline},
-		{results.Candidate, candidateURL, o.Candidate, &cfg.Candidate, &cfg.Plan.Candidate},
+		{results.Baseline, baselineURL, o.Baseline, &cfg.Baseline},
+		{results.Candidate, candidateURL, o.Candidate, &cfg.Candidate},
 	} {
 		if s.url == "" {
 			return cfg, usage.Errorf("%s: want both a baseline and a candidate url", op)
@@ -330,7 +329,6 @@ func (o CompareOptions) engineConfig(baselineURL, candidateURL string) (compare.
 			return cfg, reop(op, s.name, err)
 		}
 		*s.dst = compare.Side{URL: s.url, Load: opts, Alive: s.side.Alive, Client: a.HTTPClient(probeTimeout)}
-		*s.rec = results.PlanSide{Build: s.side.Build, Args: slices.Clone(s.side.Args)}
 	}
 	return cfg, nil
 }
@@ -388,6 +386,8 @@ func (o CompareOptions) plan(op string) (results.Plan, error) {
 		ErrorBudget:   orFloat(o.ErrorBudget, DefaultErrorBudget),
 		MaxRetained:   orFloat(o.MaxRetained, DefaultMaxRetained),
 		MemoryGate:    !o.NoMemoryGate,
+		Baseline:      results.PlanSide{Build: o.Baseline.Build, Args: slices.Clone(o.Baseline.Args)},
+		Candidate:     results.PlanSide{Build: o.Candidate.Build, Args: slices.Clone(o.Candidate.Args)},
 	}
 	if p.Percentiles == nil {
 		p.Percentiles = DefaultPercentiles()

@@ -199,15 +199,36 @@ func TestCompareTempDirRemovedOnEarlyFailure(t *testing.T) {
 // process: the same code, so the gate must pass. They share the
 // generator's heap, which the compare knows from their process token: the
 // heap slope is reported, not gated, and says why.
+//
+// The settings are what it takes to decide on two shared cores, measured
+// run by run (verdict, rounds used of the most planned):
+//
+//   - With no failed chat on either side the error check passes only once
+//     the candidate has answered about 1000·z² chats (z the look's
+//     boundary): 100/s per protocol in 1 s rounds ran out of rounds
+//     (inconclusive 18 of 18, errors undecided).
+//   - p99 is too noisy in one process to be told from a 5% budget in a
+//     bounded time: at 200/s per protocol its 98.96% interval was still
+//     ±5–7% after 9 to 13 rounds of 3 s (inconclusive in 2 of 4 quiet
+//     runs, pass in the others; Poisson arrivals were worse). So p50 and
+//     p95 are gated; p99 is for the real compare of separate processes.
+//   - Constant arrivals at 200/s per protocol in 3 s rounds, p50 and p95,
+//     then passed in 8 and 10 of at most 13 rounds (57 s and 72 s).
 func TestCompareInProcessPass(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a compare until decided takes tens of seconds")
 	}
+	if raceEnabled {
+		// Measured: at these rates under -race the generator was saturated
+		// in 18 of the 36 protocol segments of 9 rounds: inconclusive.
+		t.Skip("the race detector slows targets and generator several-fold: the generator saturates at the rates a decision needs")
+	}
 	base, cand := startTarget(t, targets.ImplPerRequest), startTarget(t, targets.ImplPerRequest)
 	cmp, err := loadbench.Compare(context.Background(), base.URL, cand.URL, loadbench.CompareOptions{
-		HTTPRate: loadbench.PerSecond(100), WSRate: loadbench.PerSecond(100), Users: 20,
-		RoundDuration: time.Second, Warmup: 300 * time.Millisecond, Settle: 100 * time.Millisecond,
-		MaxDuration: 90 * time.Second, Dir: t.TempDir(),
+		HTTPRate: loadbench.PerSecond(200), WSRate: loadbench.PerSecond(200), Users: 20,
+		RoundDuration: 3 * time.Second, Warmup: 300 * time.Millisecond, Settle: 100 * time.Millisecond,
+		Arrivals: loadbench.Constant, Percentiles: []float64{50, 95},
+		MaxDuration: 120 * time.Second, Dir: t.TempDir(),
 		Baseline:  loadbench.Side{Build: targets.ImplPerRequest, Alive: base.Alive},
 		Candidate: loadbench.Side{Build: targets.ImplPerRequest, Alive: cand.Alive},
 	})

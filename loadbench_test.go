@@ -355,7 +355,7 @@ func TestCompare(t *testing.T) {
 	if cmp.Dir != dir || cmp.Summary == nil || cmp.Summary.Rounds != 2 || cmp.Rounds != 2 || cmp.Partial {
 		t.Fatalf("dir %q, rounds %d, partial %t, summary %+v", cmp.Dir, cmp.Rounds, cmp.Partial, cmp.Summary)
 	}
-	if cmp.Verdict.String() != cmp.Summary.Verdict || cmp.Reason == "" {
+	if cmp.Verdict.String() != string(cmp.Summary.Verdict) || cmp.Reason == "" {
 		t.Errorf("verdict %v, summary %q, reason %q", cmp.Verdict, cmp.Summary.Verdict, cmp.Reason)
 	}
 	if len(cmp.Latency) != 4 {

@@ -1,0 +1,5 @@
+//go:build !race
+
+package loadbench_test
+
+const raceEnabled = false
