@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/rand/v2"
 	"os"
 	"slices"
 	"strings"
@@ -42,6 +43,10 @@ const (
 	// must still complete and gate the candidate.
 	DefaultMaxErrorRate = 0.9
 )
+
+// MaxSeed is the largest CompareOptions.Seed: every seed survives a JSON
+// number in any reader.
+const MaxSeed = 1<<53 - 1
 
 // Reserves of an automatic compare's round plan: start-up and the memory
 // readings of each segment (the reports' is compare.ReportReserve).
@@ -121,6 +126,13 @@ type CompareOptions struct {
 	// heap metric).
 	MaxRetained  float64
 	NoMemoryGate bool
+
+	// Seed is the compare's seed (at most MaxSeed): every round's user ids,
+	// and so the arrival schedules and every draw a target keys by user,
+	// and which build goes first in round 1 derive from it. 0 draws one
+	// at random; Comparison.Summary.Seed and the plan record it, and the
+	// same seed replays the compare's draws (latencies are the machine's).
+	Seed uint64
 
 	// Baseline and Candidate are how each deployment is reached, what it
 	// is, and whether it is still up.
@@ -296,6 +308,9 @@ func (o CompareOptions) engineConfig(baselineURL, candidateURL string) (compare.
 	if err != nil {
 		return compare.Config{}, err
 	}
+	if plan.Seed == 0 {
+		plan.Seed = drawSeed()
+	}
 	cfg := compare.Config{
 		Plan: plan, Dir: o.Dir, Flags: o.Flags, Args: o.CommandLine,
 		Progress: o.progressFunc(),
@@ -355,12 +370,16 @@ func reop(op, side string, err error) error {
 	return usage.Errorf("%s: %s: %s", op, side, strings.TrimPrefix(err.Error(), "attack: "))
 }
 
+// drawSeed draws a seed in [1, MaxSeed].
+func drawSeed() uint64 { return 1 + rand.Uint64N(MaxSeed) }
+
 // probeTimeout bounds one scrape of a metrics or GC route.
 const probeTimeout = 30 * time.Second
 
 // Plan is the typed plan a compare with o runs: o checked, its defaults
 // filled in and the rounds planned, as manifest.json records it. It says
-// up front how many rounds an automatic compare can take.
+// up front how many rounds an automatic compare can take. A zero Seed stays
+// zero here: Compare draws it.
 func (o CompareOptions) Plan() (results.Plan, error) { return o.plan("compare") }
 
 // plan checks o and returns it as the typed plan, defaults filled in.
@@ -386,6 +405,7 @@ func (o CompareOptions) plan(op string) (results.Plan, error) {
 		ErrorBudget:   orFloat(o.ErrorBudget, DefaultErrorBudget),
 		MaxRetained:   orFloat(o.MaxRetained, DefaultMaxRetained),
 		MemoryGate:    !o.NoMemoryGate,
+		Seed:          o.Seed,
 		Baseline:      results.PlanSide{Build: o.Baseline.Build, Args: slices.Clone(o.Baseline.Args)},
 		Candidate:     results.PlanSide{Build: o.Candidate.Build, Args: slices.Clone(o.Candidate.Args)},
 	}
@@ -435,6 +455,8 @@ func (o CompareOptions) plan(op string) (results.Plan, error) {
 		return bad("warmup", "must not be negative, got %s", o.Warmup)
 	case o.Settle < 0:
 		return bad("settle", "must not be negative, got %s", o.Settle)
+	case o.Seed > MaxSeed:
+		return bad("seed", "must be at most %d, got %d", uint64(MaxSeed), o.Seed)
 	case !o.Arrivals.valid():
 		return bad("arrivals", "must be Poisson or Constant, got %s", o.Arrivals)
 	case !(p.MaxErrorRate > 0 && p.MaxErrorRate <= 1):

@@ -250,3 +250,60 @@ func TestCompareInProcessPass(t *testing.T) {
 		t.Errorf("partial %t after %d rounds", cmp.Partial, cmp.Rounds)
 	}
 }
+
+// The seed is drawn when not given, recorded in the plan and the summary,
+// and a given seed replays the compare's draws: its user ids (so its
+// arrival schedules) and which build goes first in round 1.
+func TestCompareSeed(t *testing.T) {
+	if testing.Short() {
+		t.Skip("three compares of two targets take seconds")
+	}
+	base, cand := startTarget(t, targets.ImplPerRequest), startTarget(t, targets.ImplPerRequest)
+	run := func(seed uint64) *results.Run {
+		t.Helper()
+		dir := filepath.Join(t.TempDir(), "run")
+		_, err := loadbench.Compare(context.Background(), base.URL, cand.URL, loadbench.CompareOptions{
+			Rounds: 2, RoundDuration: 200 * time.Millisecond, NoWarmup: true, Settle: 20 * time.Millisecond,
+			HTTPRate: loadbench.PerSecond(50), WSRate: loadbench.PerSecond(50), Users: 4, Seed: seed, Dir: dir,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := results.ReadRun(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	first := func(r *results.Run) string {
+		for _, b := range []string{results.Baseline, results.Candidate} {
+			if r.Segment(b, 1).Manifest.Order == 1 {
+				return b
+			}
+		}
+		return ""
+	}
+	for _, seed := range []uint64{42, 43} {
+		r := run(seed)
+		if r.Plan().Seed != seed || r.Summary.Seed != seed {
+			t.Errorf("seed %d: plan %d, summary %d", seed, r.Plan().Seed, r.Summary.Seed)
+		}
+		want := results.Baseline // 42 + round 1 is odd: the baseline goes first
+		if seed == 43 {
+			want = results.Candidate
+		}
+		if got := first(r); got != want {
+			t.Errorf("seed %d: %s first in round 1, want %s", seed, got, want)
+		}
+		if r.Segment(want, 2).Manifest.Order != 2 {
+			t.Errorf("seed %d: %s first in both rounds; the rounds alternate", seed, want)
+		}
+	}
+	a, b := run(0), run(0)
+	if a.Plan().Seed == 0 || a.Plan().Seed > loadbench.MaxSeed || a.Plan().Seed == b.Plan().Seed {
+		t.Errorf("drawn seeds %d and %d: want two different ones in [1, MaxSeed]", a.Plan().Seed, b.Plan().Seed)
+	}
+	if _, err := loadbench.Compare(context.Background(), base.URL, cand.URL, loadbench.CompareOptions{Seed: loadbench.MaxSeed + 1}); err == nil {
+		t.Error("a seed over MaxSeed was taken")
+	}
+}

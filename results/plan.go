@@ -63,6 +63,12 @@ type Plan struct {
 	MemoryGate  bool    `json:"memory_gate"`
 	MaxRetained float64 `json:"max_retained"`
 
+	// Seed is the compare's seed: the user ids of every round, and so the
+	// arrival schedules and every draw a target keys by user, and which
+	// build goes first in round 1 derive from it. The same seed replays
+	// them; latencies are the machine's. 0 in runs from before it existed.
+	Seed uint64 `json:"seed"`
+
 	// Baseline and Candidate say what was compared (the URLs are the
 	// manifest's targets).
 	Baseline  PlanSide `json:"baseline"`
@@ -119,7 +125,7 @@ var planFields = []string{
 	"http_rate", "ws_rate", "users", "timeout", "arrivals", "http_path", "ws_path",
 	"max_in_flight", "max_send_lag", "max_event_gap", "metrics_path", "gc_path", "max_error_rate",
 	"budget", "percentiles", "alpha", "error_budget", "memory_gate", "max_retained",
-	"baseline", "candidate",
+	"seed", "baseline", "candidate",
 }
 
 // PlanFromFlags fills the plan of a compare run written before the plan

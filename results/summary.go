@@ -15,6 +15,7 @@ type Summary struct {
 	Budget    float64                     `json:"budget"`  // 0.05 for 5%
 	Alpha     float64                     `json:"alpha"`
 	Rounds    int                         `json:"rounds"`
+	Seed      uint64                      `json:"seed,omitempty"` // the plan's: replays the compare's draws
 	Partial   bool                        `json:"partial,omitempty"`
 	Latency   []LatencyVerdict            `json:"latency"`
 	Memory    map[string]MemoryVerdict    `json:"memory"`    // Baseline, Candidate

@@ -28,6 +28,7 @@ type compareFlags struct {
 	httpPath, wsPath            string
 	metricsPath, gcPath         string
 	out                         string
+	seed                        uint64
 	jsonOut, quiet              bool
 	load                        loadFlags
 	engine                      engineFlags
@@ -48,7 +49,8 @@ chats answered, and no user ever shown another user's data.
 
 With --rounds auto (the default) it adds rounds until every check is decided or
 --max-duration runs out; the verdict's error rates hold however early it stops.
-Every round uses fresh user ids.
+Every round uses fresh user ids; every compare its own seed (--seed replays
+it), from which the user ids, the arrival schedules and the build order derive.
 
 Without --baseline and --candidate it starts both built-in targets itself
 (the legacy singleton as baseline, the per-request build as candidate), each
@@ -83,6 +85,7 @@ Exit codes: 0 pass, 1 fail, 2 bad usage, 3 run error, 4 inconclusive.`,
 	f.StringVar(&cf.metricsPath, "metrics-path", loadbench.DefaultMetricsPath, `Prometheus route, scraped when present ("-": never)`)
 	f.StringVar(&cf.gcPath, "gc-path", loadbench.DefaultGCPath, `forced-GC route, used when present ("-": never)`)
 	f.StringVar(&cf.out, "out", "", "run directory (default runs/<UTC timestamp>)")
+	f.Uint64Var(&cf.seed, "seed", 0, "the compare's seed: replays its user ids, arrival schedules, fault draws and build order (0: draw one; manifest.json and summary.json record it)")
 	f.BoolVar(&cf.jsonOut, "json", false, "print summary.json instead of the table")
 	f.BoolVar(&cf.quiet, "quiet", false, "no progress display")
 	cf.tr.register(f, "")
@@ -122,7 +125,7 @@ func runCompare(cmd *cobra.Command, s streams, cf *compareFlags) error {
 	if cf.maxErrorRate == 0 {
 		return usageErr("compare: --max-error-rate must be between 0 and 1, got 0")
 	}
-	o.Timeout, o.MaxErrorRate = cf.timeout, cf.maxErrorRate
+	o.Timeout, o.MaxErrorRate, o.Seed = cf.timeout, cf.maxErrorRate, cf.seed
 	o.HTTPPath, o.WSPath = cf.httpPath, cf.wsPath
 	o.MetricsPath, o.NoMetrics = cf.metricsPath, cf.metricsPath == "-"
 	o.GCPath, o.NoGC = cf.gcPath, cf.gcPath == "-"

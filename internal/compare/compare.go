@@ -93,14 +93,21 @@ type Progress struct {
 	Load          load.Progress // during PhaseLoad and PhaseWarmup
 }
 
-// UserPrefix is the user id prefix of a round: "lb_ra_" for round 1,
-// "lb_rz_" for 26, "lb_rba_" for 27, and "lb_w_" for the warm-up (round 0).
-// Every round has its own users, so a leak per user grows with the rounds.
-// Letters, not digits: the load engine reads the digits after the prefix
-// as the user's number.
-func UserPrefix(round int) string {
+// UserPrefix is the user id prefix of a round of the compare with seed:
+// "lb_<seed>_ra_" for round 1, "_rz_" for 26, "_rba_" for 27, and
+// "lb_<seed>_w_" for the warm-up (round 0), where <seed> is the seed in 12
+// letters. Every round has its own users, so a leak per user grows with the
+// rounds; every compare has its own, so the arrival schedules (seeded by
+// the prefix) and every draw a target keys by user differ between
+// compares and repeat with the seed. Letters, not digits: the load engine
+// reads the digits after the prefix as the user's number.
+func UserPrefix(seed uint64, round int) string {
+	tag := make([]byte, 12) // 26^12 > 2^53, the largest seed
+	for i, n := len(tag)-1, seed; i >= 0; i, n = i-1, n/26 {
+		tag[i] = byte('a' + n%26)
+	}
 	if round <= 0 {
-		return "lb_w_"
+		return "lb_" + string(tag) + "_w_"
 	}
 	var b []byte
 	for n := round - 1; ; n = n/26 - 1 {
@@ -109,8 +116,13 @@ func UserPrefix(round int) string {
 			break
 		}
 	}
-	return "lb_r" + string(b) + "_"
+	return "lb_" + string(tag) + "_r" + string(b) + "_"
 }
+
+// candidateFirst reports whether the candidate runs first in round: the
+// seed draws round 1's order, and the rounds alternate from there (A B,
+// B A, ...), so drift falls on both builds.
+func candidateFirst(seed uint64, round int) bool { return (seed+uint64(round))%2 == 0 }
 
 // target is one side of the compare.
 type target struct {
@@ -199,7 +211,7 @@ func (c *comparer) run(ctx context.Context) error {
 	for round := 1; round <= c.rounds(); round++ {
 		roundStart := time.Now()
 		order := c.targets
-		if round%2 == 0 { // A B, B A, ...: drift falls on both builds
+		if candidateFirst(plan.Seed, round) {
 			order = []*target{c.targets[1], c.targets[0]}
 		}
 		for i, t := range order {
@@ -252,7 +264,7 @@ func (c *comparer) discover(ctx context.Context) {
 // attack runs one load segment against t.
 func (c *comparer) attack(ctx context.Context, t *target, round int, d time.Duration, phase string) (*results.Segment, error) {
 	opts := append(slices.Clone(t.side.Load),
-		load.WithDuration(d), load.WithUserPrefix(UserPrefix(round)),
+		load.WithDuration(d), load.WithUserPrefix(UserPrefix(c.cfg.Plan.Seed, round)),
 		load.WithProgress(func(lp load.Progress) {
 			c.progress(Progress{Round: round, Build: t.build, Phase: phase, Load: lp})
 		}))

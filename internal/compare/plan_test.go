@@ -17,7 +17,7 @@ func TestUserPrefixFreshPerRound(t *testing.T) {
 	t.Parallel()
 	seen := map[string]int{}
 	for r := 0; r <= 800; r++ {
-		p := UserPrefix(r)
+		p := UserPrefix(12345, r)
 		if prev, ok := seen[p]; ok {
 			t.Fatalf("rounds %d and %d share the prefix %q", prev, r, p)
 		}
@@ -33,10 +33,31 @@ func TestUserPrefixFreshPerRound(t *testing.T) {
 			}
 		}
 	}
-	for r, want := range map[int]string{0: "lb_w_", 1: "lb_ra_", 26: "lb_rz_", 27: "lb_raa_"} {
-		if got := UserPrefix(r); got != want {
-			t.Errorf("UserPrefix(%d) = %q, want %q", r, got, want)
+	for r, want := range map[int]string{0: "lb_aaaaaaaaasgv_w_", 1: "lb_aaaaaaaaasgv_ra_", 26: "lb_aaaaaaaaasgv_rz_", 27: "lb_aaaaaaaaasgv_raa_"} {
+		if got := UserPrefix(12345, r); got != want {
+			t.Errorf("UserPrefix(12345, %d) = %q, want %q", r, got, want)
 		}
+	}
+	// Another compare has other users, the largest seed still fits.
+	if a, b := UserPrefix(1, 1), UserPrefix(2, 1); a == b || !strings.HasPrefix(UserPrefix(1<<53-1, 1), "lb_") {
+		t.Errorf("prefixes %q %q %q", a, b, UserPrefix(1<<53-1, 1))
+	}
+}
+
+// The seed draws which build goes first in round 1; the rounds alternate.
+func TestCandidateFirstAlternates(t *testing.T) {
+	t.Parallel()
+	for _, seed := range []uint64{1, 2, 77, 1 << 52} {
+		first := candidateFirst(seed, 1)
+		for r := 2; r <= 6; r++ {
+			want := first == (r%2 == 1) // odd rounds as round 1, even ones the other way
+			if candidateFirst(seed, r) != want {
+				t.Errorf("seed %d round %d: candidate first %t, round 1 %t", seed, r, candidateFirst(seed, r), first)
+			}
+		}
+	}
+	if candidateFirst(1, 1) == candidateFirst(2, 1) {
+		t.Error("seeds 1 and 2 start with the same build")
 	}
 }
 

@@ -24,6 +24,7 @@ func Evaluate(run *results.Run, cfg Config) *results.Summary {
 		Budget:    cfg.Budget,
 		Alpha:     cfg.Alpha,
 		Rounds:    n,
+		Seed:      run.Plan().Seed,
 		Partial:   run.Manifest.Partial,
 		Latency:   []results.LatencyVerdict{},
 		Memory:    map[string]results.MemoryVerdict{},

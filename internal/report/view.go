@@ -243,6 +243,9 @@ func setup(run *results.Run, sum *results.Summary) []setupRow {
 		rounds += " (" + strings.Join(extra, ", ") + ")"
 	}
 	add("rounds", rounds)
+	if p.Seed != 0 {
+		add("seed", strconv.FormatUint(p.Seed, 10)+" (--seed replays the compare's user ids, arrivals and build order)")
+	}
 	add("gate", fmt.Sprintf("budget +%s at %s, alpha %s", pct(sum.Budget), percentileList(sum), strconv.FormatFloat(sum.Alpha, 'f', -1, 64)))
 	if e := sum.Errors; e != nil {
 		add("errors", fmt.Sprintf("budget +%s points over the baseline's target error rate", strconv.FormatFloat(100*e.Budget, 'f', -1, 64)))
