@@ -14,8 +14,9 @@
 // in MaxDuration; the manifest's "stopped" says why. A fixed plan runs its
 // rounds and looks once.
 //
-// Every round uses its own user ids (UserPrefix: lb_ra_, lb_rb_, ...; the
-// warm-up lb_w_), so state kept per user id grows with the rounds. A
+// Every round uses its own user ids (UserPrefix: lb_<seed>_ra_, _rb_, ...;
+// the warm-up lb_<seed>_w_), so state kept per user id grows with the
+// rounds, and every compare its own, from the plan's seed. A
 // segment whose target error rate exceeds the plan's MaxErrorRate ends the
 // run as broken (ErrRun); below that, error rates are the gate's to
 // compare. A reading of a target that reports this process's token
