@@ -242,7 +242,7 @@ type LatencyComparison struct {
 	Protocol   Protocol
 	Percentile float64 // 50 for p50
 	// Baseline and Candidate are the builds' latencies at Percentile,
-	// medians over the rounds.
+	// geometric means over the rounds: Candidate/Baseline is Ratio.
 	Baseline, Candidate time.Duration
 	// Ratio is candidate over baseline (1.1: 10% slower); Low and High
 	// bound its confidence interval.

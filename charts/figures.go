@@ -252,7 +252,7 @@ func (d *data) percentiles() *figure {
 	f := &figure{
 		name:    Percentiles,
 		title:   "Percentiles against the budget",
-		caption: "Latency per percentile and protocol (median over rounds); whiskers: the candidate's confidence interval; dashed: the budget over the baseline.",
+		caption: "Latency per percentile and protocol (geometric mean over rounds, the figures the ratio is computed from); whiskers: the candidate's confidence interval; dashed: the budget over the baseline.",
 		height:  max(minHeight, rowHeight+vg.Inch/2),
 	}
 	budget := 0.0

@@ -69,7 +69,8 @@ type Sequential struct {
 }
 
 // LatencyVerdict is the verdict on one protocol and percentile. The ms
-// values are the centers (medians) of the per-round values; Ratio and its
+// values are the geometric means of the per-round values, the figures the
+// ratio is computed from (CandidateMs/BaselineMs is Ratio); Ratio and its
 // confidence interval are candidate/baseline.
 type LatencyVerdict struct {
 	Protocol    string  `json:"protocol"`

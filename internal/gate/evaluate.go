@@ -202,8 +202,8 @@ func latencyVerdicts(proto string, base, cand []*results.Segment, cfg Config) ([
 		lv := results.LatencyVerdict{
 			Protocol:    proto,
 			Percentile:  pct,
-			BaselineMs:  finite(c.Baseline.Center),
-			CandidateMs: finite(c.Candidate.Center),
+			BaselineMs:  finite(geoMean(bv)),
+			CandidateMs: finite(geoMean(cv)),
 			Ratio:       finite(c.Ratio),
 			CILow:       finite(c.Lo),
 			CIHigh:      finite(c.Hi),
@@ -239,6 +239,24 @@ func quantilesMs(hs []*results.Histogram, pct float64) []float64 {
 		out[i] = float64(h.Quantile(pct/100).Microseconds()) / 1e3
 	}
 	return out
+}
+
+// geoMean is the geometric mean of the positive values of vs: the figures
+// whose ratio is the paired ratio (the mean log ratio), so the baseline and
+// candidate a report shows divide to the ratio it shows.
+func geoMean(vs []float64) float64 {
+	var sum float64
+	n := 0
+	for _, v := range vs {
+		if v > 0 && !math.IsInf(v, 0) {
+			sum += math.Log(v)
+			n++
+		}
+	}
+	if n == 0 {
+		return math.NaN()
+	}
+	return math.Exp(sum / float64(n))
 }
 
 func finiteOr(v, or float64) float64 {
