@@ -38,6 +38,14 @@
 //     the rounds after which today's spread would separate the ratio from
 //     the limit (a mean's interval does shrink as 1/√n).
 //
+// A percentile is gated only where every segment of both builds has at
+// least MinTailChats (5) answered chats above it: p99 needs 500 chats per
+// round, p95 100, p50 10. Below that the per-round value is an extreme of a
+// handful of chats, not the percentile, and the check is inconclusive with
+// the reason stated (the note starts "too few chats per round"), whatever
+// its interval says. The summary's BaselineMs and CandidateMs are the
+// geometric means of the per-round values, so they divide to Ratio.
+//
 // P is the one-sided paired t test of mean d against ln L, in the direction
 // of the estimate; it is shown, the interval decides. There is no unpaired
 // test: rounds differ in machine conditions, which the pairing cancels.

@@ -212,6 +212,13 @@ func latencyVerdicts(proto string, base, cand []*results.Segment, cfg Config) ([
 			MoreRounds:  c.MoreRounds,
 		}
 		var notes []string
+		if short := tooFew(bh, ch, pct); short != "" {
+			// A percentile estimated from a handful of chats is their
+			// maximum, not the percentile: never gated.
+			lv.Verdict, lv.MoreRounds = results.Inconclusive, 0
+			notes = append(notes, short)
+			warns = append(warns, fmt.Errorf("%s %s: %s", proto, results.PercentileName(pct), short))
+		}
 		if lv.CILow != c.Lo || lv.CIHigh != c.Hi {
 			notes = append(notes, "no confidence interval (stored as 0)")
 		}
@@ -223,6 +230,35 @@ func latencyVerdicts(proto string, base, cand []*results.Segment, cfg Config) ([
 		out = append(out, lv)
 	}
 	return out, warns
+}
+
+// MinTailChats is how many answered chats a segment must have above a
+// gated percentile for that percentile to be estimated: p99 needs 500
+// chats per round, p50 10. Fewer leave the check inconclusive.
+const MinTailChats = 5
+
+// tooFewPrefix starts the note of a check left inconclusive for too few
+// chats per round.
+const tooFewPrefix = "too few chats per round"
+
+// tooFew is the reason percentile pct cannot be gated from the rounds'
+// histograms, or "" when every round has MinTailChats above it.
+func tooFew(base, cand []*results.Histogram, pct float64) string {
+	least := int64(-1)
+	for _, h := range append(slices.Clone(base), cand...) {
+		if n := h.Count(); least < 0 || n < least {
+			least = n
+		}
+	}
+	if least < 0 || float64(least)*(1-pct/100) >= MinTailChats-1e-9 {
+		return ""
+	}
+	if pct >= 100 {
+		return fmt.Sprintf("%s: the maximum is not gated", tooFewPrefix)
+	}
+	need := int64(math.Ceil(MinTailChats / (1 - pct/100)))
+	return fmt.Sprintf("%s: %d in the smallest segment, fewer than the %d that put %d above %s",
+		tooFewPrefix, least, need, MinTailChats, results.PercentileName(pct))
 }
 
 func latency(s *results.Segment, proto string) *results.Histogram {

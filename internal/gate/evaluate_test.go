@@ -266,3 +266,39 @@ func ExampleEvaluate() {
 	// fail
 	// http p50 +50.0% (CI 1.50–1.50, p<0.001) over the 5% budget (and 5 more failure(s))
 }
+
+// A percentile from a segment too small to estimate it is not gated: with
+// 20 chats per round, p99 is the maximum of 20 (a +8% candidate must not
+// fail on it), while p50 still decides.
+func TestEvaluateTooFewChats(t *testing.T) {
+	t.Parallel()
+	run := synthRun(build{factor: steady(1, tight...), forced: true}, build{factor: steady(1.08, tight...), forced: true})
+	for _, s := range run.Segments {
+		for _, p := range s.Protocols {
+			small := results.NewHistogram()
+			for k := range 20 {
+				small.Record(p.Latency.Quantile((float64(k) + 0.5) / 20))
+			}
+			p.Latency = small // the chats counted stay, so the error check decides
+		}
+	}
+	sum := Evaluate(run, DefaultConfig())
+	for _, lv := range sum.Latency {
+		switch lv.Percentile {
+		case 50:
+			if lv.Verdict != results.Fail {
+				t.Errorf("%s: %s, want fail (+8%% from 20 chats a round is enough at p50)", lv.Check(), lv.Verdict)
+			}
+		default:
+			if lv.Verdict != results.Inconclusive || !strings.HasPrefix(lv.Note, tooFewPrefix) || lv.MoreRounds != 0 {
+				t.Errorf("%s: %s, note %q: want inconclusive for too few chats", lv.Check(), lv.Verdict, lv.Note)
+			}
+		}
+	}
+	// Without a failing p50 the overall reason names the ungated check.
+	cfg := DefaultConfig()
+	cfg.Percentiles = []float64{99}
+	if sum := Evaluate(run, cfg); sum.Verdict != results.Inconclusive || !strings.Contains(sum.Reason, "http p99 not gated: too few chats per round: 20 in the smallest segment, fewer than the 500") {
+		t.Errorf("verdict %s: %q", sum.Verdict, sum.Reason)
+	}
+}

@@ -60,6 +60,11 @@ func overall(sum *results.Summary, memReason string, cfg Config) (verdict result
 	if e := sum.Errors; e != nil && e.Verdict == results.Inconclusive {
 		return results.Inconclusive, "candidate errors: " + errorText(e) + " cannot be told from the budget"
 	}
+	for _, lv := range sum.Latency {
+		if lv.Verdict == results.Inconclusive && strings.HasPrefix(lv.Note, tooFewPrefix) {
+			return results.Inconclusive, fmt.Sprintf("%s not gated: %s (longer rounds or higher rates estimate it)", lv.Check(), lv.Note)
+		}
+	}
 	// The inconclusive check that needs the most rounds.
 	slowest := -1
 	for i, lv := range sum.Latency {
