@@ -15,11 +15,13 @@
 // error: HTTP 504, or a WebSocket error message.
 //
 // Fault injection: WithSlowdown, WithLeak (bytes per chat), WithDelay (a
-// fixed latency per chat), WithFailRate (a share of chats answered with an
+// fixed latency per chat), WithBurn (a fixed CPU time per chat, real work on
+// the request path), WithFailRate (a share of chats answered with an
 // error, chosen by a hash of the chat and WithFailSeed), WithLeakPerUser
 // (bytes once per distinct user id). Metrics include loadbench_chats_in_flight,
-// loadbench_agents_misrouted_total, loadbench_foreign_events_total and
-// loadbench_chats_orphaned_total.
+// loadbench_agents_misrouted_total, loadbench_foreign_events_total,
+// loadbench_chats_orphaned_total and the process collector's
+// process_cpu_seconds_total (on Linux; /proc/self/stat, 10 ms resolution).
 //
 // Running a build: Start serves one on a loopback port in this process
 // (start.go; it shares this process's heap), StartProcess runs one as its

@@ -24,6 +24,7 @@ type config struct {
 	leak          int
 	profile       agent.Profile
 	delay         time.Duration
+	burn          time.Duration
 	failRate      float64
 	failSeed      uint64
 	leakPerUser   int
@@ -62,6 +63,9 @@ func (c *config) check() error {
 	}
 	if c.delay < 0 {
 		return fmt.Errorf("targets: negative delay %s", c.delay)
+	}
+	if c.burn < 0 {
+		return fmt.Errorf("targets: negative burn %s", c.burn)
 	}
 	if c.orphanTimeout < 0 {
 		return fmt.Errorf("targets: negative orphan timeout %s", c.orphanTimeout)
@@ -127,6 +131,15 @@ func WithFactoryCache(n int) Option {
 
 // WithDelay adds d to every chat before it runs (fault injection).
 func WithDelay(d time.Duration) Option { return func(c *config) { c.delay = d } }
+
+// WithBurn makes every chat spend d of CPU time on its request path, real
+// work and not a sleep, in every build alike: the workflow's tool step burns
+// it (agent.WithBurn, agent.Burn; fault injection). Unlike WithDelay it
+// costs CPU and so capacity, and it adds about d to the latency only while
+// a core is free.
+func WithBurn(d time.Duration) Option {
+	return func(c *config) { c.burn = d; c.agentOpts = append(c.agentOpts, agent.WithBurn(d)) }
+}
 
 // WithFailRate answers that share of chats with an error: HTTP 500, or a
 // WebSocket error message (fault injection). Which chats fail depends only

@@ -24,6 +24,7 @@ func newServeCmd(s streams) *cobra.Command {
 	var (
 		impl, addr, auditLog, profile string
 		think, tool, window, delay    time.Duration
+		burn                          time.Duration
 		debugGC                       bool
 		slowdown, failRate            float64
 		leak, leakPerUser, cache      int
@@ -62,6 +63,9 @@ gracefully on SIGINT or SIGTERM.`,
 			if !(failRate >= 0 && failRate <= 1) {
 				return usageErr("serve: --fail-rate must be between 0 and 1, got %v", failRate)
 			}
+			if burn < 0 {
+				return usageErr("serve: --burn must not be negative, got %s", burn)
+			}
 			if slowdown <= 0 {
 				return usageErr("serve: --slowdown must be positive, got %v", slowdown)
 			}
@@ -75,7 +79,7 @@ gracefully on SIGINT or SIGTERM.`,
 				targets.WithThink(think), targets.WithTool(tool), targets.WithSlowdown(slowdown),
 				targets.WithDebugGC(debugGC), targets.WithLeak(leak),
 				targets.WithProfile(prof), targets.WithConfigureWindow(window), targets.WithFactoryCache(cache),
-				targets.WithDelay(delay), targets.WithFailRate(failRate), targets.WithFailSeed(failSeed), targets.WithLeakPerUser(leakPerUser),
+				targets.WithDelay(delay), targets.WithBurn(burn), targets.WithFailRate(failRate), targets.WithFailSeed(failSeed), targets.WithLeakPerUser(leakPerUser),
 			}
 			if auditLog != "" {
 				f, err := os.OpenFile(auditLog, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
@@ -138,6 +142,7 @@ gracefully on SIGINT or SIGTERM.`,
 	f.DurationVar(&window, "configure-window", agent.DefaultConfigureWindow, "mean added wait between configuring the factory and creating the agent, drawn per chat (uniform up to twice it, the same for both builds); the legacy build misroutes chats that overlap the window, which without it is the code between the two")
 	f.IntVar(&cache, "factory-cache", agent.DefaultFactoryCache, "per-request build: agent-class cache pinning up to this many factories (the real lru_cache: 128)")
 	f.DurationVar(&delay, "delay", 0, "add this latency to every chat (fault injection)")
+	f.DurationVar(&burn, "burn", 0, "spend this much CPU time per chat on the request path, real work and not a sleep, in either build (fault injection: costs capacity, not just latency)")
 	f.Float64Var(&failRate, "fail-rate", 0, "answer this share of chats with an error, chosen per chat key (fault injection)")
 	f.Uint64Var(&failSeed, "fail-seed", 0, "which chats --fail-rate fails: each seed is an independent draw over the same chats (0: the default draw)")
 	f.IntVar(&leakPerUser, "leak-per-user", 0, "retain this many bytes once per distinct user id (fault injection)")

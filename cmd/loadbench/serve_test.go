@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
@@ -92,6 +93,7 @@ func TestServeBadFaultAndModelFlagsAreUsage(t *testing.T) {
 		{"--fail-rate", "-0.1"},
 		{"--fail-rate", "NaN"},
 		{"--delay", "-1s"},
+		{"--burn", "-1ms"},
 		{"--leak-per-user", "-1"},
 		{"--factory-cache", "-1"},
 		{"--configure-window", "-1ms"},
@@ -120,5 +122,73 @@ func TestCompareProfileAppliesLoadShape(t *testing.T) {
 	if o.Users != want.Users || o.HTTPRate != loadbench.PerSecond(want.HTTPRate) || o.WSRate != loadbench.PerSecond(5) ||
 		o.Timeout != want.Timeout || o.RoundDuration != want.RoundDuration || o.MaxDuration != want.MaxDuration {
 		t.Errorf("options %+v, want the production shape with --ws-rate 5", o)
+	}
+}
+
+func TestServeNegativeBurnIsUsage(t *testing.T) {
+	t.Parallel()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), []string{"serve", "--impl", "baseline", "--burn", "-2ms"}, streams{Out: &out, Err: &errb})
+	if code != exitUsage || errb.String() != "loadbench: serve: --burn must not be negative, got -2ms\n" {
+		t.Errorf("code %d, stderr %q", code, errb.String())
+	}
+}
+
+// serve --burn reaches the chat's tool step: with no waits configured, the
+// tool_completed event of a chat takes at least the burn (wall time is at
+// least the CPU time burned).
+func TestServeBurnReachesTheChat(t *testing.T) {
+	t.Parallel()
+	const burn = 30 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	var errb bytes.Buffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--impl", "baseline", "--addr", "127.0.0.1:0", "--think", "0s", "--tool", "0s", "--burn", burn.String()},
+			streams{Out: pw, Err: &errb})
+		pw.Close()
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatalf("%v: %s", err, errb.String())
+	}
+	go io.Copy(io.Discard, pr)
+	base := strings.TrimSpace(strings.TrimPrefix(line, "listening on "))
+	resp, err := http.Post(base+"/api/agents/run", "application/json", strings.NewReader(`{"user_id":"user-0001","thread_id":"thread-1"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body struct {
+		Events []struct {
+			Type string `json:"type"`
+			Data struct {
+				ExecutionTimeMS float64 `json:"execution_time_ms"`
+			} `json:"data"`
+		} `json:"events"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("run: %d, %v", resp.StatusCode, err)
+	}
+	tool := -1.0
+	for _, ev := range body.Events {
+		if ev.Type == agent.EventToolCompleted {
+			tool = ev.Data.ExecutionTimeMS
+		}
+	}
+	if tool < float64(burn.Milliseconds()) {
+		t.Errorf("tool step took %v ms under --burn %s", tool, burn)
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != exitOK {
+			t.Errorf("exit %d: %s", code, errb.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("serve did not stop")
 	}
 }

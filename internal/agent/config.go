@@ -41,6 +41,9 @@ const (
 	// DefaultFactoryCache is the per-request build's agent-class cache size:
 	// 0, off. The real lru_cache(maxsize=128) corresponds to 128.
 	DefaultFactoryCache = 0
+	// DefaultBurn is the CPU time the tool burns per run on top of its
+	// hashing (Burn): none.
+	DefaultBurn = 0
 )
 
 // Factory configuration of the real service, shared by both builds.
@@ -97,7 +100,10 @@ type Config struct {
 	// FactoryCache is how many factories the per-request build's
 	// agent-class cache pins (DefaultFactoryCache: off).
 	FactoryCache int
-	Logger       *slog.Logger // factory log; nil: an in-memory sink (see NewSinkLogger)
+	// Burn is the CPU time every run spends in its tool step on top of the
+	// hashing (DefaultBurn: none; see Burn). Slowdown does not scale it.
+	Burn   time.Duration
+	Logger *slog.Logger // factory log; nil: an in-memory sink (see NewSinkLogger)
 }
 
 // Option sets a Config field.
@@ -143,10 +149,15 @@ func (c Config) Window() Window { return Window{Mean: c.ConfigureWindow, Fixed: 
 // (DefaultFactoryCache); the legacy build ignores it.
 func WithFactoryCache(n int) Option { return func(c *Config) { c.FactoryCache = n } }
 
+// WithBurn makes every run spend d of CPU time in its tool step, real work
+// on the request path (DefaultBurn; see Burn): the same in every build.
+// Slowdown does not scale it.
+func WithBurn(d time.Duration) Option { return func(c *Config) { c.Burn = d } }
+
 // NewConfig applies opts over the defaults.
 func NewConfig(opts ...Option) Config {
 	c := Config{Think: DefaultThink, Tool: DefaultTool, Slowdown: DefaultSlowdown, CPURounds: DefaultCPURounds,
-		Profile: DefaultProfile, ConfigureWindow: DefaultConfigureWindow, FactoryCache: DefaultFactoryCache}
+		Profile: DefaultProfile, ConfigureWindow: DefaultConfigureWindow, FactoryCache: DefaultFactoryCache, Burn: DefaultBurn}
 	for _, o := range opts {
 		o(&c)
 	}
@@ -161,6 +172,9 @@ func NewConfig(opts ...Option) Config {
 	}
 	if c.FactoryCache < 0 {
 		c.FactoryCache = 0
+	}
+	if c.Burn < 0 {
+		c.Burn = 0
 	}
 	return c
 }

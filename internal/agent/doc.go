@@ -5,7 +5,9 @@
 // five WebSocket events and their JSON shapes, the per-user LLMManager, the
 // agent class registry and its validation, the FACTORY_* performance
 // configuration, the factory log lines, and the agent workflow (supervisor →
-// tool → completion) with its simulated LLM and tool waits.
+// tool → completion) with its simulated LLM and tool waits and, for fault
+// injection, a fixed CPU time burned per run (Burn: real work measured on
+// the thread's CPU clock, not a sleep).
 //
 // Workload profiles (Profile) choose those waits: ProfileCI uses fixed short
 // waits; ProfileProduction draws log-normal LLM waits (median 1.5 s, p99 6 s)

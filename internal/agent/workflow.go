@@ -11,13 +11,15 @@ import (
 )
 
 // Workflow is the agent workflow both builds run: the supervisor thinks
-// (simulated LLM wait), calls a tool (simulated wait plus real hashing), and
-// completes. It holds no per-request state and is safe for concurrent use.
+// (simulated LLM wait), calls a tool (simulated wait plus real hashing and,
+// with a burn, a fixed CPU time), and completes. It holds no per-request
+// state and is safe for concurrent use.
 type Workflow struct {
 	think, tool time.Duration
 	slowdown    float64
 	profile     Profile
 	rounds      int
+	burn        time.Duration
 }
 
 // NewWorkflow builds a workflow from opts (the Logger option is ignored).
@@ -25,16 +27,23 @@ func NewWorkflow(opts ...Option) *Workflow {
 	return NewWorkflowFromConfig(NewConfig(opts...))
 }
 
-// NewWorkflowFromConfig builds a workflow whose waits and CPU work are
+// NewWorkflowFromConfig builds a workflow whose waits and hashing are
 // multiplied by c.Slowdown. Under ProfileProduction the waits of each chat
-// are drawn by c.Profile.Waits; Think and Tool apply under ProfileCI.
+// are drawn by c.Profile.Waits; Think and Tool apply under ProfileCI. With
+// c.Burn, every run burns that much CPU time in its tool step (Burn), not
+// scaled; the burn's cost is calibrated here, once per process, rather than
+// on the first chat.
 func NewWorkflowFromConfig(c Config) *Workflow {
+	if c.Burn > 0 {
+		burnCost()
+	}
 	return &Workflow{
 		think:    time.Duration(float64(c.Think) * c.Slowdown),
 		tool:     time.Duration(float64(c.Tool) * c.Slowdown),
 		slowdown: c.Slowdown,
 		profile:  c.Profile,
 		rounds:   int(float64(c.CPURounds)*c.Slowdown + 0.5),
+		burn:     max(0, c.Burn),
 	}
 }
 
@@ -129,6 +138,9 @@ func (w *Workflow) Run(ctx context.Context, in Input, emit Emitter) (Result, err
 	}
 	toolStart := time.Now()
 	if err := Pause(ctx, tool); err != nil {
+		return Result{}, err
+	}
+	if err := Burn(ctx, w.burn); err != nil {
 		return Result{}, err
 	}
 	digest, words := analyze(in.Message, w.rounds)
