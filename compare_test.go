@@ -213,7 +213,13 @@ func TestCompareTempDirRemovedOnEarlyFailure(t *testing.T) {
 //     runs, pass in the others; Poisson arrivals were worse). So p50 and
 //     p95 are gated; p99 is for the real compare of separate processes.
 //   - Constant arrivals at 200/s per protocol in 3 s rounds, p50 and p95,
-//     then passed in 8 and 10 of at most 13 rounds (57 s and 72 s).
+//     then passed in 8, 10 and 7 of at most 13 rounds (57 s, 72 s, 50 s),
+//     and once ran out of rounds with ws p95 at +1.1% (CI 0.97–1.05)
+//     while other tests loaded the machine.
+//   - So the budget is 10%: what this test shows is that two in-process
+//     builds reach PASS at all (their shared heap no longer fails the
+//     memory rule), not the 5% resolution, which is the real compare's
+//     (issue 19's work on deciding in a gate's time).
 func TestCompareInProcessPass(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a compare until decided takes tens of seconds")
@@ -227,7 +233,7 @@ func TestCompareInProcessPass(t *testing.T) {
 	cmp, err := loadbench.Compare(context.Background(), base.URL, cand.URL, loadbench.CompareOptions{
 		HTTPRate: loadbench.PerSecond(200), WSRate: loadbench.PerSecond(200), Users: 20,
 		RoundDuration: 3 * time.Second, Warmup: 300 * time.Millisecond, Settle: 100 * time.Millisecond,
-		Arrivals: loadbench.Constant, Percentiles: []float64{50, 95},
+		Arrivals: loadbench.Constant, Percentiles: []float64{50, 95}, Budget: 0.10,
 		MaxDuration: 120 * time.Second, Dir: t.TempDir(),
 		Baseline:  loadbench.Side{Build: targets.ImplPerRequest, Alive: base.Alive},
 		Candidate: loadbench.Side{Build: targets.ImplPerRequest, Alive: cand.Alive},
