@@ -13,5 +13,6 @@ func subcommands(s streams) []*cobra.Command {
 		newAuditCmd(s),
 		newReportCmd(s),
 		newValidateCmd(s),
+		newK8sCmd(s),
 	}
 }
