@@ -13,13 +13,14 @@ import (
 )
 
 // shortCompare is a compare of the built-in targets kept short for tests:
-// four fixed rounds of 200 chats per segment. The heap after a forced GC
+// five fixed rounds of 200 chats per segment (the memory slope's interval
+// needs six readings, one per round boundary). The heap after a forced GC
 // moves by 10–20 KB per segment whatever the load, which is 50–100 B per
 // chat at this size (8 B at the default 1,600), so the memory limit is
 // raised to 256 B per chat; the leak tests inject 4 KiB.
 func shortCompare(out string, extra ...string) []string {
 	return append([]string{"compare", "--quiet", "--out", out,
-		"--rounds", "4", "--round-duration", "1s", "--warmup", "300ms", "--settle", "200ms",
+		"--rounds", "5", "--round-duration", "1s", "--warmup", "300ms", "--settle", "200ms",
 		"--http-rate", "100", "--ws-rate", "100", "--users", "20", "--max-retained", "256"}, extra...)
 }
 
@@ -53,8 +54,8 @@ func TestCompareBuiltinTargetsEndToEnd(t *testing.T) {
 		t.Errorf("stdout does not start with the verdict:\n%s", out)
 	}
 	sum := readSummary(t, dir)
-	if sum.Rounds != 4 || len(sum.Latency) != 6 {
-		t.Errorf("rounds %d, %d latency verdicts; want 4 and 6 (2 protocols × 3 percentiles)", sum.Rounds, len(sum.Latency))
+	if sum.Rounds != 5 || len(sum.Latency) != 6 {
+		t.Errorf("rounds %d, %d latency verdicts; want 5 and 6 (2 protocols × 3 percentiles)", sum.Rounds, len(sum.Latency))
 	}
 	if sum.Isolation[results.Candidate].Violations != 0 || sum.Isolation[results.Candidate].Verdict != results.Pass {
 		t.Errorf("candidate isolation %+v, want no violations", sum.Isolation[results.Candidate])
@@ -77,8 +78,8 @@ func TestCompareBuiltinTargetsEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if run.Rounds() != 4 {
-		t.Errorf("stored rounds %d, want 4", run.Rounds())
+	if run.Rounds() != 5 {
+		t.Errorf("stored rounds %d, want 5", run.Rounds())
 	}
 	// Interleaved: the seed draws who goes first in round 1 (the
 	// baseline for an even seed), and the rounds alternate from there.
@@ -86,7 +87,7 @@ func TestCompareBuiltinTargetsEndToEnd(t *testing.T) {
 	if run.Plan().Seed%2 == 1 {
 		first = 2
 	}
-	for r := 1; r <= 4; r++ {
+	for r := 1; r <= 5; r++ {
 		want := first
 		if r%2 == 0 {
 			want = 3 - first
@@ -99,13 +100,13 @@ func TestCompareBuiltinTargetsEndToEnd(t *testing.T) {
 	if err != nil || !strings.Contains(string(bench), "impl=candidate") || !strings.Contains(string(bench), "p99-ns") {
 		t.Errorf("rounds.bench: %v\n%s", err, bench)
 	}
-	// The load accounting of every build and protocol, over the 4 rounds.
+	// The load accounting of every build and protocol, over the 5 rounds.
 	for _, build := range []string{results.Baseline, results.Candidate} {
 		var reqs int64
 		for _, proto := range []string{results.HTTP, results.WS} {
 			a := sum.Load[build][proto]
 			reqs += a.Requests
-			if a.Segments != 4 || a.Requests == 0 || a.InFlightMax < 1 || a.InFlightMean <= 0 || a.SendLagLimitMs != 20 || a.GeneratorErrors != 0 {
+			if a.Segments != 5 || a.Requests == 0 || a.InFlightMax < 1 || a.InFlightMean <= 0 || a.SendLagLimitMs != 20 || a.GeneratorErrors != 0 {
 				t.Errorf("%s %s accounting %+v", build, proto, a)
 			}
 		}
@@ -252,10 +253,14 @@ func TestCompareInterruptedKeepsPartialResultsAndNoChildren(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "run")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go func() { // interrupt once round 2 is stored (candidate first, baseline second in even rounds)
+	go func() { // interrupt once both builds' round 2 is stored (the seed draws which runs first)
+		stored := func(build string) bool {
+			_, err := os.Stat(filepath.Join(results.SegmentDir(dir, build, 2), results.ManifestFile))
+			return err == nil
+		}
 		deadline := time.Now().Add(2 * time.Minute)
 		for time.Now().Before(deadline) {
-			if _, err := os.Stat(filepath.Join(results.SegmentDir(dir, results.Baseline, 2), results.ManifestFile)); err == nil {
+			if stored(results.Baseline) && stored(results.Candidate) {
 				cancel()
 				return
 			}

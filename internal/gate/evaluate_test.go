@@ -3,6 +3,7 @@ package gate
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -93,7 +94,7 @@ func TestEvaluate(t *testing.T) {
 		{"+3% tight", build{factor: steady(1.03, tight...), forced: true}, results.Pass, "all 6 latency checks", results.Pass, results.Pass, results.Pass},
 		{"+50%", build{factor: steady(1.5, tight...), forced: true}, results.Fail, "+50.0% (CI 1.50–1.50, p<0.001) over the 5% budget (and 5 more failure(s))", results.Pass, results.Pass, results.Fail},
 		{"identical, wide", build{factor: steady(1, 1.09, 0.92, 1.04, 0.95, 1.08, 0.93), forced: true}, results.Inconclusive, "cannot be told from the 5% budget; about", results.Pass, results.Pass, results.Inconclusive},
-		{"leak 4096 B/request", build{factor: good.factor, leakPerReq: 4096, forced: true}, results.Fail, "candidate memory: heap grows 4096 B/chat (CI 4096–4097, limit 64)", results.Fail, results.Pass, results.Pass},
+		{"leak 4096 B/request", build{factor: good.factor, leakPerReq: 4096, forced: true}, results.Fail, "candidate memory: heap grows 4096 B/chat (CI 4096–4098, limit 64)", results.Fail, results.Pass, results.Pass},
 		{"factories live 3", build{factor: good.factor, factories: 3, forced: true}, results.Fail, "candidate memory: 3 factories live after the last round (the baseline keeps 1)", results.Fail, results.Pass, results.Pass},
 		// A half-migrated candidate keeps the legacy singleton, as the
 		// baseline does: not a leak of the candidate.
@@ -200,21 +201,22 @@ func TestEvaluateLatencyValues(t *testing.T) {
 func TestEvaluatePartial(t *testing.T) {
 	t.Parallel()
 	base := build{factor: steady(1, tight...), forced: true}
-	cand := build{factor: steady(1, tight[:3]...), forced: true} // cut short in round 4
+	cand := build{factor: steady(1, tight[:5]...), forced: true} // cut short in round 6
 	run := synthRun(base, cand)
 	cfg := DefaultConfig()
 	cfg.Rounds = 6
 	sum := Evaluate(run, cfg)
-	if sum.Rounds != 3 || !sum.Partial {
-		t.Fatalf("rounds %d partial %v, want 3 true", sum.Rounds, sum.Partial)
+	if sum.Rounds != 5 || !sum.Partial {
+		t.Fatalf("rounds %d partial %v, want 5 true", sum.Rounds, sum.Partial)
 	}
-	// Three tight rounds decide latency, and their six heap readings the
-	// memory slope: a partial run still has a verdict.
+	// Five tight rounds decide latency, and their six heap readings (one
+	// per round boundary) the memory slope: a partial run still has a
+	// verdict.
 	if sum.Verdict != results.Pass {
 		t.Errorf("verdict %s: %s, want pass", sum.Verdict, sum.Reason)
 	}
-	if sum.Requests[results.Baseline] != 6000 {
-		t.Errorf("baseline requests %d, want 6000 (complete rounds only)", sum.Requests[results.Baseline])
+	if sum.Requests[results.Baseline] != 10000 {
+		t.Errorf("baseline requests %d, want 10000 (complete rounds only)", sum.Requests[results.Baseline])
 	}
 	if !strings.Contains(strings.Join(sum.Warnings, "\n"), "partial run") {
 		t.Errorf("warnings %q lack the partial note", sum.Warnings)
@@ -300,5 +302,26 @@ func TestEvaluateTooFewChats(t *testing.T) {
 	cfg.Percentiles = []float64{99}
 	if sum := Evaluate(run, cfg); sum.Verdict != results.Inconclusive || !strings.Contains(sum.Reason, "http p99 not gated: too few chats per round: 20 in the smallest segment, fewer than the 500") {
 		t.Errorf("verdict %s: %q", sum.Verdict, sum.Reason)
+	}
+}
+
+// The memory slope has one reading per round boundary: the reading before
+// a round that follows a read one is the same idle heap and is not counted
+// twice; after a round without readings, the next round's before counts.
+func TestReadMemoryOneReadingPerBoundary(t *testing.T) {
+	t.Parallel()
+	b := build{factor: steady(1, tight[:4]...), leakPerReq: 100, forced: true}
+	var segs []*results.Segment
+	for r := 1; r <= 4; r++ {
+		segs = append(segs, segment(results.Candidate, r, 1, b))
+	}
+	m := ReadMemory(segs)
+	if want := []float64{0, 2000, 4000, 6000, 8000}; !slices.Equal(m.Chats, want) || len(m.Heap) != 5 || m.Rounds != 4 {
+		t.Errorf("points at chats %v (%d heaps, %d rounds), want %v: before round 1, then after each", m.Chats, len(m.Heap), m.Rounds, want)
+	}
+	segs[1].Memory = nil // round 2 unread: round 3's before counts again
+	m = ReadMemory(segs)
+	if want := []float64{0, 2000, 4000, 6000, 8000}; !slices.Equal(m.Chats, want) || m.Rounds != 3 {
+		t.Errorf("with round 2 unread: points at chats %v, %d rounds; want %v, 3", m.Chats, m.Rounds, want)
 	}
 }

@@ -15,9 +15,12 @@ type MemoryReading struct {
 	RetainedBytes           float64 // last live heap − first live heap
 	RetainedBytesPerRequest float64 // RetainedBytes over the chats answered in between
 	// Chats and Heap are the points of the slope: the cumulative chats
-	// answered and the live heap, before and after each usable round (the
-	// reading before a round is a second look at the heap after the one
-	// before it, taken after the other build's segment).
+	// answered and the live heap at each round boundary, one reading each:
+	// before the first usable round, then after every usable round. The
+	// reading before a round that follows a usable one is left out: it is
+	// a second look at the same idle heap (byte for byte, after a forced
+	// GC), and counting it twice would narrow the interval as if it were
+	// new data.
 	Chats, Heap            []float64
 	FactoriesLiveAfter     float64 // after the last round; -1 = not reported
 	AgentInstancesRetained float64 // after the last round; -1 = not reported
@@ -45,23 +48,29 @@ func answered(s *results.Segment) int64 {
 func ReadMemory(segs []*results.Segment) MemoryReading {
 	m := MemoryReading{FactoriesLiveAfter: -1, AgentInstancesRetained: -1, Forced: true}
 	var cum float64
+	prevUsable := false // whether the round before was read
 	for i, s := range segs {
 		cum += float64(answered(s))
 		mem := s.Memory
 		if mem == nil {
 			m.Warnings = append(m.Warnings, fmt.Errorf("round %d: no memory readings", i+1))
+			prevUsable = false
 			continue
 		}
 		m.FactoriesLiveAfter = mem.After.FactoriesLive
 		m.AgentInstancesRetained = mem.After.AgentInstancesRetained
 		if mem.Before.HeapLiveBytes < 0 || mem.After.HeapLiveBytes < 0 {
 			m.Warnings = append(m.Warnings, fmt.Errorf("round %d: heap not reported", i+1))
+			prevUsable = false
 			continue
 		}
 		m.SharedHeap = m.SharedHeap || mem.Before.SharedHeap || mem.After.SharedHeap
-		m.Chats = append(m.Chats, cum-float64(answered(s)))
-		m.Heap = append(m.Heap, mem.Before.HeapLiveBytes)
-		m.Forced = m.Forced && mem.Before.Forced
+		if !prevUsable { // the first, or after a round without readings
+			m.Chats = append(m.Chats, cum-float64(answered(s)))
+			m.Heap = append(m.Heap, mem.Before.HeapLiveBytes)
+			m.Forced = m.Forced && mem.Before.Forced
+		}
+		prevUsable = true
 		m.Chats = append(m.Chats, cum)
 		m.Heap = append(m.Heap, mem.After.HeapLiveBytes)
 		m.Forced = m.Forced && mem.After.Forced

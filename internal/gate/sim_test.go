@@ -191,14 +191,15 @@ func simErrors(rng *rand.Rand, cfg Config, chats int, pb, pc float64) simOutcome
 	return simOutcome{results.Inconclusive, cfg.MaxRounds}
 }
 
-// simMemory runs one sequential compare of the memory slope: heap before
-// and after each segment = slope·chats + normal noise of sd noise bytes.
+// simMemory runs one sequential compare of the memory slope: the heap at
+// each round boundary (before round 1, after every round; one reading
+// each, as ReadMemory keeps) = slope·chats + normal noise of sd noise bytes.
 func simMemory(rng *rand.Rand, cfg Config, chats int, slope, noise float64) simOutcome {
-	var x, y []float64
+	x := []float64{0}
+	y := []float64{1e6 + noise*rng.NormFloat64()}
 	for r := 1; r <= cfg.MaxRounds; r++ {
-		// The readings before and after the round's segment.
-		x = append(x, float64((r-1)*chats), float64(r*chats))
-		y = append(y, 1e6+slope*float64((r-1)*chats)+noise*rng.NormFloat64(), 1e6+slope*float64(r*chats)+noise*rng.NormFloat64())
+		x = append(x, float64(r*chats))
+		y = append(y, 1e6+slope*float64(r*chats)+noise*rng.NormFloat64())
 		if r < cfg.MinRounds {
 			continue
 		}
