@@ -78,7 +78,7 @@ func TestBurnCostsCPUPerChat(t *testing.T) {
 		n := time.Duration(batches * batch)
 		extra := (cpuBurning - cpuPlain) / n
 		t.Logf("%s: --burn %s costs %s more CPU per chat (%s against %s, %d chats each)", impl, d, extra, cpuBurning/n, cpuPlain/n, n)
-		if extra < d*8/10 || extra > d*15/10 {
+		if extra < d*8/10 || extra > 2*d { // loose above: contention inflates the work, never shrinks it
 			t.Errorf("%s: a chat with a burn of %s cost %s more CPU than one without (%s against %s per chat over %d)",
 				impl, d, extra, cpuBurning/n, cpuPlain/n, n)
 		}
