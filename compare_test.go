@@ -234,7 +234,7 @@ func TestCompareInProcessPass(t *testing.T) {
 		HTTPRate: loadbench.PerSecond(200), WSRate: loadbench.PerSecond(200), Users: 20,
 		RoundDuration: 3 * time.Second, Warmup: 300 * time.Millisecond, Settle: 100 * time.Millisecond,
 		Arrivals: loadbench.Constant, Percentiles: []float64{50, 95}, Budget: 0.10,
-		MaxDuration: 120 * time.Second, Dir: t.TempDir(),
+		MaxDuration: 180 * time.Second, Dir: t.TempDir(), // 20 rounds at most: the errors check alone needs ~6
 		Baseline:  loadbench.Side{Build: targets.ImplPerRequest, Alive: base.Alive},
 		Candidate: loadbench.Side{Build: targets.ImplPerRequest, Alive: cand.Alive},
 	})
