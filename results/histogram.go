@@ -114,7 +114,11 @@ func (h *Histogram) MarshalJSON() ([]byte, error) {
 	return json.Marshal(string(b))
 }
 
-// UnmarshalJSON decodes the form written by MarshalJSON.
+// UnmarshalJSON decodes the form written by MarshalJSON. A histogram of
+// another geometry (range or significant digits) is refused, not
+// re-binned: merging it would approximate, and a merge of histograms from
+// several processes or machines must equal, bucket for bucket, one
+// histogram that recorded every sample.
 func (h *Histogram) UnmarshalJSON(data []byte) error {
 	var s string
 	if err := json.Unmarshal(data, &s); err != nil {
@@ -124,8 +128,17 @@ func (h *Histogram) UnmarshalJSON(data []byte) error {
 	if err != nil {
 		return fmt.Errorf("decode histogram: %w", err)
 	}
-	// Re-home into the standard geometry so merges never drop values.
-	h.h = NewHistogram().h
-	h.h.Merge(d)
+	want := NewHistogram().h
+	if d.LowestTrackableValue() != want.LowestTrackableValue() || d.HighestTrackableValue() != want.HighestTrackableValue() ||
+		d.SignificantFigures() != want.SignificantFigures() {
+		return fmt.Errorf("decode histogram: range %d–%d µs at %d significant digits, not loadbench's %d–%d at %d: refused rather than approximated",
+			d.LowestTrackableValue(), d.HighestTrackableValue(), d.SignificantFigures(),
+			want.LowestTrackableValue(), want.HighestTrackableValue(), want.SignificantFigures())
+	}
+	h.h = d
 	return nil
 }
+
+// Buckets returns the count of every bucket, in the histogram's order: two
+// histograms of the same samples have equal buckets.
+func (h *Histogram) Buckets() []int64 { return h.lazy().Export().Counts }
