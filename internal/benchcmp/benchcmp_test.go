@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/loadbench/loadbench/internal/gate"
+	"github.com/loadbench/loadbench/internal/testtool"
 	"github.com/loadbench/loadbench/results"
 )
 
@@ -44,7 +45,7 @@ func TestCompareGolden(t *testing.T) {
 		if err := res.Report()(&buf); err != nil {
 			t.Fatal(err)
 		}
-		golden(t, "benchcmp_"+strings.TrimSuffix(strings.TrimPrefix(tc.newFile, "new_"), ".txt")+".golden", buf.Bytes())
+		testtool.Golden(t, "benchcmp_"+strings.TrimSuffix(strings.TrimPrefix(tc.newFile, "new_"), ".txt")+".golden", buf.Bytes())
 	}
 }
 

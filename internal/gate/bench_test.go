@@ -7,6 +7,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/loadbench/loadbench/internal/testtool"
 	"github.com/loadbench/loadbench/results"
 	"golang.org/x/perf/benchfmt"
 )
@@ -18,7 +19,7 @@ func TestWriteBench(t *testing.T) {
 	if err := WriteBench(&buf, run); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "rounds.bench.golden", buf.Bytes())
+	testtool.Golden(t, "rounds.bench.golden", buf.Bytes())
 
 	// Read it back as benchstat would.
 	type key struct{ name, unit string }

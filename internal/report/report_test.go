@@ -1,7 +1,6 @@
 package report_test
 
 import (
-	"bytes"
 	"encoding/xml"
 	"flag"
 	"io"
@@ -16,29 +15,9 @@ import (
 	"github.com/loadbench/loadbench/charts"
 	"github.com/loadbench/loadbench/internal/report"
 	"github.com/loadbench/loadbench/internal/report/reporttest"
+	"github.com/loadbench/loadbench/internal/testtool"
 	"github.com/loadbench/loadbench/results"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
-
-// golden compares got with testdata/name, or rewrites it with -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (run go test -update after checking the change):\n--- got\n%s", name, got)
-	}
-}
 
 // shared is the fixture run rendered once in every format, for the tests
 // that only read it (rendering the charts under -race takes seconds).
@@ -88,13 +67,13 @@ func read(t *testing.T, path string) []byte {
 func TestGoldenMarkdown(t *testing.T) {
 	t.Parallel()
 	dir, _ := writeAll(t)
-	golden(t, "report.md", read(t, filepath.Join(dir, report.MarkdownFile)))
+	testtool.Golden(t, "report.md", read(t, filepath.Join(dir, report.MarkdownFile)))
 }
 
 func TestGoldenJUnit(t *testing.T) {
 	t.Parallel()
 	dir, _ := writeAll(t)
-	golden(t, "junit.xml", read(t, filepath.Join(dir, report.JUnitFile)))
+	testtool.Golden(t, "junit.xml", read(t, filepath.Join(dir, report.JUnitFile)))
 }
 
 func TestMarkdownOrderAndLinks(t *testing.T) {
