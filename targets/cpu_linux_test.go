@@ -141,12 +141,7 @@ func TestBurnDoesNotSleepOnTheRequestPath(t *testing.T) {
 func TestMetricsExposeProcessCPU(t *testing.T) {
 	t.Parallel()
 	_, ts := newTestServer(t, ImplBaseline)
-	resp, err := http.Get(ts.URL + RouteMetrics)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	body := metricsBody(t, ts.URL)
 	for _, want := range []string{"# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total ", "\nprocess_start_time_seconds "} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("metrics lack %q", want)

@@ -3,7 +3,6 @@ package targets
 import (
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"regexp"
 	"strings"
@@ -81,12 +80,7 @@ var processInfoRE = regexp.MustCompile(`(?m)^` + MetricProcessInfo + `\{token="(
 // metricsToken is the token of the target's loadbench_process_info gauge.
 func metricsToken(t *testing.T, url string) string {
 	t.Helper()
-	resp, err := http.Get(url + RouteMetrics)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
+	body := metricsBody(t, url)
 	m := processInfoRE.FindSubmatch(body)
 	if m == nil {
 		t.Fatalf("no %s gauge with a 16-hex token in:\n%s", MetricProcessInfo, body)

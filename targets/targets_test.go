@@ -431,7 +431,8 @@ func loadSecrets(t *testing.T, url string, users int) loadResult {
 	return res
 }
 
-func metricValue(t *testing.T, url, name string) float64 {
+// metricsBody is the target's /metrics text.
+func metricsBody(t *testing.T, url string) []byte {
 	t.Helper()
 	resp, err := http.Get(url + RouteMetrics)
 	if err != nil {
@@ -439,6 +440,12 @@ func metricValue(t *testing.T, url, name string) float64 {
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
+	return body
+}
+
+func metricValue(t *testing.T, url, name string) float64 {
+	t.Helper()
+	body := metricsBody(t, url)
 	for _, line := range strings.Split(string(body), "\n") {
 		var v float64
 		if strings.HasPrefix(line, name+" ") {

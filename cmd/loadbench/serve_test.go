@@ -67,15 +67,7 @@ func TestServeListensAndShutsDown(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Errorf("run %d", resp.StatusCode)
 	}
-	cancel()
-	select {
-	case code := <-done:
-		if code != exitOK {
-			t.Errorf("exit %d: %s", code, errb.String())
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("serve did not stop")
-	}
+	stopServe(t, cancel, done, &errb)
 	b, err := os.ReadFile(auditLog)
 	if err != nil {
 		t.Fatal(err)
@@ -182,6 +174,13 @@ func TestServeBurnReachesTheChat(t *testing.T) {
 	if tool < float64(burn.Milliseconds()) {
 		t.Errorf("tool step took %v ms under --burn %s", tool, burn)
 	}
+	stopServe(t, cancel, done, &errb)
+}
+
+// stopServe cancels a `serve` started in a goroutine that sends its exit
+// code on done, and requires a clean exit within 15 s.
+func stopServe(t *testing.T, cancel func(), done <-chan int, errb *bytes.Buffer) {
+	t.Helper()
 	cancel()
 	select {
 	case code := <-done:
