@@ -385,25 +385,25 @@ func (o CompareOptions) Plan() (results.Plan, error) { return o.plan("compare") 
 // plan checks o and returns it as the typed plan, defaults filled in.
 func (o CompareOptions) plan(op string) (results.Plan, error) {
 	p := results.Plan{
-		Rounds: o.Rounds, MinRounds: orInt(o.MinRounds, DefaultMinRounds),
-		MaxDuration:   results.Duration(orDur(o.MaxDuration, DefaultMaxDuration)),
-		RoundDuration: results.Duration(orDur(o.RoundDuration, DefaultRoundDuration)),
-		Warmup:        results.Duration(orDur(o.Warmup, DefaultWarmup)),
-		Settle:        results.Duration(orDur(o.Settle, DefaultSettle)),
-		Users:         orInt(o.Users, DefaultUsers),
-		Timeout:       results.Duration(orDur(o.Timeout, DefaultTimeout)),
+		Rounds: o.Rounds, MinRounds: or(o.MinRounds, DefaultMinRounds),
+		MaxDuration:   results.Duration(or(o.MaxDuration, DefaultMaxDuration)),
+		RoundDuration: results.Duration(or(o.RoundDuration, DefaultRoundDuration)),
+		Warmup:        results.Duration(or(o.Warmup, DefaultWarmup)),
+		Settle:        results.Duration(or(o.Settle, DefaultSettle)),
+		Users:         or(o.Users, DefaultUsers),
+		Timeout:       results.Duration(or(o.Timeout, DefaultTimeout)),
 		Arrivals:      o.Arrivals.String(),
-		HTTPPath:      orStr(o.HTTPPath, DefaultHTTPPath),
-		WSPath:        orStr(o.WSPath, DefaultWSPath),
-		MaxInFlight:   orInt(o.MaxInFlight, DefaultMaxInFlight),
-		MetricsPath:   orStr(o.MetricsPath, DefaultMetricsPath),
-		GCPath:        orStr(o.GCPath, DefaultGCPath),
-		MaxErrorRate:  orFloat(o.MaxErrorRate, DefaultMaxErrorRate),
-		Budget:        orFloat(o.Budget, DefaultBudget),
+		HTTPPath:      or(o.HTTPPath, DefaultHTTPPath),
+		WSPath:        or(o.WSPath, DefaultWSPath),
+		MaxInFlight:   or(o.MaxInFlight, DefaultMaxInFlight),
+		MetricsPath:   or(o.MetricsPath, DefaultMetricsPath),
+		GCPath:        or(o.GCPath, DefaultGCPath),
+		MaxErrorRate:  or(o.MaxErrorRate, DefaultMaxErrorRate),
+		Budget:        or(o.Budget, DefaultBudget),
 		Percentiles:   slices.Clone(o.Percentiles),
-		Alpha:         orFloat(o.Alpha, DefaultAlpha),
-		ErrorBudget:   orFloat(o.ErrorBudget, DefaultErrorBudget),
-		MaxRetained:   orFloat(o.MaxRetained, DefaultMaxRetained),
+		Alpha:         or(o.Alpha, DefaultAlpha),
+		ErrorBudget:   or(o.ErrorBudget, DefaultErrorBudget),
+		MaxRetained:   or(o.MaxRetained, DefaultMaxRetained),
 		MemoryGate:    !o.NoMemoryGate,
 		Seed:          o.Seed,
 		Baseline:      results.PlanSide{Build: o.Baseline.Build, Args: slices.Clone(o.Baseline.Args)},
@@ -538,29 +538,10 @@ func newComparison(res *compare.Result) *Comparison {
 	return c
 }
 
-func orInt(v, def int) int {
-	if v == 0 {
-		return def
-	}
-	return v
-}
-
-func orFloat(v, def float64) float64 {
-	if v == 0 {
-		return def
-	}
-	return v
-}
-
-func orDur(v, def time.Duration) time.Duration {
-	if v == 0 {
-		return def
-	}
-	return v
-}
-
-func orStr(v, def string) string {
-	if v == "" {
+// or is v, or def when v is the zero value: the one zero-value rule.
+func or[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
 		return def
 	}
 	return v
