@@ -1,6 +1,7 @@
 package loadbench
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -385,25 +386,25 @@ func (o CompareOptions) Plan() (results.Plan, error) { return o.plan("compare") 
 // plan checks o and returns it as the typed plan, defaults filled in.
 func (o CompareOptions) plan(op string) (results.Plan, error) {
 	p := results.Plan{
-		Rounds: o.Rounds, MinRounds: or(o.MinRounds, DefaultMinRounds),
-		MaxDuration:   results.Duration(or(o.MaxDuration, DefaultMaxDuration)),
-		RoundDuration: results.Duration(or(o.RoundDuration, DefaultRoundDuration)),
-		Warmup:        results.Duration(or(o.Warmup, DefaultWarmup)),
-		Settle:        results.Duration(or(o.Settle, DefaultSettle)),
-		Users:         or(o.Users, DefaultUsers),
-		Timeout:       results.Duration(or(o.Timeout, DefaultTimeout)),
+		Rounds: o.Rounds, MinRounds: cmp.Or(o.MinRounds, DefaultMinRounds),
+		MaxDuration:   results.Duration(cmp.Or(o.MaxDuration, DefaultMaxDuration)),
+		RoundDuration: results.Duration(cmp.Or(o.RoundDuration, DefaultRoundDuration)),
+		Warmup:        results.Duration(cmp.Or(o.Warmup, DefaultWarmup)),
+		Settle:        results.Duration(cmp.Or(o.Settle, DefaultSettle)),
+		Users:         cmp.Or(o.Users, DefaultUsers),
+		Timeout:       results.Duration(cmp.Or(o.Timeout, DefaultTimeout)),
 		Arrivals:      o.Arrivals.String(),
-		HTTPPath:      or(o.HTTPPath, DefaultHTTPPath),
-		WSPath:        or(o.WSPath, DefaultWSPath),
-		MaxInFlight:   or(o.MaxInFlight, DefaultMaxInFlight),
-		MetricsPath:   or(o.MetricsPath, DefaultMetricsPath),
-		GCPath:        or(o.GCPath, DefaultGCPath),
-		MaxErrorRate:  or(o.MaxErrorRate, DefaultMaxErrorRate),
-		Budget:        or(o.Budget, DefaultBudget),
+		HTTPPath:      cmp.Or(o.HTTPPath, DefaultHTTPPath),
+		WSPath:        cmp.Or(o.WSPath, DefaultWSPath),
+		MaxInFlight:   cmp.Or(o.MaxInFlight, DefaultMaxInFlight),
+		MetricsPath:   cmp.Or(o.MetricsPath, DefaultMetricsPath),
+		GCPath:        cmp.Or(o.GCPath, DefaultGCPath),
+		MaxErrorRate:  cmp.Or(o.MaxErrorRate, DefaultMaxErrorRate),
+		Budget:        cmp.Or(o.Budget, DefaultBudget),
 		Percentiles:   slices.Clone(o.Percentiles),
-		Alpha:         or(o.Alpha, DefaultAlpha),
-		ErrorBudget:   or(o.ErrorBudget, DefaultErrorBudget),
-		MaxRetained:   or(o.MaxRetained, DefaultMaxRetained),
+		Alpha:         cmp.Or(o.Alpha, DefaultAlpha),
+		ErrorBudget:   cmp.Or(o.ErrorBudget, DefaultErrorBudget),
+		MaxRetained:   cmp.Or(o.MaxRetained, DefaultMaxRetained),
 		MemoryGate:    !o.NoMemoryGate,
 		Seed:          o.Seed,
 		Baseline:      results.PlanSide{Build: o.Baseline.Build, Args: slices.Clone(o.Baseline.Args)},
@@ -536,13 +537,4 @@ func newComparison(res *compare.Result) *Comparison {
 		})
 	}
 	return c
-}
-
-// or is v, or def when v is the zero value: the one zero-value rule.
-func or[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
 }
