@@ -13,27 +13,50 @@ TEST_TIMEOUT  ?= 15m
 build:
 	$(GO) build -o $(BIN) ./cmd/loadbench
 
-# compare runs `loadbench compare` over the built-in targets and ends with one
-# line naming the verdict and what loadbench's exit code means. $(1) = verdict:
-# exit 0 on any verdict (pass, fail, inconclusive), loadbench's code on a run
-# error or bad usage; $(1) = code: always exit with loadbench's code.
-define compare
-	@$(BIN) compare $(COMPARE_FLAGS); code=$$?; \
-	case $$code in \
+# verdict_line names the verdict of loadbench's exit code $$code in the line
+# `make run` and `make gate` end with.
+define verdict_line
+case $$code in \
 	0) v="verdict PASS";; 1) v="verdict FAIL";; 4) v="verdict INCONCLUSIVE";; \
 	2) v="no verdict: bad usage";; 3) v="no verdict: run error";; *) v="no verdict: unexpected exit";; esac; \
-	echo "make $@: $$v (loadbench exit $$code: 0 pass, 1 fail, 4 inconclusive, 3 run error, 2 bad usage)"; \
-	case "$(1)/$$code" in verdict/0|verdict/1|verdict/4) exit 0;; *) exit $$code;; esac
+	echo "make $@: $$v (loadbench exit $$code: 0 pass, 1 fail, 4 inconclusive, 3 run error, 2 bad usage)"
+endef
+
+# compare runs `loadbench compare` over the built-in targets and ends with
+# the verdict's line; it exits 0 on any verdict (pass, fail, inconclusive),
+# loadbench's code on a run error or bad usage.
+define compare
+	@$(BIN) compare $(COMPARE_FLAGS); code=$$?; \
+	$(verdict_line); \
+	case $$code in 0|1|4) exit 0;; *) exit $$code;; esac
 endef
 
 # The main job: a full compare of the built-in targets (legacy vs per-request).
 # Succeeds whenever the compare reached a verdict; see `gate` for pipelines.
 run: build
-	$(call compare,verdict)
+	$(compare)
 
-# The same compare as a pipeline step: exits with loadbench's own code.
+# The same compare as a pipeline step. Inconclusive is neither a pass nor a
+# fail: the change was not shown within the budget nor over it in the time
+# given. So an inconclusive compare is continued once (`compare --continue`:
+# the same run directory, plan and seed, more rounds, the verdict over all of
+# them; its error rates hold) instead of starting over. The last line names
+# the verdict and loadbench's exit code: 0 pass, 1 fail, 2 bad usage, 3 run
+# error, 4 inconclusive even after continuing (a continuation refused, as for
+# a fixed --rounds N, leaves the first verdict). make succeeds on a pass only
+# and, failing, exits 2 as make always does: a pipeline that needs the code
+# itself reads that line, or runs bin/loadbench. The run directory is
+# GATE_OUT, by default $(RUNS)/gate-<UTC timestamp>.
+GATE_OUT ?=
 gate: build
-	$(call compare,code)
+	@out="$(GATE_OUT)"; [ -n "$$out" ] || out="$(RUNS)/gate-$$(date -u +%Y%m%dT%H%M%SZ)"; \
+	$(BIN) compare --out "$$out" $(COMPARE_FLAGS); code=$$?; \
+	if [ $$code -eq 4 ]; then \
+	  echo "make $@: inconclusive: continuing $$out once"; \
+	  $(BIN) compare --continue "$$out"; next=$$?; [ $$next -eq 2 ] || code=$$next; \
+	fi; \
+	$(verdict_line); \
+	exit $$code
 
 # Programs some tests drive beyond Go. A missing one skips those tests, unless
 # LOADBENCH_REQUIRE_TOOLS=1 (set by .ci/run) makes it a failure: say which.

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/loadbench/loadbench/internal/compare"
+	"github.com/loadbench/loadbench/internal/dist"
 	"github.com/loadbench/loadbench/internal/gate"
 	"github.com/loadbench/loadbench/internal/load"
 	"github.com/loadbench/loadbench/internal/report"
@@ -24,15 +25,21 @@ import (
 
 // Defaults of CompareOptions: the zero value of a field means its default.
 const (
-	DefaultMinRounds     = 3                      // rounds before the first look
-	DefaultMaxDuration   = 150 * time.Second      // bound of an automatic compare, all included
+	DefaultMinRounds = 3 // rounds before the first look
+	// DefaultMaxDuration bounds an automatic compare, all included: 28
+	// rounds of 4 s, the plan that passes a candidate +2.5% slower at
+	// every check with 80% power on a 2-core machine (gate.PowerPlan on
+	// the calibration's noise; p99's ~4% round-to-round spread is the
+	// limit). A compare still stops at its first decided look: legacy
+	// against per-request decides after about 10–12 rounds (2 minutes).
+	DefaultMaxDuration   = 5 * time.Minute
 	DefaultRoundDuration = 4 * time.Second        // load per build per round
 	DefaultWarmup        = 3 * time.Second        // unrecorded load per build first
 	DefaultSettle        = 500 * time.Millisecond // pause before memory is read
 	DefaultBudget        = 0.05                   // allowed slowdown: 5%
 	DefaultAlpha         = 0.05                   // 1 − confidence of the decisions
 	DefaultErrorBudget   = 0.001                  // allowed error-rate increase: 0.1 point
-	DefaultMaxRetained   = 64.0                   // allowed heap growth, bytes per answered chat
+	DefaultMaxRetained   = 16.0                   // allowed heap growth over the baseline's, bytes per answered chat
 	DefaultMetricsPath   = "/metrics"             // Prometheus route, scraped when served
 	DefaultGCPath        = "/debug/gc"            // forced-GC route, used when served
 	// DefaultMaxErrorRate is the target error rate of a segment above
@@ -53,7 +60,7 @@ const MaxSeed = 1<<53 - 1
 // readings of each segment (the reports' is compare.ReportReserve).
 const (
 	startReserve   = 2 * time.Second
-	segmentReserve = 1 * time.Second
+	segmentReserve = 500 * time.Millisecond
 )
 
 // DefaultPercentiles are the latency percentiles gated by default: 50, 95
@@ -121,8 +128,11 @@ type CompareOptions struct {
 	// rate over the baseline's (0.001 for 0.1 point); 0 means
 	// DefaultErrorBudget.
 	ErrorBudget float64
-	// MaxRetained is the allowed slope of the candidate's live heap, in
-	// bytes per answered chat; 0 means DefaultMaxRetained. NoMemoryGate
+	// MaxRetained is how much the slope of the candidate's live heap may
+	// exceed the baseline's in the same compare, in bytes per answered
+	// chat; 0 means DefaultMaxRetained (16: half the +32 B/chat leak a
+	// compare must catch; both builds grow 12–15 B/chat in the background,
+	// which the difference cancels). NoMemoryGate
 	// reports the memory without gating it (a deployment that serves no
 	// heap metric).
 	MaxRetained  float64
@@ -155,6 +165,11 @@ type CompareOptions struct {
 	// caller. A library call leaves them empty.
 	CommandLine []string
 	Flags       map[string]string
+	// Generators, when set, runs every segment on several generator
+	// processes (see Options.Generators); the gate judges their merged
+	// segments, and each shard's raw segment is kept beside the merged one
+	// (baseline/round-01/shard-00/). nil runs the load in this process.
+	Generators Generators
 }
 
 // Side is one deployment of a compare.
@@ -314,39 +329,62 @@ func (o CompareOptions) engineConfig(baselineURL, candidateURL string) (compare.
 	}
 	cfg := compare.Config{
 		Plan: plan, Dir: o.Dir, Flags: o.Flags, Args: o.CommandLine,
-		Progress: o.progressFunc(),
+		Progress: progressFunc(o.Progress), Render: renderFunc(o.Reports),
+		Generators: o.Generators,
 	}
-	if o.Reports {
-		cfg.Render = func(dir string, run *results.Run, sum *results.Summary) error {
-			return report.Write(dir, run, sum, report.All...)
-		}
+	return cfg, engineSides(op, &cfg, baselineURL, candidateURL, o.Baseline, o.Candidate)
+}
+
+// renderFunc is the engine's Render: every report, or none.
+func renderFunc(reports bool) func(string, *results.Run, *results.Summary) error {
+	if !reports {
+		return nil
 	}
+	return func(dir string, run *results.Run, sum *results.Summary) error {
+		return report.Write(dir, run, sum, report.All...)
+	}
+}
+
+// engineSides sets each side of cfg, whose plan is set: its URL, the
+// engine's options of cfg.Plan and its access, its metrics client and
+// liveness check.
+func engineSides(op string, cfg *compare.Config, baselineURL, candidateURL string, baseline, candidate Side) error {
+	plan := cfg.Plan
 	for _, s := range []struct {
 		name string
 		url  string
 		side Side
 		dst  *compare.Side
 	}{
-		{results.Baseline, baselineURL, o.Baseline, &cfg.Baseline},
-		{results.Candidate, candidateURL, o.Candidate, &cfg.Candidate},
+		{results.Baseline, baselineURL, baseline, &cfg.Baseline},
+		{results.Candidate, candidateURL, candidate, &cfg.Candidate},
 	} {
 		if s.url == "" {
-			return cfg, usage.Errorf("%s: want both a baseline and a candidate url", op)
+			return usage.Errorf("%s: want both a baseline and a candidate url", op)
 		}
 		access, err := s.side.Access.options(op, s.name+" ")
 		if err != nil {
-			return cfg, err
+			return err
 		}
 		// The engine checks the URL and every load setting as it builds the
 		// side's attacker, whose client then reads the side's metrics.
 		opts := append(loadOptions(plan), access...)
 		a, err := load.NewAttacker(s.url, opts...)
 		if err != nil {
-			return cfg, reop(op, s.name, err)
+			return reop(op, s.name, err)
 		}
-		*s.dst = compare.Side{URL: s.url, Load: opts, Alive: s.side.Alive, Client: a.HTTPClient(probeTimeout)}
+		*s.dst = compare.Side{URL: s.url, Load: opts, Alive: s.side.Alive, Client: a.HTTPClient(probeTimeout), Spec: loadSpec(plan)}
 	}
-	return cfg, nil
+	return nil
+}
+
+// loadSpec is loadOptions as the plain values a generator worker takes.
+func loadSpec(p results.Plan) dist.Spec {
+	return dist.Spec{
+		HTTPRate: p.HTTPRate, WSRate: p.WSRate, Users: p.Users, Timeout: p.Timeout.D(),
+		HTTPPath: p.HTTPPath, WSPath: p.WSPath, MaxInFlight: p.MaxInFlight,
+		MaxSendLag: p.MaxSendLag.D(), MaxEventGap: p.MaxEventGap.D(), Arrivals: p.Arrivals,
+	}
 }
 
 // loadOptions are the engine's options of every segment of plan p.
@@ -407,8 +445,8 @@ func (o CompareOptions) plan(op string) (results.Plan, error) {
 		MaxRetained:   cmp.Or(o.MaxRetained, DefaultMaxRetained),
 		MemoryGate:    !o.NoMemoryGate,
 		Seed:          o.Seed,
-		Baseline:      results.PlanSide{Build: o.Baseline.Build, Args: slices.Clone(o.Baseline.Args)},
-		Candidate:     results.PlanSide{Build: o.Candidate.Build, Args: slices.Clone(o.Candidate.Args)},
+		Baseline:      o.Baseline.planSide(),
+		Candidate:     o.Candidate.planSide(),
 	}
 	if p.Percentiles == nil {
 		p.Percentiles = DefaultPercentiles()
@@ -507,9 +545,8 @@ func maxRounds(p results.Plan) int {
 	return int(left / round)
 }
 
-// progressFunc maps the engine's progress to o.Progress.
-func (o CompareOptions) progressFunc() func(compare.Progress) {
-	f := o.Progress
+// progressFunc maps the engine's progress to f.
+func progressFunc(f func(CompareProgress)) func(compare.Progress) {
 	if f == nil {
 		return nil
 	}

@@ -19,6 +19,8 @@
 //     that `go test -bench` and benchstat read it.
 //   - Compare runs interleaved rounds against a baseline and a candidate
 //     deployment and returns the gate's Verdict.
+//   - Continue adds rounds to a stored, undecided compare (its plan and
+//     seed, the rounds numbered on) and returns the verdict over all.
 //
 // Options and CompareOptions follow one rule: the zero value of a field is
 // its documented default. Rates are Rate values (PerSecond, Max, Off; when

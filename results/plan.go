@@ -74,6 +74,10 @@ type Plan struct {
 	Baseline  PlanSide `json:"baseline"`
 	Candidate PlanSide `json:"candidate"`
 
+	// Continued lists the continuations of the run, in order; each raised
+	// MaxRounds by its AddedRounds. Empty for a run never continued.
+	Continued []Continuation `json:"continued,omitempty"`
+
 	// Unknown lists the fields (by their JSON names) that the run never
 	// recorded: set only for a run written before the plan existed.
 	Unknown []string `json:"unknown,omitempty"`
@@ -87,6 +91,9 @@ type PlanSide struct {
 	Build string `json:"build,omitempty"`
 	// Args are the extra serve flags of a built-in build.
 	Args []string `json:"args,omitempty"`
+	// Headers are the names of the headers sent to it, never their values:
+	// a continued run must be given them again.
+	Headers []string `json:"headers,omitempty"`
 }
 
 // Sequential reports whether the plan adds rounds until decided.

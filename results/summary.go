@@ -27,10 +27,26 @@ type Summary struct {
 	// chats, send lag and saturation, timing violations.
 	Load map[string]map[string]Accounting `json:"load,omitempty"`
 	// Errors is the candidate's target error rate against the baseline's,
-	// pooled over protocols and rounds; nil when nothing was sent.
+	// pooled over protocols and rounds; nil when nothing was sent. Since
+	// ErrorsByProtocol exists its Verdict is theirs combined (fail if any
+	// protocol fails, pass if all pass); runs summarized before it hold the
+	// pooled rule's verdict.
 	Errors *ErrorVerdict `json:"errors,omitempty"`
+	// ErrorsByProtocol is the error rule per protocol (http, ws): a
+	// regression on one protocol is judged on that protocol's chats alone.
+	// Absent in summaries written before it.
+	ErrorsByProtocol map[string]*ErrorVerdict `json:"errors_by_protocol,omitempty"`
+	// MemoryComparison is the candidate's heap slope against the
+	// baseline's in the same compare, the figure the memory rule judges.
+	// Absent in summaries written before it.
+	MemoryComparison *MemoryComparison `json:"memory_comparison,omitempty"`
 	// Sequential describes the looks of a compare that stops when decided.
 	Sequential *Sequential `json:"sequential,omitempty"`
+	// Power says what the plan can show, in one line: "to pass a
+	// candidate up to +2.5% at 80% power: about 28 rounds (the noisiest
+	// check: http p99); this plan's 28 rounds: 81% (from the rounds' own
+	// noise)". Absent in summaries written before it.
+	Power string `json:"power,omitempty"`
 	// Saturated names the segments where the load generator could not keep
 	// its schedule ("baseline round 3 http"); any makes the verdict
 	// inconclusive unless isolation failed.
@@ -53,19 +69,61 @@ type ErrorVerdict struct {
 	Budget          float64 `json:"budget"`
 	Verdict         Verdict `json:"verdict"`
 	Note            string  `json:"note,omitempty"`
+	// Protocol is the protocol of a per-protocol verdict, "" when pooled.
+	Protocol string `json:"protocol,omitempty"`
+	// Rounds is the number of rounds the interval clusters the chats by;
+	// BaselineDesignEffect and CandidateDesignEffect are each build's
+	// design effect (the variance of its error rate over the rounds'
+	// clusters relative to independent chats, at least 1). 0 in summaries
+	// written before them.
+	Rounds                int     `json:"rounds,omitempty"`
+	BaselineDesignEffect  float64 `json:"baseline_design_effect,omitempty"`
+	CandidateDesignEffect float64 `json:"candidate_design_effect,omitempty"`
+}
+
+// MemoryComparison is the memory rule's figure: the candidate's live-heap
+// slope minus the baseline's, both measured at the round boundaries of the
+// same compare, in bytes per chat answered, with its interval at the
+// look's level (CriticalZ, one-sided), against Limit.
+type MemoryComparison struct {
+	BaselineBytesPerChat  float64 `json:"baseline_bytes_per_chat"`
+	CandidateBytesPerChat float64 `json:"candidate_bytes_per_chat"`
+	DiffBytesPerChat      float64 `json:"diff_bytes_per_chat"`
+	DiffLow               float64 `json:"diff_low"`
+	DiffHigh              float64 `json:"diff_high"`
+	Limit                 float64 `json:"limit"`
+	// Information is the information on the slope difference at this look
+	// over the planned (a sequential compare's, over 1 beyond its plan; 0
+	// for a fixed one).
+	Information float64 `json:"information,omitempty"`
+	CriticalZ   float64 `json:"critical_z"`
+	Verdict     Verdict `json:"verdict"`
+	Note        string  `json:"note,omitempty"`
 }
 
 // Sequential is the design of a compare that adds rounds until decided:
-// a look after every round from MinRounds to MaxRounds. This summary's
-// intervals are at LookConfidence, the level of the group-sequential
-// boundary at this look (CriticalZ, one-sided), so stopping at the first
-// decided look keeps each error rate at most (1 − Confidence)/2.
+// a look after every round from MinRounds to MaxRounds. LookConfidence is
+// the two-sided level of a symmetric interval at this look (the
+// error-spending boundary's nominal level, CriticalZ one-sided): the
+// error-rate intervals' and the latency intervals' pass side; each
+// latency verdict carries its own interval's level (LatencyVerdict.
+// Confidence). Stopping at the first decided look keeps each error rate
+// at most (1 − Confidence)/2.
 type Sequential struct {
 	MinRounds      int     `json:"min_rounds"`
 	MaxRounds      int     `json:"max_rounds"`
 	Confidence     float64 `json:"confidence"`
 	LookConfidence float64 `json:"look_confidence"`
 	CriticalZ      float64 `json:"critical_z"`
+	// Spending names the error-spending function; PlanRounds is N_plan,
+	// the rounds the information fraction Information = rounds/N_plan is
+	// measured against (MaxRounds may exceed it in an extended compare);
+	// AlphaSpent is the one-sided error each side may have spent by this
+	// look. Absent in summaries written before them.
+	Spending    string  `json:"spending,omitempty"`
+	PlanRounds  int     `json:"plan_rounds,omitempty"`
+	Information float64 `json:"information,omitempty"`
+	AlphaSpent  float64 `json:"alpha_spent,omitempty"`
 }
 
 // LatencyVerdict is the verdict on one protocol and percentile. The ms
@@ -80,8 +138,17 @@ type LatencyVerdict struct {
 	Ratio       float64 `json:"ratio"`
 	CILow       float64 `json:"ci_low"`
 	CIHigh      float64 `json:"ci_high"`
-	PValue      float64 `json:"p_value"`
-	Verdict     Verdict `json:"verdict"`
+	// PValue is the one-sided fixed-sample p value of the paired t test
+	// against the limit, as if this look were the only one (nominal, not
+	// adjusted for the looks or the checks); the interval decides.
+	PValue  float64 `json:"p_value"`
+	Verdict Verdict `json:"verdict"`
+	// Confidence is the two-sided level of [CILow, CIHigh] at this look:
+	// CIHigh is one-sided at the pass side's nominal level, CILow at the
+	// fail side's, which is divided among FailChecks checks (Holm). 0 in
+	// summaries written before it.
+	Confidence float64 `json:"confidence,omitempty"`
+	FailChecks int     `json:"fail_checks,omitempty"`
 	// MoreRounds, when inconclusive, estimates how many more rounds would
 	// let the data decide.
 	MoreRounds int    `json:"more_rounds,omitempty"`
@@ -137,13 +204,19 @@ func (v IsolationVerdict) ByProtocol() []string {
 	for name := range v.Protocols {
 		names = append(names, name)
 	}
+	SortProtocols(names)
+	return names
+}
+
+// SortProtocols sorts protocol names in report order: http, then ws, then
+// any other by name.
+func SortProtocols(names []string) {
 	slices.SortFunc(names, func(a, b string) int {
 		if d := protoRank(a) - protoRank(b); d != 0 {
 			return d
 		}
 		return strings.Compare(a, b)
 	})
-	return names
 }
 
 // ProtocolText is each protocol's verdict and counts, in report order:

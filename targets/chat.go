@@ -17,7 +17,7 @@ import (
 // when it reaches it.
 const seqLimit = 1 << 16
 
-// errInjected marks a failure injected by WithFailRate.
+// errInjected marks a failure injected by WithFailRate or WithWSFailRate.
 var errInjected = errors.New("injected failure")
 
 // chatSeq is the chat's sequence number: the client's, or the next of the
@@ -40,14 +40,19 @@ func (s *Server) chatSeq(route string, uctx agent.UserExecutionContext, given *u
 	return n
 }
 
-// beforeChat applies the chat-level faults: the per-user leak, the added
-// delay and the injected failure.
-func (s *Server) beforeChat(ctx context.Context, uctx agent.UserExecutionContext, seq uint64) error {
+// beforeChat applies the chat-level faults to a chat on route: the
+// per-user leak, the added delay and the injected failures (WithFailRate
+// on every route, WithWSFailRate on the WebSocket route only, each its own
+// draw).
+func (s *Server) beforeChat(ctx context.Context, route string, uctx agent.UserExecutionContext, seq uint64) error {
 	s.retainUser(uctx.UserID())
 	if err := agent.Pause(ctx, s.cfg.delay); err != nil {
 		return err
 	}
 	if f := s.cfg.failRate; f > 0 && agent.ChatKey(s.failSalt, uctx.UserID(), uctx.ThreadID(), seq) < f {
+		return errInjected
+	}
+	if f := s.cfg.wsFailRate; f > 0 && route == RouteWS && agent.ChatKey("ws-"+s.failSalt, uctx.UserID(), uctx.ThreadID(), seq) < f {
 		return errInjected
 	}
 	return nil

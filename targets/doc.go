@@ -17,7 +17,8 @@
 // Fault injection: WithSlowdown, WithLeak (bytes per chat), WithDelay (a
 // fixed latency per chat), WithBurn (a fixed CPU time per chat, real work on
 // the request path), WithFailRate (a share of chats answered with an
-// error, chosen by a hash of the chat and WithFailSeed), WithLeakPerUser
+// error, chosen by a hash of the chat and WithFailSeed), WithWSFailRate
+// (the same on WebSocket chats only), WithLeakPerUser
 // (bytes once per distinct user id). Metrics include loadbench_chats_in_flight,
 // loadbench_agents_misrouted_total, loadbench_foreign_events_total,
 // loadbench_chats_orphaned_total and the process collector's

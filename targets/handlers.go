@@ -124,7 +124,7 @@ func (s *Server) runChat(w http.ResponseWriter, r *http.Request, req RunRequest,
 	s.inFlight.Add(1)
 	defer s.inFlight.Add(-1)
 	seq := s.chatSeq(RouteRun, uctx, req.ChatSeq)
-	if err := s.beforeChat(r.Context(), uctx, seq); err != nil {
+	if err := s.beforeChat(r.Context(), RouteRun, uctx, seq); err != nil {
 		code := http.StatusInternalServerError
 		if !errors.Is(err, errInjected) {
 			code = http.StatusServiceUnavailable

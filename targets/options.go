@@ -26,6 +26,7 @@ type config struct {
 	delay         time.Duration
 	burn          time.Duration
 	failRate      float64
+	wsFailRate    float64
 	failSeed      uint64
 	leakPerUser   int
 	orphanTimeout time.Duration
@@ -72,6 +73,9 @@ func (c *config) check() error {
 	}
 	if math.IsNaN(c.failRate) || c.failRate < 0 || c.failRate > 1 {
 		return fmt.Errorf("targets: fail rate %v outside [0, 1]", c.failRate)
+	}
+	if math.IsNaN(c.wsFailRate) || c.wsFailRate < 0 || c.wsFailRate > 1 {
+		return fmt.Errorf("targets: WebSocket fail rate %v outside [0, 1]", c.wsFailRate)
 	}
 	return nil
 }
@@ -147,7 +151,14 @@ func WithBurn(d time.Duration) Option {
 // scenario with one seed agree.
 func WithFailRate(f float64) Option { return func(c *config) { c.failRate = f } }
 
-// WithFailSeed changes which chats WithFailRate fails, not how many on
+// WithWSFailRate answers that share of WebSocket chats with a WebSocket
+// error message, and no HTTP chat (fault injection: a regression on one
+// protocol). Like WithFailRate it is keyed by the chat and the fail seed,
+// with a draw of its own; with both set, a WebSocket chat fails if either
+// draw fails it.
+func WithWSFailRate(f float64) Option { return func(c *config) { c.wsFailRate = f } }
+
+// WithFailSeed changes which chats WithFailRate and WithWSFailRate fail, not how many on
 // average: each seed is an independent draw over the same chat keys. Runs
 // of a validation scenario take one each, so that they are independent
 // trials of the error rule; 0 is the default draw.

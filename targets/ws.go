@@ -136,7 +136,7 @@ func (s *Server) wsHandle(ctx context.Context, conn *websocket.Conn, connID stri
 	s.inFlight.Add(1)
 	defer s.inFlight.Add(-1)
 	seq := s.chatSeq(RouteWS, uctx, msg.ChatSeq)
-	if err := s.beforeChat(ctx, uctx, seq); err != nil {
+	if err := s.beforeChat(ctx, RouteWS, uctx, seq); err != nil {
 		if ctx.Err() != nil {
 			return err
 		}

@@ -2,11 +2,16 @@ package main
 
 import (
 	"bufio"
+	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/loadbench/loadbench/internal/testtool"
 )
 
 const ciRecipe = "../../docs/ci/github-actions.yml"
@@ -33,7 +38,7 @@ func TestCIRecipe(t *testing.T) {
 
 	// What the recipe must run; the parse must find exactly these.
 	want := map[string][]string{
-		"compare": {"baseline", "candidate", "header", "out", "quiet", "rounds"},
+		"compare": {"baseline", "candidate", "continue", "header", "max-duration", "out", "quiet"},
 	}
 	got := map[string][]string{}
 	var makeTargets []string
@@ -111,13 +116,86 @@ func TestCIRecipe(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, must := range []string{
-		"--out runs/ci", "runs/ci/report.md", `>> "$GITHUB_STEP_SUMMARY"`, "path: runs/ci",
+		"--out runs/ci", "--continue runs/ci", "runs/ci/report.md", `>> "$GITHUB_STEP_SUMMARY"`, "path: runs/ci",
 		"actions/upload-artifact@", "workflow_dispatch:", "secrets.LOADBENCH_TOKEN",
 		`--header 'Authorization: Bearer ${TOKEN}'`,
 	} {
 		if !strings.Contains(string(text), must) {
 			t.Errorf("the recipe lacks %q", must)
 		}
+	}
+}
+
+// TestCIRecipeContinuesOnce runs the recipe's compare step over a stand-in
+// for bin/loadbench: an inconclusive compare (exit 4) is continued once,
+// with the URLs and the header given again, and the step's exit output is
+// the last verdict's; any other outcome is not continued.
+func TestCIRecipeContinuesOnce(t *testing.T) {
+	t.Parallel()
+	bash := testtool.Need(t, "bash", "bash")
+	var step string
+	for _, s := range runScripts(t, ciRecipe) {
+		if strings.Contains(s, "loadbench compare") {
+			step = s
+		}
+	}
+	if step == "" {
+		t.Fatal("no compare step in the recipe")
+	}
+	for _, tc := range []struct {
+		codes []int // of the stand-in's calls, in order
+		calls int
+		exit  int
+	}{
+		{[]int{exitOK}, 1, exitOK},
+		{[]int{exitFail}, 1, exitFail},
+		{[]int{exitRunError}, 1, exitRunError},
+		{[]int{exitInconclusive, exitOK}, 2, exitOK},
+		{[]int{exitInconclusive, exitFail}, 2, exitFail},
+		{[]int{exitInconclusive, exitInconclusive}, 2, exitInconclusive},
+	} {
+		t.Run(fmt.Sprint(tc.codes), func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			calls := filepath.Join(dir, "calls")
+			script := "#!/bin/sh\nprintf '%s\\n' \"$*\" >> " + calls + "\nn=$(wc -l < " + calls + ")\n"
+			for i, c := range tc.codes {
+				script += fmt.Sprintf("[ $n -eq %d ] && exit %d\n", i+1, c)
+			}
+			script += "exit 99\n"
+			if err := os.MkdirAll(filepath.Join(dir, "bin"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "bin", "loadbench"), []byte(script), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			output := filepath.Join(dir, "github-output")
+			cmd := exec.Command(bash, "-e", "-c", step) // GitHub's default shell for run:
+			cmd.Dir = dir
+			cmd.Env = append(os.Environ(), "GITHUB_OUTPUT="+output, "TOKEN=secret",
+				"BASELINE=https://base.test", "CANDIDATE=https://cand.test", "MAX_DURATION=4m")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("the compare step failed: %v\n%s", err, out)
+			}
+			got, _ := os.ReadFile(calls)
+			lines := strings.Split(strings.TrimSpace(string(got)), "\n")
+			if len(lines) != tc.calls {
+				t.Fatalf("loadbench ran %d times: %q; want %d", len(lines), lines, tc.calls)
+			}
+			first := "compare --baseline https://base.test --candidate https://cand.test --header Authorization: Bearer ${TOKEN} --max-duration 4m --out runs/ci --quiet"
+			if lines[0] != first {
+				t.Errorf("first run: %q, want %q", lines[0], first)
+			}
+			if tc.calls == 2 {
+				want := "compare --continue runs/ci --baseline https://base.test --candidate https://cand.test --header Authorization: Bearer ${TOKEN} --max-duration 4m --quiet"
+				if lines[1] != want {
+					t.Errorf("continuation: %q, want %q", lines[1], want)
+				}
+			}
+			if out, _ := os.ReadFile(output); strings.TrimSpace(string(out)) != fmt.Sprintf("exit=%d", tc.exit) {
+				t.Errorf("step output %q, want exit=%d", out, tc.exit)
+			}
+		})
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,8 @@ import (
 	"github.com/loadbench/loadbench"
 	"github.com/loadbench/loadbench/internal/agent"
 	"github.com/loadbench/loadbench/internal/builtin"
+	"github.com/loadbench/loadbench/internal/dist"
+	"github.com/loadbench/loadbench/results"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -34,6 +37,9 @@ type compareFlags struct {
 	engine                      engineFlags
 	gate                        gateFlags
 	tr, trBase, trCand          transportFlags // transportflags.go
+	cont                        continueFlags  // continue.go
+	generators                  string         // generators.go
+	k8s                         k8sGenFlags    // k8sgen.go
 }
 
 func newCompareCmd(s streams) *cobra.Command {
@@ -44,8 +50,9 @@ func newCompareCmd(s streams) *cobra.Command {
 		Long: `Compare runs the same load against a baseline and a candidate in interleaved
 rounds (A B, B A, ...) and gates the candidate on four things: latency at each
 percentile within the budget of the baseline, a target error rate at most
---error-budget over the baseline's, a live heap that does not grow with the
-chats answered, and no user ever shown another user's data.
+--error-budget over the baseline's on each protocol, a live heap that grows at
+most --max-retained bytes per chat answered faster than the baseline's, and no
+user ever shown another user's data.
 
 With --rounds auto (the default) it adds rounds until every check is decided or
 --max-duration runs out; the verdict's error rates hold however early it stops.
@@ -60,6 +67,13 @@ as its own child process, and ends them when done.
 --body apply to both sides; their --baseline-… and --candidate-… forms replace
 them for one side (two deployments with different tokens). Header values are
 never written: the manifest shows "Name: <redacted>".
+
+--continue DIR continues a stored compare that ended inconclusive (or was cut
+short) with more rounds: the same plan and seed, the rounds numbered on, the
+verdict recomputed over all of them. --max-duration (or --max-rounds, the new
+most rounds in all) sets how far; the plan's other flags may not be given.
+Built-in builds are started again; URLs, headers and TLS flags, never stored,
+are given again.
 
 Exit codes: 0 pass, 1 fail, 2 bad usage, 3 run error, 4 inconclusive.`,
 		Args: cobra.NoArgs,
@@ -91,6 +105,9 @@ Exit codes: 0 pass, 1 fail, 2 bad usage, 3 run error, 4 inconclusive.`,
 	cf.tr.register(f, "")
 	cf.trBase.register(f, "baseline-")
 	cf.trCand.register(f, "candidate-")
+	cf.cont.register(f)
+	f.StringVar(&cf.generators, "generators", "", "run every segment on generators: `SPEC` local:N is N loadbench worker processes on this machine (local:N,netns=ADDR/BITS: each in a network namespace of its own, bridged at ADDR; root; merged for the gate; each shard's raw segment in ROUND/shard-NN); k8s:N is N worker pods of a Kubernetes Indexed Job, for --baseline and --candidate URLs the pods can reach (docs/distributed.md)")
+	cf.k8s.register(f)
 	return cmd
 }
 
@@ -99,6 +116,12 @@ Exit codes: 0 pass, 1 fail, 2 bad usage, 3 run error, 4 inconclusive.`,
 // the built-in targets started around it when no URLs are given.
 func runCompare(cmd *cobra.Command, s streams, cf *compareFlags) error {
 	f := cmd.Flags()
+	if f.Changed("continue") || f.Changed("max-rounds") {
+		if cf.generators != "" || cf.k8s.changed(f) {
+			return usageErr("compare: --generators does not apply to --continue yet")
+		}
+		return runContinue(cmd, s, cf)
+	}
 	builtins := cf.baseline == "" && cf.candidate == ""
 	switch {
 	case (cf.baseline == "") != (cf.candidate == ""):
@@ -142,10 +165,25 @@ func runCompare(cmd *cobra.Command, s streams, cf *compareFlags) error {
 		maps.Copy(o.Flags, t.record(f))
 	}
 	o.Reports = true
+	if cf.generators != "" || cf.k8s.changed(f) {
+		g, err := compareGenerators(cmd.Context(), s, f, &o, cf, builtins)
+		if err != nil {
+			return err
+		}
+		defer g.Close()
+		o.Generators = g
+	}
 	var prog *progressLine
 	if !cf.quiet && isTerminal(s.Err) {
 		prog = &progressLine{w: s.Err}
 		o.Progress = prog.compare
+	}
+	if !cf.quiet && !cf.jsonOut {
+		// Say up front what the compare can show (its plan and power),
+		// once it starts: after the options and targets were accepted.
+		if line, err := o.Outlook(); err == nil {
+			o.Progress = announce(s.Err, line, o.Progress)
+		}
 	}
 	var cmp *loadbench.Comparison
 	if builtins {
@@ -254,6 +292,20 @@ func compareOutcome(s streams, dir string, cmp *loadbench.Comparison, runErr err
 	return verdictExit(cmp.Summary.Verdict)
 }
 
+// announce prints line on w when the compare starts, then passes every
+// progress on to next (when set).
+func announce(w io.Writer, line string, next func(loadbench.CompareProgress)) func(loadbench.CompareProgress) {
+	var once sync.Once
+	return func(p loadbench.CompareProgress) {
+		if p.Phase == loadbench.PhaseStart {
+			once.Do(func() { fmt.Fprintln(w, line) })
+		}
+		if next != nil {
+			next(p)
+		}
+	}
+}
+
 // progressLine redraws one status line on a terminal.
 type progressLine struct {
 	mu sync.Mutex
@@ -313,4 +365,46 @@ func applyTransport(f *pflag.FlagSet, o *loadbench.CompareOptions, cf *compareFl
 		side.dst.Access = tr.access()
 	}
 	return nil
+}
+
+// compareGenerators checks o and starts the workers of --generators, each
+// side's access from its transport flags.
+func compareGenerators(ctx context.Context, s streams, f *pflag.FlagSet, o *loadbench.CompareOptions, cf *compareFlags, builtins bool) (generators, error) {
+	if cf.generators == "" {
+		return nil, cf.k8s.check("compare", f, "")
+	}
+	kind, n, err := parseGenerators("compare", cf.generators)
+	if err != nil {
+		return nil, err
+	}
+	if err := cf.k8s.check("compare", f, kind); err != nil {
+		return nil, err
+	}
+	if kind == "k8s" && builtins {
+		return nil, usageErr("compare: --generators k8s:N needs --baseline and --candidate URLs the worker pods can reach: the built-in targets run on this machine only")
+	}
+	if strings.Contains(cf.generators, ",netns=") && builtins {
+		return nil, usageErr("compare: --generators local:N,netns= needs --baseline and --candidate URLs the workers' namespaces can reach: the built-in targets listen on loopback")
+	}
+	plan, err := o.Plan() // before any worker starts
+	if err != nil {
+		return nil, err
+	}
+	if err := shareable("compare", n, plan.Users, 0); err != nil {
+		return nil, err
+	}
+	access := map[string]dist.Access{}
+	for _, side := range []struct {
+		name  string
+		flags *transportFlags
+	}{{results.Baseline, &cf.trBase}, {results.Candidate, &cf.trCand}} {
+		eff := cf.tr.over(f, side.flags)
+		if side.flags.changed(f) {
+			eff.prefix = side.flags.prefix
+		}
+		if access[side.name], err = distAccess("compare", eff); err != nil {
+			return nil, err
+		}
+	}
+	return startGenerators(ctx, s, "compare", cf.generators, cf.k8s, access)
 }

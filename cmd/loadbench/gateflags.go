@@ -29,7 +29,7 @@ func (g *gateFlags) register(f *pflag.FlagSet) {
 	f.StringVar(&g.percentiles, "percentiles", "50,95,99", "latency percentiles gated")
 	f.Float64Var(&g.alpha, "alpha", loadbench.DefaultAlpha, "error rate of the verdict: a false pass and a false fail are each at most alpha/2, over all looks")
 	f.StringVar(&g.errBudget, "error-budget", "0.1%", "how much the candidate's target error rate may exceed the baseline's, in percentage points (0.1% or 0.001)")
-	f.Float64Var(&g.maxRetained, "max-retained", loadbench.DefaultMaxRetained, "live heap the candidate may keep per chat answered, bytes (upper bound of the heap slope)")
+	f.Float64Var(&g.maxRetained, "max-retained", loadbench.DefaultMaxRetained, "live heap the candidate may keep per chat answered beyond the baseline's, bytes (upper bound of the heap slopes' difference)")
 }
 
 // apply parses the flags onto o; the library checks the values. op

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,6 +17,8 @@ import (
 // stand-in for bin/loadbench that exits with each of loadbench's codes, and
 // checks the line they end with and whether make succeeds: run succeeds on
 // any verdict, gate only on a pass; both fail on a run error or bad usage.
+// An inconclusive gate continues its run once, and the continuation's code
+// is the gate's, unless the continuation was refused (bad usage).
 func TestMakeRunNamesTheVerdict(t *testing.T) {
 	t.Parallel()
 	mk := testtool.Need(t, "make", "make")
@@ -23,40 +26,71 @@ func TestMakeRunNamesTheVerdict(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	const exitNone = -1 // not called
+	lines := map[int]string{
+		exitOK: "verdict PASS", exitFail: "verdict FAIL", exitInconclusive: "verdict INCONCLUSIVE",
+		exitRunError: "no verdict: run error", exitUsage: "no verdict: bad usage",
+	}
 	for _, tc := range []struct {
-		code          int
-		line          string
+		code, next    int // the first compare's exit, and the continuation's
 		runOK, gateOK bool
 	}{
-		{exitOK, "verdict PASS", true, true},
-		{exitFail, "verdict FAIL", true, false},
-		{exitInconclusive, "verdict INCONCLUSIVE", true, false},
-		{exitRunError, "no verdict: run error", false, false},
-		{exitUsage, "no verdict: bad usage", false, false},
+		{exitOK, exitNone, true, true},
+		{exitFail, exitNone, true, false},
+		{exitInconclusive, exitInconclusive, true, false},
+		{exitInconclusive, exitOK, true, true},
+		{exitInconclusive, exitFail, true, false},
+		{exitInconclusive, exitUsage, true, false},
+		{exitRunError, exitNone, false, false},
+		{exitUsage, exitNone, false, false},
 	} {
-		t.Run(strconv.Itoa(tc.code), func(t *testing.T) {
+		name := "exit " + strconv.Itoa(tc.code)
+		if tc.next != exitNone {
+			name += " then " + strconv.Itoa(tc.next)
+		}
+		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			stub := filepath.Join(t.TempDir(), "loadbench")
-			script := "#!/bin/sh\necho \"verdict: from the stand-in: $*\"\nexit " + strconv.Itoa(tc.code) + "\n"
+			tmp := t.TempDir()
+			stub, calls := filepath.Join(tmp, "loadbench"), filepath.Join(tmp, "calls")
+			// The first call exits with code, later ones with next.
+			script := "#!/bin/sh\necho \"verdict: from the stand-in: $*\"\necho \"$*\" >> " + calls + "\n" +
+				"if [ $(wc -l < " + calls + ") -gt 1 ]; then exit " + strconv.Itoa(tc.next) + "; fi\nexit " + strconv.Itoa(tc.code) + "\n"
 			if err := os.WriteFile(stub, []byte(script), 0o755); err != nil {
 				t.Fatal(err)
 			}
+			out := filepath.Join(tmp, "gate-run")
 			for _, target := range []string{"run", "gate"} {
+				os.Remove(calls)
 				// -o build: use the stand-in instead of building loadbench.
-				cmd := exec.Command(mk, "-s", "--no-print-directory", "-C", root, "-o", "build", target, "BIN="+stub, "COMPARE_FLAGS=--rounds 4")
+				cmd := exec.Command(mk, "-s", "--no-print-directory", "-C", root, "-o", "build", target, "BIN="+stub, "COMPARE_FLAGS=--rounds 4", "GATE_OUT="+out)
 				cmd.Env = outsideMake(os.Environ()) // also under `make test`
-				out, err := cmd.Output()
+				stdout, err := cmd.Output()
 				var ee *exec.ExitError
 				if err != nil && !errors.As(err, &ee) {
 					t.Fatalf("make %s: %v", target, err)
 				}
-				lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-				want := "make " + target + ": " + tc.line + " (loadbench exit " + strconv.Itoa(tc.code) + ": 0 pass, 1 fail, 4 inconclusive, 3 run error, 2 bad usage)"
-				if lines[0] != "verdict: from the stand-in: compare --rounds 4" || lines[len(lines)-1] != want {
-					t.Errorf("make %s printed\n%s\nwant the compare's output, then %q", target, out, want)
+				code := tc.code
+				wantCalls := []string{"compare --rounds 4"}
+				if target == "gate" {
+					wantCalls = []string{"compare --out " + out + " --rounds 4"}
+					if tc.code == exitInconclusive {
+						wantCalls = append(wantCalls, "compare --continue "+out)
+						if tc.next != exitUsage {
+							code = tc.next
+						}
+					}
+				}
+				printed := strings.Split(strings.TrimSpace(string(stdout)), "\n")
+				want := "make " + target + ": " + lines[code] + " (loadbench exit " + strconv.Itoa(code) + ": 0 pass, 1 fail, 4 inconclusive, 3 run error, 2 bad usage)"
+				if printed[0] != "verdict: from the stand-in: "+wantCalls[0] || printed[len(printed)-1] != want {
+					t.Errorf("make %s printed\n%s\nwant the compare's output, then %q", target, stdout, want)
+				}
+				got, _ := os.ReadFile(calls)
+				if g := strings.Split(strings.TrimSpace(string(got)), "\n"); !slices.Equal(g, wantCalls) {
+					t.Errorf("make %s ran loadbench %q, want %q", target, g, wantCalls)
 				}
 				if ok := target == "run" && tc.runOK || target == "gate" && tc.gateOK; ok != (err == nil) {
-					t.Errorf("make %s after loadbench exit %d: err %v, want success %v", target, tc.code, err, ok)
+					t.Errorf("make %s after loadbench exit %d then %d: err %v, want success %v", target, tc.code, tc.next, err, ok)
 				}
 			}
 		})

@@ -27,6 +27,7 @@ func newServeCmd(s streams) *cobra.Command {
 		burn                          time.Duration
 		debugGC                       bool
 		slowdown, failRate            float64
+		wsFailRate                    float64
 		leak, leakPerUser, cache      int
 		failSeed                      uint64
 		staging                       stagingFlags // servestaging.go
@@ -63,6 +64,9 @@ gracefully on SIGINT or SIGTERM.`,
 			if !(failRate >= 0 && failRate <= 1) {
 				return usageErr("serve: --fail-rate must be between 0 and 1, got %v", failRate)
 			}
+			if !(wsFailRate >= 0 && wsFailRate <= 1) {
+				return usageErr("serve: --ws-fail-rate must be between 0 and 1, got %v", wsFailRate)
+			}
 			if burn < 0 {
 				return usageErr("serve: --burn must not be negative, got %s", burn)
 			}
@@ -79,7 +83,7 @@ gracefully on SIGINT or SIGTERM.`,
 				targets.WithThink(think), targets.WithTool(tool), targets.WithSlowdown(slowdown),
 				targets.WithDebugGC(debugGC), targets.WithLeak(leak),
 				targets.WithProfile(prof), targets.WithConfigureWindow(window), targets.WithFactoryCache(cache),
-				targets.WithDelay(delay), targets.WithBurn(burn), targets.WithFailRate(failRate), targets.WithFailSeed(failSeed), targets.WithLeakPerUser(leakPerUser),
+				targets.WithDelay(delay), targets.WithBurn(burn), targets.WithFailRate(failRate), targets.WithWSFailRate(wsFailRate), targets.WithFailSeed(failSeed), targets.WithLeakPerUser(leakPerUser),
 			}
 			if auditLog != "" {
 				f, err := os.OpenFile(auditLog, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
@@ -144,7 +148,8 @@ gracefully on SIGINT or SIGTERM.`,
 	f.DurationVar(&delay, "delay", 0, "add this latency to every chat (fault injection)")
 	f.DurationVar(&burn, "burn", 0, "spend this much CPU time per chat on the request path, real work and not a sleep, in either build (fault injection: costs capacity, not just latency)")
 	f.Float64Var(&failRate, "fail-rate", 0, "answer this share of chats with an error, chosen per chat key (fault injection)")
-	f.Uint64Var(&failSeed, "fail-seed", 0, "which chats --fail-rate fails: each seed is an independent draw over the same chats (0: the default draw)")
+	f.Float64Var(&wsFailRate, "ws-fail-rate", 0, "answer this share of WebSocket chats with an error and no HTTP chat, chosen per chat key (fault injection: a WebSocket-only regression)")
+	f.Uint64Var(&failSeed, "fail-seed", 0, "which chats --fail-rate and --ws-fail-rate fail: each seed is an independent draw over the same chats (0: the default draw)")
 	f.IntVar(&leakPerUser, "leak-per-user", 0, "retain this many bytes once per distinct user id (fault injection)")
 	f.StringVar(&addr, "addr", "127.0.0.1:8080", "listen address (port 0 picks a free port)")
 	f.DurationVar(&think, "think", agent.DefaultThink, "simulated LLM wait per run")

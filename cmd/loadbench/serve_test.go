@@ -84,6 +84,8 @@ func TestServeBadFaultAndModelFlagsAreUsage(t *testing.T) {
 		{"--fail-rate", "1.5"},
 		{"--fail-rate", "-0.1"},
 		{"--fail-rate", "NaN"},
+		{"--ws-fail-rate", "1.5"},
+		{"--ws-fail-rate", "-0.1"},
 		{"--delay", "-1s"},
 		{"--burn", "-1ms"},
 		{"--leak-per-user", "-1"},

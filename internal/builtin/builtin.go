@@ -52,8 +52,24 @@ func Compare(ctx context.Context, spec Spec, o loadbench.CompareOptions) (*loadb
 	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("compare: %w: %w", err, usage.ErrUsage)
 	}
-	procs := make([]*targets.Process, 2)
+	procs, err := start(ctx, spec, o.Dir, "")
 	defer stop(procs)
+	if err != nil {
+		keepRecord(o, err)
+		return nil, startErr(err)
+	}
+	for i, b := range []Build{spec.Baseline, spec.Candidate} {
+		side := []*loadbench.Side{&o.Baseline, &o.Candidate}[i]
+		side.Build, side.Args, side.Alive = b.Impl, b.Args, procs[i].Alive
+	}
+	return loadbench.Compare(ctx, procs[0].URL, procs[1].URL, o)
+}
+
+// start starts spec's builds side by side, each logging to
+// <dir>/<build><logSuffix>.log. The processes started are returned also
+// with an error (of both builds, joined), to be stopped.
+func start(ctx context.Context, spec Spec, dir, logSuffix string) ([]*targets.Process, error) {
+	procs := make([]*targets.Process, 2)
 	var errs [2]error
 	var wg sync.WaitGroup
 	for i, b := range []Build{spec.Baseline, spec.Candidate} {
@@ -61,26 +77,21 @@ func Compare(ctx context.Context, spec Spec, o loadbench.CompareOptions) (*loadb
 		wg.Go(func() {
 			procs[i], errs[i] = targets.StartProcess(ctx, targets.ProcessConfig{
 				Executable: spec.Executable, Impl: b.Impl, Args: b.Args, Name: name,
-				Log: filepath.Join(o.Dir, name+".log"),
+				Log: filepath.Join(dir, name+logSuffix+".log"),
 			})
 		})
 	}
 	wg.Wait()
-	for _, err := range errs {
-		if err == nil {
-			continue
-		}
-		keepRecord(o, errors.Join(errs[:]...))
-		if errors.Is(err, targets.ErrProcessUsage) {
-			return nil, fmt.Errorf("compare: %w: %w", err, usage.ErrUsage)
-		}
-		return nil, fmt.Errorf("compare: %w", err)
+	return procs, errors.Join(errs[:]...)
+}
+
+// startErr is the error of builds that did not start: bad serve flags are
+// a usage error, anything else a run error.
+func startErr(err error) error {
+	if errors.Is(err, targets.ErrProcessUsage) {
+		return fmt.Errorf("compare: %w: %w", err, usage.ErrUsage)
 	}
-	for i, b := range []Build{spec.Baseline, spec.Candidate} {
-		side := []*loadbench.Side{&o.Baseline, &o.Candidate}[i]
-		side.Build, side.Args, side.Alive = b.Impl, b.Args, procs[i].Alive
-	}
-	return loadbench.Compare(ctx, procs[0].URL, procs[1].URL, o)
+	return fmt.Errorf("compare: %w", err)
 }
 
 // keepRecord writes the manifest of a compare whose targets did not start:

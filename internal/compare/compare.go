@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/loadbench/loadbench/internal/dist"
 	"github.com/loadbench/loadbench/internal/gate"
 	"github.com/loadbench/loadbench/internal/load"
 	"github.com/loadbench/loadbench/internal/procid"
@@ -70,6 +71,17 @@ type Config struct {
 	// Render, when set, renders reports into the run directory after the
 	// summary is written (and for partial runs).
 	Render func(dir string, run *results.Run, sum *results.Summary) error
+	// Resume, when set, is the stored run in Dir that this compare
+	// continues; Plan is its plan extended, the continuation last in
+	// Plan.Continued, whose MaxDuration bounds this call. Its complete
+	// rounds are kept, the segments of a round cut short are measured
+	// again, and the rounds go on from the next number with the same seed
+	// (UserPrefix and the order of the builds continue).
+	Resume *results.Run
+	// Generators, when set, runs every segment (warm-up included) on
+	// several generator processes: the gate sees their merge, and each
+	// shard's raw segment is stored beside it (generators.go).
+	Generators Generators
 }
 
 // Side is how one deployment is reached.
@@ -83,6 +95,9 @@ type Side struct {
 	// Alive, when set, is asked after every segment; an error ends the
 	// compare as a run error (a built-in target that died).
 	Alive func() error
+	// Spec is the plan's load as plain values, for Config.Generators
+	// (Duration and UserPrefix are set per segment).
+	Spec dist.Spec
 }
 
 // Progress is where a compare is.
@@ -151,6 +166,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.Flags != nil {
 		c.manifest.Flags = maps.Clone(cfg.Flags)
 	}
+	if cfg.Resume != nil {
+		if err := c.resume(cfg.Resume); err != nil {
+			return nil, err
+		}
+	}
 	plan := cfg.Plan
 	c.manifest.Plan = &plan
 
@@ -169,6 +189,55 @@ type comparer struct {
 	manifest results.Manifest
 	targets  []*target // baseline, candidate
 	segments []*results.Segment
+	done     int // complete rounds of the resumed run; 0 for a new one
+	// stopInFlags is set when the resumed run's flags said why it stopped.
+	stopInFlags bool
+	shards      []*results.Segment // of the last segment on Generators
+}
+
+// resume takes over the stored run r: its manifest (the caller sets the
+// extended plan), its complete rounds, and the number of the next round.
+// The segments of a round cut short are removed first, so that a reader
+// never mixes a stale segment with the new ones: that round is measured
+// again.
+func (c *comparer) resume(r *results.Run) error {
+	c.done = r.Rounds()
+	c.manifest = r.Manifest
+	c.manifest.Flags = maps.Clone(r.Manifest.Flags)
+	_, c.stopInFlags = c.manifest.Flags["stopped"]
+	delete(c.manifest.Flags, "stopped") // the stored run's, until this one stops
+	c.manifest.Targets = map[string]string{}
+	c.manifest.Stopped, c.manifest.Partial = "", false
+	for _, s := range r.Segments {
+		if s.Manifest.Round <= c.done {
+			c.segments = append(c.segments, s)
+		}
+	}
+	for _, build := range []string{results.Baseline, results.Candidate} {
+		entries, err := os.ReadDir(filepath.Join(c.cfg.Dir, build))
+		if err != nil {
+			return fmt.Errorf("compare: resume: %w", err)
+		}
+		for _, e := range entries {
+			var round int
+			if _, err := fmt.Sscanf(e.Name(), "round-%d", &round); err != nil || round <= c.done {
+				continue
+			}
+			if err := os.RemoveAll(filepath.Join(c.cfg.Dir, build, e.Name())); err != nil {
+				return fmt.Errorf("compare: resume: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// maxDuration bounds this call: the plan's MaxDuration, or for a resumed
+// run its continuation's.
+func (c *comparer) maxDuration() time.Duration {
+	if p := c.cfg.Plan; c.cfg.Resume != nil && len(p.Continued) > 0 {
+		return p.Continued[len(p.Continued)-1].MaxDuration.D()
+	}
+	return c.cfg.Plan.MaxDuration.D()
 }
 
 // rounds is the most rounds the plan runs.
@@ -182,7 +251,7 @@ func (c *comparer) rounds() int {
 // stop records why the compare stopped adding rounds.
 func (c *comparer) stop(why string) {
 	c.manifest.Stopped = why
-	if c.cfg.Flags != nil { // a command's run: its flags say it too, as before the plan
+	if c.cfg.Flags != nil || c.stopInFlags { // a command's run: its flags say it too, as before the plan
 		c.manifest.Flags["stopped"] = why
 	}
 }
@@ -208,7 +277,7 @@ func (c *comparer) run(ctx context.Context) error {
 		}
 	}
 	plan := c.cfg.Plan
-	for round := 1; round <= c.rounds(); round++ {
+	for round := c.done + 1; round <= c.rounds(); round++ {
 		roundStart := time.Now()
 		order := c.targets
 		if candidateFirst(plan.Seed, round) {
@@ -230,7 +299,7 @@ func (c *comparer) run(ctx context.Context) error {
 		}
 		// Stop early when the next round would not fit: fewer looks than
 		// planned keep the error rates (the boundary was set for more).
-		if time.Since(c.start)+time.Since(roundStart)+ReportReserve > plan.MaxDuration.D() {
+		if round < c.rounds() && time.Since(c.start)+time.Since(roundStart)+ReportReserve > c.maxDuration() {
 			c.stop(fmt.Sprintf("out of time after round %d", round))
 			return nil
 		}
@@ -263,6 +332,9 @@ func (c *comparer) discover(ctx context.Context) {
 
 // attack runs one load segment against t.
 func (c *comparer) attack(ctx context.Context, t *target, round int, d time.Duration, phase string) (*results.Segment, error) {
+	if c.cfg.Generators != nil {
+		return c.attackOnGenerators(ctx, t, round, d, phase)
+	}
 	opts := append(slices.Clone(t.side.Load),
 		load.WithDuration(d), load.WithUserPrefix(UserPrefix(c.cfg.Plan.Seed, round)),
 		load.WithProgress(func(lp load.Progress) {
@@ -322,7 +394,7 @@ func (c *comparer) segment(ctx context.Context, t *target, round, order int) (*r
 		return nil, c.runErr(ctx, fmt.Errorf("compare: %s round %d: %w", t.build, round, err))
 	}
 	c.progress(Progress{Round: round, Build: t.build, Phase: PhaseAfter})
-	after, err := c.settledMemory(ctx, t)
+	after, err := c.settledMemory(ctx, t, before)
 	if err != nil {
 		return nil, c.runErr(ctx, fmt.Errorf("compare: %s round %d: %w", t.build, round, err))
 	}
@@ -337,6 +409,9 @@ func (c *comparer) segment(ctx context.Context, t *target, round, order int) (*r
 	seg.Memory = &results.Memory{Before: before, After: after, Requests: requests}
 	seg.Samples = append(append([]results.Sample{gcSample(before, PhaseBefore)}, s.samples()...), gcSample(after, PhaseAfter))
 	if err := results.WriteSegment(results.SegmentDir(c.cfg.Dir, t.build, round), seg); err != nil {
+		return nil, err
+	}
+	if err := c.writeShards(results.SegmentDir(c.cfg.Dir, t.build, round), seg); err != nil {
 		return nil, err
 	}
 	// Only the target's errors are charged: the generator's own (no free
@@ -400,10 +475,13 @@ func (c *comparer) memory(ctx context.Context, t *target) (results.Snapshot, err
 // settledMemory reads t's memory after a segment once factories_live has
 // stayed the same for DefaultFactorySettle, polling every FactoryPoll (a
 // forced GC each time when the target offers one), for at most
-// FactorySettleMax; the last reading counts.
-func (c *comparer) settledMemory(ctx context.Context, t *target) (results.Snapshot, error) {
+// FactorySettleMax; the last reading counts. A first reading whose
+// factories_live is back at before's (every chat's factory released, after
+// the settle pause) counts at once: nothing is left to settle, and waiting
+// would only add DefaultFactorySettle of idle time to every segment.
+func (c *comparer) settledMemory(ctx context.Context, t *target, before results.Snapshot) (results.Snapshot, error) {
 	snap, err := c.memory(ctx, t)
-	if err != nil || snap.FactoriesLive < 0 {
+	if err != nil || snap.FactoriesLive < 0 || snap.FactoriesLive == before.FactoriesLive {
 		return snap, err
 	}
 	deadline := time.Now().Add(FactorySettleMax)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/loadbench/loadbench/internal/load"
+	"github.com/loadbench/loadbench/results"
 )
 
 func TestUserPrefixFreshPerRound(t *testing.T) {
@@ -80,7 +81,7 @@ func TestSettledMemoryPollsUntilStable(t *testing.T) {
 	p := discover(ctx, srv.Client(), srv.URL, "/metrics", "/debug/gc")
 	calls.Store(0)
 	start := time.Now()
-	snap, err := c.settledMemory(ctx, &target{probe: p})
+	snap, err := c.settledMemory(ctx, &target{probe: p}, results.Snapshot{FactoriesLive: 0})
 	if err != nil {
 		t.Fatal(err)
 	}

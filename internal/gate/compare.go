@@ -17,7 +17,13 @@ type Comparison struct {
 	Baseline  benchmath.Summary // center (median) and interval of the baseline's values
 	Candidate benchmath.Summary // the same for the candidate
 	Ratio     float64           // candidate/baseline
-	Lo, Hi    float64           // confidence interval of Ratio at cfg.LookConfidence(n); ±Inf with too few values
+	Lo, Hi    float64           // confidence interval of Ratio at Confidence; ±Inf with too few values
+	// Confidence is the two-sided level of [Lo, Hi] at this look: each
+	// bound is one-sided at its side's nominal level (see ComparePaired).
+	Confidence float64
+	// FailChecks is what the fail side's level was divided by (Holm's
+	// step; Config.FailChecks, at least 1).
+	FailChecks int
 	// P is, for paired values, the one-sided p value of the paired t test
 	// of the mean log ratio against log(1 + budget), in the direction of
 	// the estimate (small: the data are clearly on that side of the
@@ -39,10 +45,14 @@ func (c Comparison) Delta() float64 { return c.Ratio - 1 }
 // baseline[i] and candidate[i] come from the same round (the slices must
 // have the same length). It is a non-inferiority test against the limit
 // L = 1 + cfg.Budget on the per-round log ratios d_i = ln(candidate[i] /
-// baseline[i]): Ratio = exp(mean d), and [Lo, Hi] = exp(mean d ± t·s/√n),
-// the t interval at cfg.LookConfidence(n). Pass when Hi ≤ L, fail when
-// Lo > L, inconclusive otherwise with MoreRounds. Pairs where a value is
-// not positive are left out with a warning.
+// baseline[i]): Ratio = exp(mean d), Hi = exp(mean d + t·s/√n) with t at
+// the look's nominal level of the pass side ((1 − Confidence)/2 spent over
+// the looks), and Lo = exp(mean d − t'·s/√n) with t' at the fail side's
+// (the same design at (1 − Confidence)/2 / FailChecks). Pass when Hi ≤ L,
+// fail when Lo > L, inconclusive otherwise with MoreRounds. Confidence is
+// the interval's two-sided level at this look, 1 − the two sides' nominal
+// levels. Pairs where a value is not positive are left out with a
+// warning.
 func ComparePaired(baseline, candidate []float64, cfg Config) (Comparison, error) {
 	if len(baseline) != len(candidate) {
 		return Comparison{}, fmt.Errorf("compare paired: %d baseline values, %d candidate values", len(baseline), len(candidate))
@@ -66,6 +76,7 @@ func ComparePaired(baseline, candidate []float64, cfg Config) (Comparison, error
 	}
 	c.N = len(d)
 	c.Ratio, c.Lo, c.Hi, c.P = pairedT(d, cfg)
+	c.Confidence, c.FailChecks = cfg.pairedConfidence(c.N), max(1, cfg.FailChecks)
 	c.decide(cfg)
 	switch {
 	case c.Verdict != results.Inconclusive:
@@ -77,8 +88,17 @@ func ComparePaired(baseline, candidate []float64, cfg Config) (Comparison, error
 	return c, nil
 }
 
-// pairedT is the mean log ratio's t interval at cfg.LookConfidence(n) and the
-// one-sided p value against log(limit), all back on the ratio scale.
+// pairedConfidence is the two-sided level of ComparePaired's interval
+// after n rounds: 1 − the pass side's nominal level − the fail side's.
+func (c Config) pairedConfidence(n int) float64 {
+	n = max(n, 2)
+	return 1 - c.tLevel(n, c.alpha()) - c.tLevel(n, c.failAlpha())
+}
+
+// pairedT is the mean log ratio's t interval (Hi at the pass side's level,
+// Lo at the fail side's) and the one-sided p value against log(limit),
+// all back on the ratio scale. The p value is the fixed-sample one, as if
+// this look were the only one: the design's control is in the bounds.
 func pairedT(d []float64, cfg Config) (ratio, lo, hi, p float64) {
 	n := len(d)
 	if n == 0 {
@@ -89,8 +109,7 @@ func pairedT(d []float64, cfg Config) (ratio, lo, hi, p float64) {
 		return math.Exp(m), math.Inf(-1), math.Inf(1), 1
 	}
 	se := sd / math.Sqrt(float64(n))
-	t := cfg.tCritical(n)
-	lo, hi = math.Exp(m-t*se), math.Exp(m+t*se)
+	lo, hi = math.Exp(m-cfg.tCriticalAt(n, cfg.failAlpha())*se), math.Exp(m+cfg.tCritical(n)*se)
 	lim := math.Log(cfg.limit())
 	switch {
 	case se == 0 && m == lim:
@@ -128,6 +147,9 @@ func moreRoundsT(d []float64, cfg Config) int {
 	m, sd := meanSD(d)
 	dist := math.Abs(m - math.Log(cfg.limit()))
 	t := cfg.tCritical(n)
+	if m > math.Log(cfg.limit()) {
+		t = cfg.tCriticalAt(n, cfg.failAlpha())
+	}
 	if !(dist > 0) {
 		return cfg.MaxMoreRounds
 	}

@@ -190,3 +190,85 @@ func TestCompareUnpairedHigherIsBetter(t *testing.T) {
 		t.Errorf("throughput gain: ratio %v verdict %s", c.Ratio, c.Verdict)
 	}
 }
+
+// pairedRounds is six rounds of baseline 10 ms and candidate 10·e^d with
+// per-round log ratios of mean m and standard deviation exactly s.
+func pairedRounds(m, s float64) (b, c []float64) {
+	z := []float64{-1.5, -0.5, 0.5, 1.5, -1, 1} // mean 0
+	_, sz := meanSD(z)
+	for _, v := range z {
+		b = append(b, 10)
+		c = append(c, 10*math.Exp(m+s*v/sz))
+	}
+	return b, c
+}
+
+// The fail side of six checks is Holm's: a check that fails at α/5 but
+// not at α/6 fails only after another check has failed, and its interval
+// carries the level it was tested at. The pass side stays at α.
+func TestHolmFailSide(t *testing.T) {
+	t.Parallel()
+	cfg := DefaultConfig() // fixed design: one look at α = 2.5% per side
+	a, n, s := cfg.alpha(), 6, 0.01
+	t6, t5 := tQuantile(1-a/6, n-1), tQuantile(1-a/5, n-1)
+	lim := math.Log(cfg.limit())
+	// Between the two critical values: over at α/5, not at α/6.
+	between := lim + (t6+t5)/2*s/math.Sqrt(float64(n))
+	mk := func(m float64) *latencyCheck {
+		b, c := pairedRounds(m, s)
+		return &latencyCheck{proto: results.HTTP, pct: 50, bv: b, cv: c}
+	}
+	within := func() []*latencyCheck {
+		var ks []*latencyCheck
+		for range 4 {
+			ks = append(ks, mk(0))
+		}
+		return ks
+	}
+	// Alone with five others within: not a fail (Bonferroni's α/6).
+	checks := append(within(), mk(between), mk(0))
+	decideHolm(checks, cfg)
+	if v := checks[4].cmp; v.Verdict == results.Fail || v.FailChecks != 6 {
+		t.Errorf("borderline check among passes: %s, fail checks %d; want not a fail, at α/6", v.Verdict, v.FailChecks)
+	}
+	// With a clear fail among the six, the borderline one is tested again
+	// at α/5 and fails too.
+	checks = append(within(), mk(between), mk(lim+0.2))
+	decideHolm(checks, cfg)
+	if v := checks[5].cmp; v.Verdict != results.Fail || v.FailChecks != 6 {
+		t.Errorf("clear fail: %s at %d checks, want fail at 6", v.Verdict, v.FailChecks)
+	}
+	if v := checks[4].cmp; v.Verdict != results.Fail || v.FailChecks != 5 {
+		t.Errorf("borderline check after a fail: %s at %d checks, want fail at 5", v.Verdict, v.FailChecks)
+	}
+	// The bounds are at their stated levels: Hi at α, Lo at α/5.
+	v := checks[4].cmp
+	m, se := between, s/math.Sqrt(float64(n))
+	if math.Abs(v.Hi-math.Exp(m+tQuantile(1-a, n-1)*se)) > 1e-9 || math.Abs(v.Lo-math.Exp(m-t5*se)) > 1e-9 {
+		t.Errorf("interval %v–%v, want the t bounds at α and α/5", v.Lo, v.Hi)
+	}
+	if want := 1 - a - a/5; math.Abs(v.Confidence-want) > 1e-12 {
+		t.Errorf("confidence %v, want %v", v.Confidence, want)
+	}
+}
+
+// Evaluate reports each latency interval's real level: with six latency
+// checks, two error checks (one per protocol) and the memory check sharing
+// the fail side, and none failing, 1 − α/2 − α/2/9 for a fixed design
+// (97.22%, not 95%).
+func TestEvaluateLatencyConfidence(t *testing.T) {
+	t.Parallel()
+	good := build{factor: steady(1, tight...), forced: true}
+	sum := Evaluate(synthRun(good, good), DefaultConfig())
+	if len(sum.Latency) != 6 {
+		t.Fatalf("%d latency checks, want 6", len(sum.Latency))
+	}
+	for _, l := range sum.Latency {
+		if want := 1 - 0.025 - 0.025/9; math.Abs(l.Confidence-want) > 1e-12 || l.FailChecks != 9 {
+			t.Errorf("%s: confidence %v at %d checks, want %v at 9", l.Check(), l.Confidence, l.FailChecks, want)
+		}
+	}
+	if !strings.Contains(sum.Power, "at 80% power") {
+		t.Errorf("power note %q", sum.Power)
+	}
+}

@@ -21,10 +21,15 @@ const (
 	// exceed the baseline's: 0.1 percentage point.
 	DefaultErrorBudget = 0.001
 	// DefaultMaxRetainedBytesPerRequest is the heap a candidate may keep
-	// per chat answered: the upper bound of its heap slope must be at most
-	// this. 64 B/chat is about 5 MB a day at one chat per second; a leak of
-	// 128 B/chat is twice over it.
-	DefaultMaxRetainedBytesPerRequest = 64
+	// per chat answered beyond what the baseline keeps in the same
+	// compare: the upper bound of the difference of their heap slopes must
+	// be at most this. Both builds grow 12–15 B/chat in the background,
+	// which the difference cancels; 16 B/chat is half the +32 B/chat leak
+	// the gate must catch, so such a leak sits 16 B/chat over the limit,
+	// several times the interval's half-width at the default plan (heap
+	// noise 20 KB: about 3 B/chat), and fails; an A/A compare sits 16 B/chat
+	// under it and passes. 16 B/chat is about 280 MB a day at 200 chats/s.
+	DefaultMaxRetainedBytesPerRequest = 16
 	// DefaultMaxMoreRounds caps the MoreRounds estimate.
 	DefaultMaxMoreRounds = 100
 )
@@ -43,10 +48,26 @@ type Config struct {
 	// false passes and false fails are each at most (1 − Confidence)/2.
 	Confidence float64
 	// MinRounds and MaxRounds plan a sequential compare: a look after
-	// every round from MinRounds to MaxRounds, with the group-sequential
+	// every round from MinRounds to MaxRounds, with the error-spending
 	// boundary of the package comment. MaxRounds 0 is a fixed design: one
 	// look, at whatever number of rounds there is.
 	MinRounds, MaxRounds int
+	// PlanRounds is N_plan, the rounds the information fraction n/N_plan
+	// of the spending function is measured against; 0 is MaxRounds. A
+	// compare extended beyond its plan (compare --continue) keeps the
+	// PlanRounds it was started with and raises only MaxRounds, so the
+	// looks already taken keep their boundaries and the rounds beyond the
+	// plan spend only the reserve (ReserveShare).
+	PlanRounds int
+	// FailChecks is the number of checks whose fail sides share the
+	// verdict's false-fail rate (Holm's step: each is tested at
+	// (1 − Confidence)/2 / FailChecks); 0 is 1, no adjustment.
+	// ComparePaired reads it; Evaluate sets it itself.
+	FailChecks int
+	// holmOthers is the number of checks besides the latency checks that
+	// share the fail side (errors per protocol, memory); Evaluate sets it
+	// for the latency checks' Holm step-down.
+	holmOthers int
 	// ErrorBudget is the allowed excess of the candidate's target error
 	// rate over the baseline's (0.001 for 0.1 percentage point).
 	ErrorBudget float64
@@ -71,6 +92,13 @@ func PlanConfig(p results.Plan) Config {
 	c.NoMemoryGate = !p.MemoryGate
 	if p.Sequential() {
 		c.MinRounds, c.MaxRounds = p.MinRounds, p.MaxRounds
+		// A continued run keeps the plan it was started with as N_plan:
+		// the rounds its continuations added spend only the reserve.
+		c.PlanRounds = p.MaxRounds
+		for _, k := range p.Continued {
+			c.PlanRounds -= k.AddedRounds
+		}
+		c.PlanRounds = max(c.PlanRounds, max(1, c.MinRounds))
 	} else {
 		c.Rounds = p.Rounds
 	}
@@ -101,6 +129,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("gate config: confidence %v outside (0, 1)", c.Confidence)
 	case c.MinRounds < 0 || c.MaxRounds < 0 || (c.MaxRounds > 0 && c.MinRounds > c.MaxRounds):
 		return fmt.Errorf("gate config: rounds %d to %d: not a plan", c.MinRounds, c.MaxRounds)
+	case c.PlanRounds < 0:
+		return fmt.Errorf("gate config: plan rounds %d is negative", c.PlanRounds)
+	case c.FailChecks < 0:
+		return fmt.Errorf("gate config: fail checks %d is negative", c.FailChecks)
 	case !(c.ErrorBudget >= 0 && c.ErrorBudget < 1):
 		return fmt.Errorf("gate config: error budget %v outside [0, 1)", c.ErrorBudget)
 	case !(c.MaxRetainedBytesPerRequest >= 0):
@@ -116,9 +148,21 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// LookConfidence is the two-sided level of the intervals of the look after
-// n rounds: Confidence for a fixed design, higher for a sequential one.
-func (c Config) LookConfidence(n int) float64 { return 1 - 2*(1-normalCDF(c.criticalZ(n))) }
+// LookConfidence is the two-sided level of a symmetric interval of the
+// look after n rounds (the error-rate and memory intervals, and the
+// latency intervals' pass side): 1 − 2·(the look's nominal one-sided
+// level). It is Confidence for a fixed design, higher for a sequential
+// one.
+func (c Config) LookConfidence(n int) float64 {
+	return 1 - 2*c.lookLevel(n, c.alpha())
+}
+
+// alpha is the design's one-sided level per side, (1 − Confidence)/2.
+func (c Config) alpha() float64 { return (1 - c.Confidence) / 2 }
+
+// failAlpha is the one-sided level of each check's fail side: alpha over
+// FailChecks.
+func (c Config) failAlpha() float64 { return c.alpha() / float64(max(1, c.FailChecks)) }
 
 // limit is 1 + Budget.
 func (c Config) limit() float64 { return 1 + c.Budget }

@@ -3,11 +3,12 @@
 // Evaluate reads a compare run (results.Run: interleaved rounds, one load
 // segment per build and round) and returns its results.Summary: a latency
 // verdict per protocol and percentile, an error-rate verdict, a memory and
-// an isolation verdict per build, and an overall verdict on the candidate.
-// It is a pure function of the stored data (the sequential plan is in the
-// run's manifest flags min-rounds and max-rounds), so a summary can be
-// recomputed from a run directory at any time, also from a run cut short
-// (only complete rounds count).
+// an isolation verdict per build, an overall verdict on the candidate, and
+// a one-line power note (Summary.Power). It is a pure function of the
+// stored data and the run's plan (manifest.json's "plan", through
+// PlanConfig), so a summary can be recomputed from a run directory at any
+// time, also from a run cut short (only complete rounds count) or
+// continued (compare --continue).
 //
 // CompareUnpaired applies the same decision rule to independent samples;
 // internal/benchcmp uses it to gate `go test -bench` outputs (the
@@ -16,10 +17,12 @@
 //
 // Every check is a test against its limit, never against "no change":
 // pass when the data show the candidate within the limit, fail when they
-// show it over, inconclusive otherwise. Each decision's error rate (a false
-// pass when the truth is over the limit, a false fail when it is within) is
-// at most (1 − Confidence)/2 = 2.5% per check by default, also when the
-// compare stops at its first decided look.
+// show it over, inconclusive otherwise. The error rates are the verdict's,
+// not only each check's: with every true ratio within its limit, the
+// compare fails (a false fail) at most (1 − Confidence)/2 = 2.5% by
+// default, however many latency checks there are and however early the
+// compare stops; with a check over its limit, it passes (a false pass) at
+// most 2.5%. See "Verdict-level error control".
 //
 // # Latency rule
 //
@@ -29,14 +32,25 @@
 // paired. ComparePaired, the one entry point for "latency rule over paired
 // per-round values", works on the per-round log ratios
 // d_i = ln(candidate_i / baseline_i): Ratio = exp(mean d), and the interval
-// is exp(mean d ± t·s/√n), the paired t interval at the look's level. With
-// L = 1 + Budget:
+// is [exp(mean d − t_f·s/√n), exp(mean d + t_p·s/√n)], a paired t interval
+// whose upper bound is at the pass side's level of the look (t_p) and
+// whose lower bound is at the fail side's (t_f, the Holm level below).
+// With L = 1 + Budget:
 //
 //   - pass: the upper bound ≤ L (the candidate is shown within the budget);
 //   - fail: the lower bound > L (shown over the budget);
-//   - inconclusive: otherwise, with MoreRounds = (t·s/|mean d − ln L|)² − n,
-//     the rounds after which today's spread would separate the ratio from
-//     the limit (a mean's interval does shrink as 1/√n).
+//   - inconclusive: otherwise, with MoreRounds = (t·s/|mean d − ln L|)² − n
+//     (t of the side facing the limit), the rounds after which today's
+//     spread would separate the ratio from the limit (a mean's interval
+//     does shrink as 1/√n).
+//
+// Each verdict carries its interval's true two-sided level at this look,
+// results.LatencyVerdict.Confidence = 1 − (pass side's nominal level) −
+// (fail side's): for six latency checks, two error checks and the memory
+// check in a fixed design 1 − 2.5% − 2.5%/9 = 97.22%; in a sequential one
+// higher, as the looks require. The shown
+// level is the level of the interval as computed, not a rounded design
+// figure (the "98.96% CI" of before was about 99.15%).
 //
 // A percentile is gated only where every segment of both builds has at
 // least MinTailChats (5) answered chats above it: p99 needs 500 chats per
@@ -44,10 +58,13 @@
 // handful of chats, not the percentile, and the check is inconclusive with
 // the reason stated (the note starts "too few chats per round"), whatever
 // its interval says. The summary's BaselineMs and CandidateMs are the
-// geometric means of the per-round values, so they divide to Ratio.
+// geometric means of the per-round values, so they divide to Ratio; the
+// reports show these (internal/report), not medians over the rounds.
 //
 // P is the one-sided paired t test of mean d against ln L, in the direction
-// of the estimate; it is shown, the interval decides. There is no unpaired
+// of the estimate, as a fixed-sample (nominal) p value: it is not adjusted
+// for the looks or the checks, and it is shown, never used: the interval
+// decides, and the interval carries the design. There is no unpaired
 // test: rounds differ in machine conditions, which the pairing cancels.
 //
 // Why a t interval on per-round log ratios, and not order statistics or a
@@ -55,51 +72,156 @@
 // ratios was [min, max], so a tail percentile passed only if all six
 // per-round ratios were within the limit; its width does not shrink as
 // 1/√n either. A percentile of ~1,000 chats is asymptotically normal, so
-// the per-round log ratios suit a t interval. On the real rounds of
-// docs/example-report they spread 0.3% (p50), 1.5% (p95) and 3.4% (p99);
-// at p50, resampling the rounds' own chats reproduces that spread (no
-// round-level noise beyond 0.2% was found), which is what the simulations
-// below draw from. A paired round bootstrap of pooled histograms estimates
-// the same ratio from the same chats, but a percentile bootstrap is known
-// to undercover with 3–12 resampling units (not measured here), and it
-// costs thousands of histogram merges per look. The t rule's error rate at
-// the limit, sequential looks included, is pinned by
-// TestBoundaryAtTheLimit, and its rates on the real rounds by
-// TestSimulatedLatency.
+// the per-round log ratios suit a t interval. A paired round bootstrap of
+// pooled histograms estimates the same ratio from the same chats, but a
+// percentile bootstrap is known to undercover with 3–12 resampling units,
+// and it costs thousands of histogram merges per look.
 //
 // # Sequential design (--rounds auto)
 //
-// compare adds rounds until every check is decided (or one fails) and looks
-// after every round from MinRounds to MaxRounds, MaxRounds being what fits
-// in --max-duration, fixed before any data. Stopping at the first decided
-// look would inflate the error rates if each look used the fixed level, so
-// each look uses a group-sequential boundary of O'Brien–Fleming shape:
-// the one-sided critical value at the look after n rounds is C·√(Max/n),
-// very strict early, close to the fixed design's at the end. C is found by
-// simulating the per-round statistic under the null hypothesis on the limit
-// (200,000 seeded paths, sequentialC/sequentialCt) so that the chance of
-// crossing at any look is (1 − Confidence)/2: for the t rule, on the
-// studentized statistic itself, whose variance is re-estimated at every
-// look. With the default plan (looks after rounds 3 to 12) C_t ≈ 2.15: the
-// t critical values are 240 after 3 rounds (no decision but a huge
-// effect), 22 after 4, 4.3 after 7 and 2.46 after 12 (fixed design: 2.2).
-// The same C·√(Max/n) boundary, with normal quantiles, sets the level of
-// the error-rate and memory intervals. A compare stopped before Max (out of
-// time) has looked fewer times than planned, which keeps the error rates.
-// A fixed --rounds N has one look at the fixed level (MaxRounds 0).
+// compare adds rounds until every check is decided (or one fails), looking
+// after every round from MinRounds (3) on. Stopping at the first decided
+// look would inflate the error rates if each look used the fixed level
+// (8.7% false passes and 9.0% false fails instead of 2.5% each for one
+// check on its limit, TestBoundaryAtTheLimit), so the looks use an error-spending design
+// (Lan and DeMets) over the information fraction t = n/N_plan, N_plan
+// being the planned maximum (Config.PlanRounds; the plan's max_rounds,
+// what fits in --max-duration). Each side (pass, fail) of a check at
+// one-sided level a may have spent, by fraction t,
+//
+//	a(t) = (1 − ρ)·2·(1 − Φ(z_{1−a/2}/√t))   for t ≤ 1 (O'Brien–Fleming type)
+//	a(t) = (1 − ρ)·a + ρ·a·(1 − 1/t)          for t > 1
+//
+// with ρ = ReserveShare = 10%: the planned rounds spend 90% of a; the rest
+// is kept for rounds beyond the plan and is never exhausted, so a compare
+// extended any number of rounds (compare --continue; PlanConfig keeps the
+// N_plan the run was started with, so the looks already taken keep their
+// boundaries) spends at most a in all. O'Brien–Fleming's shape, not
+// Pocock's: it spends almost nothing early (a look after round 3 of 12
+// needs z 4.36, t 295 with 2 degrees of freedom; after round 6 z 3.03,
+// t 5.8) and keeps the last look close to the fixed design's (z 2.14, t
+// 2.53 after 12 of 12 rounds, against 1.96 and 2.20), which is where the
+// within-budget candidates, the ones that need power, are decided;
+// Pocock's flat boundary would decide gross effects a round or two sooner
+// and cost power at the end.
+//
+// The boundary is computed from the looks actually taken, every round from
+// MinRounds to the current one, by recursive numerical integration
+// (Armitage, McPherson and Rowe; design.next): the density of the
+// cumulative sum S_n of standard normal rounds over the paths that have
+// not crossed, on a grid of at least 201 points and steps of at most 0.2
+// of a round's sd; each look's critical value is the one that crosses
+// with the probability a(t_n) − a(t_{n−1}). It is cached and extended a
+// look at a time (a few ms a look; TestDesignIsFast), and it matches a
+// simulation of 200,000 paths (TestDesignMatchesSimulation: 2.30% crossed
+// by round 12 of a plan 3–12 against 2.25% spent). A look before MinRounds
+// (a run cut short) is taken as a first look spending a(n/N_plan).
+//
+// The latency statistic is a t statistic (the variance is estimated anew
+// at every look), so each look's nominal normal level is converted to a t
+// quantile with n − 1 degrees of freedom (the significance-level approach,
+// Jennison and Turnbull ch. 11). Alone, that crosses about 10% too often
+// (2.49% instead of 2.25% by round 12 of 3–12), since successive t
+// statistics are less correlated than normal ones; every nominal level is
+// therefore divided by tKappa (1.15 for 3–12 at 2.5%, 1.11 for 3–28), set
+// by a seeded simulation of 60,000 paths per (MinRounds, N_plan, level).
+// The error-rate intervals use the normal boundary itself (criticalZ), and
+// Summary.Sequential records the design at the look: the spending
+// function's name (Spending), N_plan, the information fraction and the
+// error each side may have spent by now. A fixed --rounds N has one look
+// at the fixed level (MaxRounds 0).
+//
+// # Verdict-level error control
+//
+// A compare fails if any of its checks fails: the latency checks
+// (protocols × percentiles, up to 6), the error check of each protocol
+// and the memory check (up to 9 in all), so a false fail of the verdict is
+// the union of the checks' false fails. The checks' fail sides share it:
+// Evaluate sets FailChecks = m for the error and memory checks, and the
+// latency checks use Holm's step-down (holmLatency) counting the others
+// too: the m checks that can fail (latency checks with enough chats and at
+// least two rounds, plus the others) are each tested at a/m (the same
+// spending design at that level); when r fail, the rest are tested again
+// at a/(m − r), until no more fail. The first step is Bonferroni's, so the
+// verdict's false fail is at most a whatever the checks' correlation; the
+// later steps only tell which other checks fail as well. (A joint max-t
+// critical value exploiting the correlation of p50/p95/p99 would be a
+// little less strict; Holm needs no model of that correlation.) The pass
+// side needs no adjustment: the compare passes only if every check passes,
+// an intersection–union test, so a false pass needs the check that is
+// over its limit to pass, at most a. Memory and errors are separate
+// checks with their own rules below.
+//
+// # Power plan
+//
+// PowerPlan says what a compare can show: the planned rounds N_plan that
+// pass a candidate slower by a given effect at every latency check with
+// a given power (or, over the budget, fail it), from each check's
+// per-round sd of the log ratio: RoundSD of the rounds so far, or
+// CalibrationRoundSD (measured on this machine: p50 0.30/0.49%, p95
+// 0.63/0.58%, p99 3.95/2.57% for HTTP/WebSocket). Each check's probability
+// is the noncentral t's at the plan's last look, and a pass needs all of
+// them (their product, a lower bound for positively correlated checks), so
+// it errs long. With the calibration, the default plan (looks 3–12)
+// passes +3% at every check about 14% of the time; +3% at 80% needs about
+// 43 rounds, +2.5% about 28: p99's noise, not the rule, is the limit.
+// Evaluate puts the +3% (PowerEffect × Budget) line in Summary.Power, from
+// the run's own rounds where there are at least 3.
+//
+// # Seeds
+//
+// Evaluate draws nothing: the boundaries are numerical integrals and the
+// t correction a fixed-seed simulation, constants of the plan. The
+// compare's own seed (results.Plan.Seed, drawn at random per compare and
+// recorded; it derives the rounds' user ids, arrival schedules and fault
+// draws and which build goes first) is copied to Summary.Seed. Every
+// simulation below uses fixed seeds, so its rates are reproducible.
 //
 // # Error rule
 //
 // Target errors (every class but the generator's, results.IsGeneratorError)
-// and chats reaching the target (answered + target errors) are pooled over
-// protocols and rounds per build. Diff = candidate rate − baseline rate with
-// Newcombe's hybrid score interval (Wilson bounds, valid near 0). Pass when
-// the upper bound ≤ ErrorBudget (default 0.1 point); fail when the lower
-// bound > ErrorBudget; inconclusive otherwise. The report shows both rates.
-// Pooling assumes chats fail independently; errors clustered in one round
-// make the interval too narrow (a known limit). compare's old error-rate
-// limit stays as a sanity check for a broken run (exit 3), on the target
-// error rate only.
+// and chats reaching the target (answered + target errors) are counted per
+// protocol, build and round. Each protocol is its own check
+// (Summary.ErrorsByProtocol): a regression on WebSocket alone is judged on
+// WebSocket's chats, not diluted by HTTP's. Diff = candidate rate −
+// baseline rate, with Newcombe's hybrid score interval (Wilson bounds,
+// valid near 0) over each build's counts divided by its Rao–Scott design
+// effect: the variance of the build's rate over the rounds (each round's
+// chats a cluster, R/(R − 1)·Σ(E_r − p·N_r)²/N²) relative to that of
+// independent chats, at least 1. Errors that bunch in a few rounds (a
+// hiccup, a restart) thus count as fewer independent chats and widen the
+// interval. When a build's design effect is over 1 its variance is
+// estimated from its R rounds, so its Wilson bounds use Student's t with
+// R − 1 degrees of freedom at the look's level instead of z. The builds'
+// segments of a round run one after the other: their rates are taken as
+// independent, which any positive correlation within a round would only
+// make conservative. The level is the look's (criticalZ): error counts
+// grow linearly with the rounds, so the rounds are the information scale.
+// The upper bound (the pass side) is at the design's level a, the lower
+// bound (the fail side) at a/FailChecks, the check's share of the
+// verdict's false-fail rate (1 unless Evaluate counts the error checks
+// into the fail side's family).
+// Pass when the upper bound ≤ ErrorBudget (default 0.1 point); fail when
+// the lower bound > ErrorBudget; inconclusive otherwise. Summary.Errors
+// keeps the counts, rates and interval pooled over protocols, with the
+// protocols' combined verdict (fail if any fails, pass if all pass); a
+// summary written before the per-protocol rule holds the pooled rule's
+// verdict there. compare's old error-rate limit stays as a sanity check
+// for a broken run (exit 3), on the target error rate only.
+//
+// errors_test.go pins the rule (800 chats per round, protocol and build,
+// looks after rounds 3–12): +0.5 point on WebSocket only fails 1,000 of
+// 1,000 compares (96.3% over a 0.2% background on both builds; the pooled
+// rule of before 70.1%); A/A without errors passes 1,000 of 1,000; with
+// the candidate exactly 0.1 point over the baseline on both protocols and
+// rounds whose rates vary (log-normal factor, sd 1) the compare falsely
+// fails 4.3% (CI 3.1–5.7%: two checks, at most 2.5% each), the pooled
+// rule of before 26.9%, and the same rule with z in place of Student's t
+// 10.1%: the design effect of 6–12 rounds is itself an estimate. With
+// 0.2% errors on both builds the error checks rarely all pass within 12
+// rounds (2.1% of compares; 9,600 chats per build and protocol measure a
+// difference to about ±0.14 point): builds with background errors need
+// more chats per round or a wider budget.
 //
 // # Memory rule
 //
@@ -109,26 +231,70 @@
 // after every round. The reading before a round that follows a read one
 // is a second look at the same idle heap (byte for byte after a forced
 // GC) and is not counted: two copies of a point narrowed Sen's interval
-// 1.8–3.9 times as if they were new data. With one reading per boundary
-// the interval is finite from about 7 readings (6 rounds) at the looks'
-// levels. The slope is the Theil–Sen estimator (the median of pairwise
-// slopes; robust to a GC outlier) with Sen's interval from Kendall's tau. The candidate
-// passes when the slope's upper bound ≤ MaxRetainedBytesPerRequest (default
-// 64 B per chat answered) and no more factories are live after the last
-// round than the baseline keeps (a legacy baseline keeps its one
-// process-wide factory; a half-migrated candidate keeps the same one, which
-// is the state it starts from, not its leak); fails when the lower bound is
-// over the limit or more factories are live; inconclusive otherwise.
+// 1.8–3.9 times as if they were new data. Each build's slope is the
+// Theil–Sen estimator (the median of pairwise slopes; robust to a GC
+// outlier) with Sen's interval from Kendall's tau; both are reported
+// (results.MemoryVerdict, the baseline's as info).
+//
+// The rule judges the candidate against the baseline of the same compare:
+// D = candidate slope − baseline slope (results.MemoryComparison). Both
+// builds grow 12–15 B/chat in the background (caches, the metrics
+// registry), which an absolute limit charged to the candidate: under the
+// old 64 B/chat absolute limit a candidate could add about 50 B/chat and
+// pass. D's interval combines the two slopes' intervals by the MOVER of
+// Zou and Donner (the construction of Newcombe's interval above):
+// lo = D − √((c − c_lo)² + (b_hi − b)²), hi = D + √((c_hi − c)² + (b − b_lo)²),
+// each slope's bound one-sided at the look's level (SlopeDiff; the lower
+// bound, the fail side, at a/FailChecks as for errors). The
+// candidate passes when hi ≤ MaxRetainedBytesPerRequest (default 16 B per
+// chat answered: half the +32 B/chat leak a compare must catch, so that
+// leak sits 16 B/chat over the limit, several times the interval's
+// half-width) and no more factories are live after the last round than
+// the baseline keeps (a legacy baseline keeps its one process-wide
+// factory; a half-migrated candidate keeps the same one, which is the
+// state it starts from, not its leak); fails when lo is over the limit or
+// more factories are live; inconclusive otherwise, also when the
+// baseline's heap was not read (nothing to judge against).
+//
+// The boundary is on the slope's information scale. A slope's information
+// grows with the spread of its points, Σ(x − x̄)² ∝ k(k + 1)(k + 2) for
+// readings after 0..k rounds: after 6 of 12 rounds it has 15% of its final
+// information, not half, so a boundary indexed by rounds would misstate
+// how correlated the early and late looks are. The memory looks spend the
+// one-sided error a on the information fraction t = I(k)/I(plan) with the
+// Lan–DeMets function of Pocock type, (1 − ρ)·a·ln(1 + (e − 1)·t), and
+// the latency design's reserve beyond the plan (ρ = ReserveShare); the
+// critical values come from simulating the canonical process W(t)/√t
+// (memoryBoundary, 200,000 seeded paths). Pocock's type, because on this
+// scale O'Brien–Fleming's value after 6 of 12 rounds is about 5.7, where
+// Sen's interval of 7 readings is infinite beyond 2.85; with Pocock's it
+// is 2.80 (3.03 after round 3, 2.37 after round 12).
+//
+// memory_test.go pins the rule on simulated compares through the code
+// path of Evaluate (1,600 chats per round and build, both builds growing
+// 13 B/chat, heap noise sd 20 KB per reading; the real readings scatter
+// about 13 KB; looks after rounds 3–12): A/A passes 1,000 of 1,000
+// (median decided look 8); a leak 32 B/chat over the baseline fails 1,000
+// of 1,000 (look 8); 128 B/chat fails 1,000 of 1,000 (look 6). With the
+// candidate exactly on the limit (16 B/chat over the baseline) 0.10%
+// (0.01–0.36%) of 2,000 compares pass and 0.35% (0.14–0.72%) fail, each
+// shown within the design's 2.5%:
+// Sen's ranks and the MOVER are conservative at these sizes. At 20 KB of
+// noise the check is rarely decided before round 8, since 7 readings give
+// Sen's interval only its extreme pairwise slopes; on the real rounds of
+// docs/example-report (legacy against per-request, 14 and 12 B/chat) it
+// passes after round 6 (D −1.7 B/chat, CI −15 to +14).
+//
 // compare reads factories_live after each segment only once it has stayed
 // unchanged for 300 ms (polled every 100 ms, at most 5 s). Every round
-// uses fresh user ids (compare.UserPrefix), so a
-// leak per user id grows with the rounds like a leak per chat: 2,048 B per
-// user, 100 users and ~1,600 chats per segment is 128 B/chat. The old rule
-// (median of per-round retained bytes per chat sent, against 256 B) let a
-// 200 B/chat leak pass. Without /debug/gc (staging) the heap is read from
-// /metrics after the settle time and includes garbage: the same rule
-// applies, its interval is wider, and the note states the detection limit
-// (the interval's width). The baseline is computed the same way, as info.
+// uses fresh user ids (compare.UserPrefix), so a leak per user id grows
+// with the rounds like a leak per chat: 2,048 B per user, 100 users and
+// ~1,600 chats per segment is 128 B/chat. Without /debug/gc (staging) the
+// heap is read from /metrics after the settle time and includes garbage:
+// the same rule applies, its interval is wider, and the note states the
+// detection limit (the interval's width). A target in the load generator's
+// process (either build's) shares its heap: the slopes are reported, not
+// gated, and factories_live is still checked.
 //
 // # Isolation rule
 //
@@ -149,46 +315,78 @@
 //
 // # Simulated error rates
 //
-// sim_test.go draws compares from the real rounds of docs/example-report:
-// each simulated round picks a real round and build, both segments
-// resample 800 chats (200 chats/s × 4 s) from it with a segment jitter
-// calibrated on the real rounds (at least 0.2%), the candidate's chats are
-// multiplied by the effect, and the default plan (looks after rounds 3–12)
-// runs until its first decided look. 2,000 compares
-// per scenario (seeds 100–104, 200–204, 300–303; -short runs 150–300), 95%
-// Clopper–Pearson intervals:
+// sim_test.go resamples whole real rounds: the stored histograms of
+// docs/example-report (8 interleaved rounds, legacy against per-request,
+// 800 chats per segment and protocol; LOADBENCH_SIM_RUN names another
+// run). A real round gives all six checks' values of both builds, so a
+// simulated round carries the real round's joint noise across the
+// checks. Per check, the round's log ratio less the run's mean (its
+// residual) is scaled by √(8/7) for resampling 8 rounds (and up to
+// CalibrationRoundSD where a run's own spread is smaller; the example
+// report's is the calibration) and resampled as a
+// smoothed bootstrap (a normal kernel of Silverman's bandwidth, variance
+// kept: drawing 3–6 of 8 rounds otherwise repeats rounds exactly, which
+// real rounds never do). A/A is the residual alone; "legacy vs
+// per-request" adds the real mean difference of the builds back. An
+// effect is an added delay, as the real faults are: a fixed delay shifts
+// every percentile by itself, so the candidate's values are shifted, not
+// multiplied ("within budget": +189 µs, +2.5% at the fastest check and
+// less at the others; "+10%": +888 µs, at least +10% everywhere). A real
+// added delay is not a pure shift, though: the 20 "budget" runs of
+// docs/validation-runs/validate-c.json measured +5.3–5.5% at p50 and
+// +6.4–7.0% at p95/p99 (chats queue behind slow ones on 2 cores), so the
+// "real shape" rows shift each check by that measured shape, scaled to
+// +2.5% at its largest check. The error and memory checks cannot pass
+// before round 6 (simFloorRounds), so no compare passes before it; a fail
+// may come at any look. 2,000 compares per scenario (seeds 100–109;
+// -short 200), 95% Clopper–Pearson intervals:
 //
-//	latency (2 protocols × p50/p95/p99)  fail                pass                median rounds
-//	A/A                                  0% (0–0.2%)         98.1% (97.4–98.7%)  7
-//	within budget, +2.5%                 0% (0–0.2%)         63.0% (60.8–65.1%)  11
-//	at the budget, +5% (report only)     11.5% (10.1–13.0%)  0%                  12
-//	+10%                                 100% (99.8–100%)    0%                  4
-//	legacy vs per-request (own rounds)   0% (0–0.2%)         96.3% (95.4–97.1%)  9
-//	errors (1,600 chats per round and build)
-//	A/A, 0% both                         0% (0–0.2%)         100%                6
-//	A/A, 0.2% both                       0% (0–0.2%)         56.6%               12
-//	+0.05 point over 0.2%                0.2% (0.1–0.6%)     17.3%               12
-//	+0.5 point (over 0% and over 0.2%)   100% (99.8–100%)    0%                  4–5
-//	memory (heap noise sd 20 KB)
-//	no leak / leak 32 B/chat             0% (0–0.2%)         100%                7
-//	leak 128 B/chat, 2,048 B per user    100% (99.8–100%)    0%                  7
-//	one check exactly on the limit       2.3% pass, 2.5% fail (4,000 paths; design 2.5% each)
-//	the same, fixed level at every look  8.7% pass, 9.0% fail (what the boundary prevents)
+//	latency, looks 3–12 (default plan)   fail           pass                 median rounds
+//	A/A                                  0% (0–0.2%)    96.3% (95.4–97.1%)   9
+//	legacy vs per-request                0% (0–0.2%)    99.5% (99.1–99.8%)   9
+//	within budget, +189 µs               0% (0–0.2%)    39.4% (37.3–41.6%)   12
+//	within budget, real shape ≤ +2.5%    0% (0–0.2%)    25.9% (24.0–27.9%)   12
+//	+10%, +888 µs                        100%           0%                   5
+//	latency, looks 3–28 (PowerPlan for +2.5% at 80%)
+//	A/A                                  0% (0–0.2%)    100% (99.8–100%)     13
+//	legacy vs per-request                0% (0–0.2%)    100% (99.8–100%)     12
+//	within budget, +189 µs               0% (0–0.2%)    92.0% (90.8–93.2%)   20
+//	within budget, real shape ≤ +2.5%    0% (0–0.2%)    87.0% (85.4–88.4%)   22
+//	+10%, +888 µs                        100%           0%                   7
 //
-// "Legacy vs per-request" resamples each build's own segment of the
-// picked round (the legacy baseline's, the per-request candidate's), so
-// it carries the real difference between the builds of the calibration
-// run, the legacy's own tails included; the other rows resample one
-// segment for both builds and apply the effect.
+// The within-budget goal (pass ≥ 80%) needs the longer plan: at 4 s
+// rounds, 28 rounds take 28 × 2 × (4 s + the 0.5 s settle + 0.5 s of
+// reads), about 4.7 minutes, which is why the default --max-duration is
+// 5 minutes (it fits exactly 28; it was 150 s, 12 rounds). The per-run effects stored in
+// validate-c.json agree with the calibration's noise: their spread over
+// 20 runs, times √rounds, is 0.32/0.45% (p50), 0.82/0.85% (p95) and
+// 2.8/4.1% (p99) per round. Those rates are the
+// simulation's and are still to be confirmed by real runs (docs/
+// validation.md): the real default compares of issue 19 decided 20 of 24
+// legacy vs per-request, against 99.5% here: the 8 calibration rounds
+// (largest p99 residuals 6.9% HTTP, 4.8% WebSocket) are one run's, and
+// the real runs' outlier rounds of 7–14% are rarer in them than in those
+// runs.
 //
-// "At the budget" fails more than 2.5% because it puts all six latency
-// checks on their limit at once, and any one failing fails the compare.
-// The A/A latency checks that stay undecided are the p99s; how often
-// depends on how widely per-round p99 ratios spread on the machine. On the
-// current calibration run (docs/example-report: 8 rounds, Poisson arrivals)
-// A/A is decided in 98.1%; on the run stored before it (constant arrivals)
-// 99.5%, and on one of the older model (6 rounds) 89.0%. More chats per
-// build (a longer maximum duration, higher rates) or a p99 budget of its
-// own raise it. docs/validation.md has the real runs that confirm these
-// rates.
+// Verdict-level rates on the limit (TestVerdictAtTheLimit, 4,000 compares,
+// looks 3–12, no floor; rounds drawn normal with the real rounds' sds and
+// correlation across the six checks):
+//
+//	one check (ws p99) on its limit      pass 1.2% (0.9–1.6%)   fail 0.5%
+//	all six on their limits              pass 0%                fail 2.5% (2.0–3.0%)
+//	design, each                         ≤ 2.5%
+//
+// On the resampled real rounds themselves the same cases give pass 2.4%
+// and fail 3.1% (2.6–3.7%): logged, not pinned. Eight rounds have sample
+// skews up to ±0.8 per check, and a one-sided t test at the Holm level
+// a/6 is sensitive to skew; whether the real per-round distribution is
+// that skewed needs more real rounds than are stored. One check on its
+// limit with normal rounds and the t rule alone (TestBoundaryAtTheLimit):
+// pass 2.2%, fail 2.25%; the fixed level at every look instead: 8.7% and
+// 9.0%.
+//
+// The error rule's rates (TestSimulatedErrors, pooled, 1,600 chats per
+// round and build; the per-protocol rule's are in errors_test.go): A/A
+// without errors passes 100%; A/A at 0.2% on both passes 54.6% and never
+// fails; +0.05 point over 0.2% fails 0.2%; +0.5 point fails 100%.
 package gate

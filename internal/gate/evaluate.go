@@ -44,10 +44,7 @@ func Evaluate(run *results.Run, cfg Config) *results.Summary {
 		sum.Partial = true
 	}
 	if cfg.MaxRounds > 0 {
-		sum.Sequential = &results.Sequential{
-			MinRounds: cfg.MinRounds, MaxRounds: cfg.MaxRounds, Confidence: cfg.Confidence,
-			LookConfidence: cfg.LookConfidence(n), CriticalZ: cfg.criticalZ(n),
-		}
+		sum.Sequential = cfg.sequentialSummary(n)
 	}
 	if sum.Partial {
 		warns = append(warns, fmt.Errorf("partial run: %d complete round(s) used", n))
@@ -66,25 +63,28 @@ func Evaluate(run *results.Run, cfg Config) *results.Summary {
 		sum.Isolation[b] = isolationVerdict(b, segs[b])
 	}
 
+	// Every check that can fail the compare shares the verdict's false-fail
+	// rate: the latency checks (Holm's step-down among them), one error
+	// check per protocol and the memory check. A check that fails at its
+	// first-step share, (1 − Confidence)/2 over all of them, fails the
+	// verdict, so the verdict's false fail is at most (1 − Confidence)/2.
+	others := len(errorProtocols(segs[results.Baseline], segs[results.Candidate]))
+	if !cfg.NoMemoryGate {
+		others++
+	}
+	latCfg := cfg
+	latCfg.holmOthers = others
+	cfg.FailChecks = others + len(gatedLatency(latencyChecks(segs[results.Baseline], segs[results.Candidate], cfg)))
 	for _, proto := range protocols(segs) {
-		lv, w := latencyVerdicts(proto, segs[results.Baseline], segs[results.Candidate], cfg)
+		lv, w := latencyVerdicts(proto, segs[results.Baseline], segs[results.Candidate], latCfg)
 		sum.Latency = append(sum.Latency, lv...)
 		warns = append(warns, w...)
 	}
-	sum.Errors = errorVerdict(segs[results.Baseline], segs[results.Candidate], n, cfg)
+	sum.Power = latencyPower(segs[results.Baseline], segs[results.Candidate], n, cfg)
+	sum.Errors, sum.ErrorsByProtocol = errorVerdicts(segs[results.Baseline], segs[results.Candidate], n, cfg)
 	sum.Saturated = saturated(segs)
-	var memReason string
-	// The candidate may keep live as many factories as the baseline keeps
-	// after its last round: a legacy baseline's one process-wide factory
-	// is the state the migration starts from, not a leak of the candidate.
-	keep := max(ReadMemory(segs[results.Baseline]).FactoriesLiveAfter, 0)
-	for _, b := range []string{results.Baseline, results.Candidate} {
-		v, reason := memoryVerdict(b, segs[b], cfg, keep)
-		sum.Memory[b] = v
-		if b == results.Candidate {
-			memReason = reason
-		}
-	}
+	bm, cm, memCmp, memReason := memoryVerdicts(segs[results.Baseline], segs[results.Candidate], cfg)
+	sum.Memory[results.Baseline], sum.Memory[results.Candidate], sum.MemoryComparison = bm, cm, memCmp
 	if sum.Isolation[results.Candidate].Checked == 0 {
 		warns = append(warns, fmt.Errorf("candidate isolation: nothing was checked"))
 	}
@@ -138,98 +138,232 @@ func saturated(segs map[string][]*results.Segment) []string {
 	return out
 }
 
-// errorVerdict applies the error rule of the package comment to the target
-// errors pooled over protocols and rounds; nil when no chat reached either
-// target.
-func errorVerdict(base, cand []*results.Segment, n int, cfg Config) *results.ErrorVerdict {
-	count := func(segs []*results.Segment) (errs, chats int64) {
-		for _, s := range segs {
-			for _, p := range s.Protocols {
-				if p != nil {
-					e := p.TargetErrorCount()
-					errs += e
-					chats += p.Success + e
-				}
-			}
+// errorVerdicts applies the error rule of the package comment to each
+// protocol's target errors (clustered by round), and pools them for the
+// summary's Errors: its counts, rates and interval are over every
+// protocol, its verdict the protocols' combined (fail if any fails, pass
+// if all pass). Both are empty when no chat reached either target.
+func errorVerdicts(base, cand []*results.Segment, n int, cfg Config) (*results.ErrorVerdict, map[string]*results.ErrorVerdict) {
+	protos := errorProtocols(base, cand)
+	if len(protos) == 0 {
+		return nil, nil
+	}
+	// The pass side at the design's level, the fail side at its share of
+	// the verdict's false-fail rate (Config.FailChecks).
+	z, zFail := cfg.criticalZ(n), zQuantile(1-cfg.lookLevel(n, cfg.failAlpha()))
+	byProto := map[string]*results.ErrorVerdict{}
+	var failed, undecided []string
+	for _, proto := range protos {
+		v := clusteredDiff(countErrors(base, proto), countErrors(cand, proto), z, zFail)
+		v.Protocol = proto
+		judgeErrors(v, cfg)
+		byProto[proto] = v
+		switch v.Verdict {
+		case results.Fail:
+			failed = append(failed, proto)
+		case results.Inconclusive:
+			undecided = append(undecided, proto)
 		}
-		return errs, chats
 	}
-	be, bn := count(base)
-	ce, cn := count(cand)
-	if bn == 0 && cn == 0 {
-		return nil
-	}
-	diff, lo, hi := DiffInterval(be, bn, ce, cn, cfg.criticalZ(n))
-	v := &results.ErrorVerdict{
-		BaselineErrors: be, BaselineChats: bn, CandidateErrors: ce, CandidateChats: cn,
-		BaselineRate: frac(be, bn), CandidateRate: frac(ce, cn),
-		Diff: diff, DiffLow: lo, DiffHigh: hi, Budget: cfg.ErrorBudget,
-		Verdict: results.Inconclusive,
-	}
+	pooled := clusteredDiff(countErrors(base, ""), countErrors(cand, ""), z, zFail)
+	pooled.Budget = cfg.ErrorBudget
 	switch {
-	case bn == 0 || cn == 0:
+	case len(failed) > 0:
+		pooled.Verdict = results.Fail
+		pooled.Note = "fails on " + strings.Join(failed, ", ") + " (judged per protocol)"
+	case len(undecided) > 0:
+		pooled.Verdict = results.Inconclusive
+		pooled.Note = "undecided on " + strings.Join(undecided, ", ") + " (judged per protocol)"
+	default:
+		pooled.Verdict = results.Pass
+		if len(protos) > 1 {
+			pooled.Note = "passes on every protocol (judged per protocol)"
+		}
+	}
+	return pooled, byProto
+}
+
+// judgeErrors sets v's budget, verdict and note: pass when the interval's
+// upper bound is within the budget, fail when its lower bound is over.
+func judgeErrors(v *results.ErrorVerdict, cfg Config) {
+	v.Budget, v.Verdict = cfg.ErrorBudget, results.Inconclusive
+	switch {
+	case v.BaselineChats == 0 || v.CandidateChats == 0:
 		v.Note = "no chat reached one of the targets"
-	case hi <= cfg.ErrorBudget:
+	case v.DiffHigh <= cfg.ErrorBudget:
 		v.Verdict = results.Pass
-	case lo > cfg.ErrorBudget:
+	case v.DiffLow > cfg.ErrorBudget:
 		v.Verdict = results.Fail
 	default:
 		v.Note = "more chats needed to tell the difference from the budget"
 	}
-	return v
+}
+
+// latencyPower is the summary's power note (powerNote) for the run's
+// latency checks after n rounds.
+func latencyPower(base, cand []*results.Segment, n int, cfg Config) string {
+	return powerNote(latencyChecks(base, cand, cfg), n, cfg)
 }
 
 // latencyVerdicts compares proto at every percentile over the rounds where
-// both builds have latency samples for it.
+// both builds have latency samples for it. The fail sides of all the
+// latency checks of the run (every protocol in the segments × every
+// percentile) share the verdict's false-fail rate by Holm's step-down
+// (holmLatency); proto's checks are returned.
 func latencyVerdicts(proto string, base, cand []*results.Segment, cfg Config) ([]results.LatencyVerdict, []error) {
+	var out []results.LatencyVerdict
 	var warns []error
-	var bh, ch []*results.Histogram
-	for i := range base {
-		b, c := latency(base[i], proto), latency(cand[i], proto)
-		if b.Count() == 0 || c.Count() == 0 {
-			warns = append(warns, fmt.Errorf("%s round %d: no latency samples for one build, round left out", proto, i+1))
+	for _, k := range holmLatency(base, cand, cfg) {
+		if k.proto != proto {
 			continue
 		}
-		bh, ch = append(bh, b), append(ch, c)
+		out = append(out, k.verdict())
+		warns = append(warns, k.warns...)
 	}
-	var out []results.LatencyVerdict
-	for _, pct := range cfg.Percentiles {
-		bv, cv := quantilesMs(bh, pct), quantilesMs(ch, pct)
-		c, err := ComparePaired(bv, cv, cfg)
+	return out, warns
+}
+
+// latencyCheck is one protocol and percentile: its per-round values and
+// its comparison.
+type latencyCheck struct {
+	proto  string
+	pct    float64
+	bv, cv []float64 // per-round values, ms
+	short  string    // tooFew's reason, "" when the check can be gated
+	cmp    Comparison
+	warns  []error
+}
+
+// holmLatency runs the latency rule over every protocol in the segments
+// and every percentile, with Holm's step-down on the fail side: the m
+// checks that can fail (enough chats, at least 2 rounds) are first tested
+// at (1 − Confidence)/2 / m each; when r of them fail, the rest are tested
+// again at (1 − Confidence)/2 / (m − r), until no more fail. The first
+// step alone is Bonferroni's, so the compare's false fail (any check
+// failing while every true ratio is within its limit) is at most
+// (1 − Confidence)/2; the steps after it only tell which other checks
+// fail. The pass side needs no adjustment: the compare passes only if
+// every check passes (an intersection–union test), so a false pass needs
+// the one check over its limit to pass, at most (1 − Confidence)/2.
+func holmLatency(base, cand []*results.Segment, cfg Config) []*latencyCheck {
+	checks := latencyChecks(base, cand, cfg)
+	decideHolm(checks, cfg)
+	return checks
+}
+
+// latencyChecks is every protocol in the segments × every percentile, with
+// its per-round values, not yet compared.
+func latencyChecks(base, cand []*results.Segment, cfg Config) []*latencyCheck {
+	var checks []*latencyCheck
+	segs := map[string][]*results.Segment{results.Baseline: base, results.Candidate: cand}
+	for _, proto := range protocols(segs) {
+		var warns []error
+		var bh, ch []*results.Histogram
+		for i := range base {
+			b, c := latency(base[i], proto), latency(cand[i], proto)
+			if b.Count() == 0 || c.Count() == 0 {
+				warns = append(warns, fmt.Errorf("%s round %d: no latency samples for one build, round left out", proto, i+1))
+				continue
+			}
+			bh, ch = append(bh, b), append(ch, c)
+		}
+		for i, pct := range cfg.Percentiles {
+			k := &latencyCheck{proto: proto, pct: pct, bv: quantilesMs(bh, pct), cv: quantilesMs(ch, pct), short: tooFew(bh, ch, pct)}
+			if i == 0 {
+				k.warns = warns
+			}
+			checks = append(checks, k)
+		}
+	}
+	return checks
+}
+
+// decideHolm compares every check, with Holm's step-down on the fail side
+// (see holmLatency).
+func decideHolm(checks []*latencyCheck, cfg Config) {
+	gated := gatedLatency(checks)
+	compare := func(k *latencyCheck, failChecks int) {
+		c := cfg
+		c.FailChecks = max(1, failChecks)
+		cmp, err := ComparePaired(k.bv, k.cv, c)
 		if err != nil { // equal lengths by construction
 			panic(err)
 		}
-		lv := results.LatencyVerdict{
-			Protocol:    proto,
-			Percentile:  pct,
-			BaselineMs:  finite(geoMean(bv)),
-			CandidateMs: finite(geoMean(cv)),
-			Ratio:       finite(c.Ratio),
-			CILow:       finite(c.Lo),
-			CIHigh:      finite(c.Hi),
-			PValue:      finiteOr(c.P, 1),
-			Verdict:     c.Verdict,
-			MoreRounds:  c.MoreRounds,
-		}
-		var notes []string
-		if short := tooFew(bh, ch, pct); short != "" {
-			// A percentile estimated from a handful of chats is their
-			// maximum, not the percentile: never gated.
-			lv.Verdict, lv.MoreRounds = results.Inconclusive, 0
-			notes = append(notes, short)
-			warns = append(warns, fmt.Errorf("%s %s: %s", proto, results.PercentileName(pct), short))
-		}
-		if lv.CILow != c.Lo || lv.CIHigh != c.Hi {
-			notes = append(notes, "no confidence interval (stored as 0)")
-		}
-		for _, w := range c.Warnings {
-			notes = append(notes, w.Error())
-			warns = append(warns, fmt.Errorf("%s %s: %w", proto, results.PercentileName(pct), w))
-		}
-		lv.Note = strings.Join(notes, "; ")
-		out = append(out, lv)
+		k.cmp = cmp
 	}
-	return out, warns
+	failed := map[*latencyCheck]bool{}
+	for r := 0; r < len(gated); {
+		m := len(gated) - r + cfg.holmOthers
+		more := 0
+		for _, k := range gated {
+			if failed[k] {
+				continue
+			}
+			compare(k, m)
+			if k.cmp.Verdict == results.Fail {
+				failed[k] = true
+				more++
+			}
+		}
+		if more == 0 {
+			break
+		}
+		r += more
+	}
+	for _, k := range checks {
+		if k.short != "" || len(k.bv) < 2 {
+			compare(k, len(gated)+cfg.holmOthers)
+		}
+	}
+}
+
+// gatedLatency is the checks that can fail: enough chats above the
+// percentile and at least 2 rounds.
+func gatedLatency(checks []*latencyCheck) []*latencyCheck {
+	var gated []*latencyCheck
+	for _, k := range checks {
+		if k.short == "" && len(k.bv) >= 2 {
+			gated = append(gated, k)
+		}
+	}
+	return gated
+}
+
+// verdict is the check's results.LatencyVerdict, with its notes.
+func (k *latencyCheck) verdict() results.LatencyVerdict {
+	c := k.cmp
+	lv := results.LatencyVerdict{
+		Protocol:    k.proto,
+		Percentile:  k.pct,
+		BaselineMs:  finite(geoMean(k.bv)),
+		CandidateMs: finite(geoMean(k.cv)),
+		Ratio:       finite(c.Ratio),
+		CILow:       finite(c.Lo),
+		CIHigh:      finite(c.Hi),
+		Confidence:  finite(c.Confidence),
+		FailChecks:  c.FailChecks,
+		PValue:      finiteOr(c.P, 1),
+		Verdict:     c.Verdict,
+		MoreRounds:  c.MoreRounds,
+	}
+	var notes []string
+	name := results.PercentileName(k.pct)
+	if k.short != "" {
+		// A percentile estimated from a handful of chats is their
+		// maximum, not the percentile: never gated.
+		lv.Verdict, lv.MoreRounds = results.Inconclusive, 0
+		notes = append(notes, k.short)
+		k.warns = append(k.warns, fmt.Errorf("%s %s: %s", k.proto, name, k.short))
+	}
+	if lv.CILow != c.Lo || lv.CIHigh != c.Hi {
+		notes = append(notes, "no confidence interval (stored as 0)")
+	}
+	for _, w := range c.Warnings {
+		notes = append(notes, w.Error())
+		k.warns = append(k.warns, fmt.Errorf("%s %s: %w", k.proto, name, w))
+	}
+	lv.Note = strings.Join(notes, "; ")
+	return lv
 }
 
 // MinTailChats is how many answered chats a segment must have above a

@@ -79,7 +79,9 @@ func synthRun(base, cand build) *results.Run {
 
 func TestEvaluate(t *testing.T) {
 	t.Parallel()
-	legacy := build{factor: steady(1, tight...), leakPerReq: 3000, factories: 1, forced: true}
+	// The legacy baseline grows 10 B/chat; the memory rule judges the
+	// candidate's slope over it.
+	legacy := build{factor: steady(1, tight...), leakPerReq: 10, factories: 1, forced: true}
 	good := build{factor: steady(1, 1.001, 0.998, 1.003, 1.0, 1.002, 0.999), forced: true}
 	for _, tc := range []struct {
 		name        string
@@ -94,16 +96,16 @@ func TestEvaluate(t *testing.T) {
 		{"+3% tight", build{factor: steady(1.03, tight...), forced: true}, results.Pass, "all 6 latency checks", results.Pass, results.Pass, results.Pass},
 		{"+50%", build{factor: steady(1.5, tight...), forced: true}, results.Fail, "+50.0% (CI 1.50–1.50, p<0.001) over the 5% budget (and 5 more failure(s))", results.Pass, results.Pass, results.Fail},
 		{"identical, wide", build{factor: steady(1, 1.09, 0.92, 1.04, 0.95, 1.08, 0.93), forced: true}, results.Inconclusive, "cannot be told from the 5% budget; about", results.Pass, results.Pass, results.Inconclusive},
-		{"leak 4096 B/request", build{factor: good.factor, leakPerReq: 4096, forced: true}, results.Fail, "candidate memory: heap grows 4096 B/chat (CI 4096–4098, limit 64)", results.Fail, results.Pass, results.Pass},
+		{"leak 4096 B/request", build{factor: good.factor, leakPerReq: 4096, forced: true}, results.Fail, "candidate memory: heap slope +4086 B/chat over the baseline's (CI +4081–+4088, limit 16)", results.Fail, results.Pass, results.Pass},
 		{"factories live 3", build{factor: good.factor, factories: 3, forced: true}, results.Fail, "candidate memory: 3 factories live after the last round (the baseline keeps 1)", results.Fail, results.Pass, results.Pass},
 		// A half-migrated candidate keeps the legacy singleton, as the
 		// baseline does: not a leak of the candidate.
 		{"factories live 1, as the baseline", build{factor: good.factor, factories: 1, forced: true}, results.Pass, "all 6", results.Pass, results.Pass, results.Pass},
 		{"violations on ws only", build{factor: good.factor, wsViolations: 2, forced: true}, results.Fail, "candidate isolation: 12 violation(s) in 12000 checks (http pass: 0 of 6000; ws fail: 12 of 6000)", results.Pass, results.Fail, results.Pass},
-		{"leak 128 B/chat", build{factor: good.factor, leakPerReq: 128, forced: true}, results.Fail, "candidate memory: heap grows 128 B/chat", results.Fail, results.Pass, results.Pass},
-		{"leak 30 B/chat", build{factor: good.factor, leakPerReq: 30, forced: true}, results.Pass, "all 6", results.Pass, results.Pass, results.Pass},
-		{"leak 30 B/chat unforced", build{factor: good.factor, leakPerReq: 30}, results.Pass, "all 6", results.Pass, results.Pass, results.Pass},
-		{"leak 600 B/chat unforced", build{factor: good.factor, leakPerReq: 600}, results.Fail, "heap grows 600 B/chat", results.Fail, results.Pass, results.Pass},
+		{"leak 128 B/chat", build{factor: good.factor, leakPerReq: 128, forced: true}, results.Fail, "candidate memory: heap slope +118 B/chat over the baseline's", results.Fail, results.Pass, results.Pass},
+		{"leak 20 B/chat (+10 over the baseline)", build{factor: good.factor, leakPerReq: 20, forced: true}, results.Pass, "all 6", results.Pass, results.Pass, results.Pass},
+		{"leak 20 B/chat unforced", build{factor: good.factor, leakPerReq: 20}, results.Pass, "all 6", results.Pass, results.Pass, results.Pass},
+		{"leak 600 B/chat unforced", build{factor: good.factor, leakPerReq: 600}, results.Fail, "heap slope +590 B/chat over the baseline's", results.Fail, results.Pass, results.Pass},
 		{"violations", build{factor: good.factor, violations: 2, forced: true}, results.Fail, "candidate isolation: 12 violation(s) in 12000 checks", results.Pass, results.Fail, results.Pass},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -136,7 +138,7 @@ func TestEvaluate(t *testing.T) {
 			}
 			// The baseline's numbers are the "before": info, but computed.
 			bm := sum.Memory[results.Baseline]
-			if bm.Verdict != results.Info || bm.RetainedBytesPerRequest < 3000 || bm.FactoriesLiveAfter != 1 {
+			if bm.Verdict != results.Info || bm.RetainedBytesPerRequest < 10 || bm.FactoriesLiveAfter != 1 {
 				t.Errorf("baseline memory %+v", bm)
 			}
 		})

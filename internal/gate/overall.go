@@ -24,8 +24,11 @@ func overall(sum *results.Summary, memReason string, cfg Config) (verdict result
 	if mem.Verdict == results.Fail {
 		fails = append(fails, "candidate memory: "+memReason)
 	}
-	if e := sum.Errors; e != nil && e.Verdict == results.Fail {
-		fails = append(fails, "candidate errors: "+errorText(e))
+	errs := errorChecks(sum)
+	for _, e := range errs {
+		if e.Verdict == results.Fail {
+			fails = append(fails, "candidate "+errorName(e)+": "+errorText(e))
+		}
 	}
 	worst := -1 // the failing latency check with the largest ratio
 	for i, lv := range sum.Latency {
@@ -57,8 +60,10 @@ func overall(sum *results.Summary, memReason string, cfg Config) (verdict result
 	if mem.Verdict == results.Inconclusive {
 		return results.Inconclusive, "candidate memory: " + memReason
 	}
-	if e := sum.Errors; e != nil && e.Verdict == results.Inconclusive {
-		return results.Inconclusive, "candidate errors: " + errorText(e) + " cannot be told from the budget"
+	for _, e := range errs {
+		if e.Verdict == results.Inconclusive {
+			return results.Inconclusive, "candidate " + errorName(e) + ": " + errorText(e) + " cannot be told from the budget"
+		}
 	}
 	for _, lv := range sum.Latency {
 		if lv.Verdict == results.Inconclusive && strings.HasPrefix(lv.Note, tooFewPrefix) {
@@ -95,7 +100,39 @@ func overall(sum *results.Summary, memReason string, cfg Config) (verdict result
 		len(sum.Latency), FormatPercent(cfg.Budget), memText, errText, iso.Checked)
 }
 
-// errorText is "0.62% vs 0.10% (+0.52 points, CI +0.40–+0.65, budget 0.1)".
+// errorChecks are the error verdicts that decide: one per protocol, or
+// the pooled one of a summary without them.
+func errorChecks(sum *results.Summary) []*results.ErrorVerdict {
+	if len(sum.ErrorsByProtocol) == 0 {
+		if sum.Errors == nil {
+			return nil
+		}
+		return []*results.ErrorVerdict{sum.Errors}
+	}
+	var names []string
+	for name, e := range sum.ErrorsByProtocol {
+		if e != nil {
+			names = append(names, name)
+		}
+	}
+	results.SortProtocols(names)
+	var out []*results.ErrorVerdict
+	for _, name := range names {
+		out = append(out, sum.ErrorsByProtocol[name])
+	}
+	return out
+}
+
+// errorName is "ws errors", or "errors" for the pooled verdict.
+func errorName(e *results.ErrorVerdict) string {
+	if e.Protocol == "" {
+		return "errors"
+	}
+	return e.Protocol + " errors"
+}
+
+// errorText is "target error rate 0.62% vs baseline 0.10% (+0.52 points,
+// CI +0.40–+0.65, budget 0.1)".
 func errorText(e *results.ErrorVerdict) string {
 	return fmt.Sprintf("target error rate %.2f%% vs baseline %.2f%% (%+.2f points, CI %+.2f–%+.2f, budget %g)",
 		100*e.CandidateRate, 100*e.BaselineRate, 100*e.Diff, 100*e.DiffLow, 100*e.DiffHigh, 100*e.Budget)

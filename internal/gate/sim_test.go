@@ -11,17 +11,26 @@ import (
 	"github.com/loadbench/loadbench/results"
 )
 
-// The simulations below are calibrated on real per-round data: the stored
-// HDR histograms of docs/example-report (8 rounds × 2 builds × 2 protocols,
-// about 800 chats per segment and protocol, this 2-core machine), or of the
-// run directory in LOADBENCH_SIM_RUN (an absolute path; a real A/A compare,
-// for example). A simulated round picks a real round and build; both
-// simulated segments resample SimChats chats
-// from that segment's distribution (so the round's conditions are shared,
-// as interleaving shares them), each segment gets a log-normal scale
-// jitter of the size the real rounds show beyond resampling noise, and the
-// candidate's chats are multiplied by the effect. Compares run the
-// sequential design of compare's defaults (SimMinRounds..SimMaxRounds).
+// The latency simulation resamples whole real rounds: the stored HDR
+// histograms of docs/example-report (8 interleaved rounds of legacy
+// against per-request, 2 protocols, about 800 chats per segment and
+// protocol, this 2-core machine), or of the run directory in
+// LOADBENCH_SIM_RUN (an absolute path). Each real round gives the six
+// checks' values of both builds, so a simulated round carries the real
+// round's joint noise across the six checks (p50/p95/p99 of one protocol
+// move together, and so do the protocols of one round): per check, the
+// round's log ratio less the run's mean log ratio (its residual), scaled
+// by √(R/(R−1)) for resampling R rounds, and up to CalibrationRoundSD
+// where the run's own spread is smaller (the example report's is the
+// calibration), drawn as a smoothed bootstrap (see simRounds). A/A is the
+// residual alone (the baseline's real value times e^residual); "legacy vs
+// per-request" adds back the real mean difference of the run's builds.
+// An effect is an added delay, as the real faults are: a fixed delay
+// added to every chat adds exactly that delay to every percentile, so the
+// candidate's value is shifted by it, not multiplied; realShape is the
+// shape a real delay was measured to have. The memory and error checks
+// cannot pass before round simFloorRounds, so no simulated compare passes
+// before it; a fail may come at any look.
 
 // Design of the simulated compares: compare's defaults (internal/compare
 // tests check that its plan matches).
@@ -29,86 +38,165 @@ const (
 	SimMinRounds = 3
 	SimMaxRounds = 12
 	SimChats     = 800 // per segment and protocol: 200 chats/s × 4 s
-	simGrid      = 2000
+	// simFloorRounds is the first round at which the error and memory
+	// checks can pass (issue 19, measured on real runs).
+	simFloorRounds = 6
 )
 
-// realRounds is the quantile grid (ms at (j+½)/simGrid) of each real
-// segment, by protocol, build and round.
-type realRounds map[string][2][][]float64
+// realRounds is the checks' per-round values of a real run: b[k][j] and
+// c[k][j] are the baseline's and candidate's value (ms) of check j in
+// round k; resid[k][j] is the scaled residual log ratio, mean[j] the mean
+// log ratio.
+type realRounds struct {
+	checks []string
+	b, c   [][]float64
+	resid  [][]float64
+	mean   []float64
+	sd     []float64   // the scaled residuals' standard deviation
+	smooth float64     // the smoothed bootstrap's bandwidth, in sd units
+	chol   [][]float64 // Cholesky factor of the residuals' correlation
+}
 
-func loadReal(t testing.TB) realRounds {
+// cholesky is the lower Cholesky factor of the residuals' correlation
+// matrix (with a tiny ridge: 8 rounds in 6 dimensions).
+func (rr *realRounds) cholesky() [][]float64 {
+	m := len(rr.checks)
+	corr := make([][]float64, m)
+	for i := range m {
+		corr[i] = make([]float64, m)
+		for j := range m {
+			var c float64
+			for k := range rr.resid {
+				c += rr.resid[k][i] * rr.resid[k][j]
+			}
+			corr[i][j] = c / float64(len(rr.resid)-1) / (rr.sd[i] * rr.sd[j])
+		}
+		corr[i][i] += 1e-9
+	}
+	l := make([][]float64, m)
+	for i := range m {
+		l[i] = make([]float64, m)
+		for j := 0; j <= i; j++ {
+			s := corr[i][j]
+			for k := range j {
+				s -= l[i][k] * l[j][k]
+			}
+			if i == j {
+				l[i][i] = math.Sqrt(max(s, 1e-12))
+			} else {
+				l[i][j] = s / l[j][j]
+			}
+		}
+	}
+	return l
+}
+
+func loadReal(t testing.TB, pcts []float64) *realRounds {
 	t.Helper()
 	dir := "../../docs/example-report"
 	if d := os.Getenv("LOADBENCH_SIM_RUN"); d != "" {
-		dir = d // a real A/A run to calibrate on instead
+		dir = d // a real run to calibrate on instead
 	}
 	run, err := results.ReadRun(dir)
 	if err != nil {
 		t.Fatalf("read example report: %v", err)
 	}
-	out := realRounds{}
-	for _, proto := range []string{results.HTTP, results.WS} {
-		var bs [2][][]float64
-		for bi, b := range []string{results.Baseline, results.Candidate} {
-			for r := 1; r <= run.Rounds(); r++ {
-				h := run.Segment(b, r).Protocols[proto].Latency
-				g := make([]float64, simGrid)
-				for j := range g {
-					g[j] = float64(h.Quantile((float64(j)+0.5)/simGrid).Microseconds()) / 1e3
-				}
-				bs[bi] = append(bs[bi], g)
-			}
+	rr := &realRounds{}
+	cal := CalibrationRoundSD()
+	var base, cand []*results.Segment
+	for r := 1; r <= run.Rounds(); r++ {
+		base, cand = append(base, run.Segment(results.Baseline, r)), append(cand, run.Segment(results.Candidate, r))
+	}
+	cfg := DefaultConfig()
+	cfg.Percentiles = pcts
+	checks := latencyChecks(base, cand, cfg)
+	R := run.Rounds()
+	rr.b, rr.c, rr.resid = make([][]float64, R), make([][]float64, R), make([][]float64, R)
+	for _, k := range checks {
+		name := results.LatencyVerdict{Protocol: k.proto, Percentile: k.pct}.Check()
+		rr.checks = append(rr.checks, name)
+		d := make([]float64, R)
+		for i := range R {
+			d[i] = math.Log(k.cv[i] / k.bv[i])
 		}
-		out[proto] = bs
+		m, sd := meanSD(d)
+		scale := math.Sqrt(float64(R) / float64(R-1))
+		if c := cal[name]; sd > 0 && c > sd {
+			scale *= c / sd
+		}
+		t.Logf("%s: real per-round log ratio mean %+.4f sd %.4f, calibration sd %.4f, scale %.2f", name, m, sd, cal[name], scale)
+		rr.mean = append(rr.mean, m)
+		rr.sd = append(rr.sd, sd*scale)
+		for i := range R {
+			rr.b[i] = append(rr.b[i], k.bv[i])
+			rr.c[i] = append(rr.c[i], k.cv[i])
+			rr.resid[i] = append(rr.resid[i], (d[i]-m)*scale)
+		}
+	}
+	rr.smooth = 1.06 * math.Pow(float64(R), -0.2)
+	rr.chol = rr.cholesky()
+	return rr
+}
+
+// geoMean is the geometric mean of the baseline's values of check j.
+func (rr *realRounds) geoMean(j int) float64 {
+	var s float64
+	for k := range rr.b {
+		s += math.Log(rr.b[k][j])
+	}
+	return math.Exp(s / float64(len(rr.b)))
+}
+
+// delayFor is the delay (ms) that slows the checks by at most effect
+// (every check at most, the fastest check exactly: within budget) or by
+// at least effect (every check at least, the slowest exactly: over it).
+func (rr *realRounds) delayFor(effect float64, atLeast bool) float64 {
+	v := rr.geoMean(0)
+	for j := range rr.checks {
+		if g := rr.geoMean(j); (atLeast && g > v) || (!atLeast && g < v) {
+			v = g
+		}
+	}
+	return effect * v
+}
+
+// realShape is the shape of a real added delay, measured: the mean
+// effect per check of the 20 "budget" runs of docs/validation-runs/
+// validate-c.json (an added delay in the candidate's handler), in percent.
+// A delay adds more at the tails than a pure shift of every chat would
+// (+6.5–7.0% at p95/p99 for +5.3–5.5% at p50): the chats queue behind
+// slower ones on 2 cores.
+var realShape = map[string]float64{
+	"http p50": 5.34, "http p95": 6.54, "http p99": 6.64,
+	"ws p50": 5.46, "ws p95": 6.41, "ws p99": 7.04,
+}
+
+// shapeShift is the per-check shift (ms) of the real delay's shape scaled
+// so that its largest check is +effect.
+func (rr *realRounds) shapeShift(effect float64) []float64 {
+	top := 0.0
+	for _, v := range realShape {
+		top = max(top, v)
+	}
+	out := make([]float64, len(rr.checks))
+	for j, name := range rr.checks {
+		out[j] = effect * realShape[name] / top * rr.geoMean(j)
 	}
 	return out
 }
 
-// segmentPcts resamples n chats from grid, scaled, and returns their
-// percentiles (rank ⌈p·n⌉, as HDR's ValueAtQuantile).
-func segmentPcts(rng *rand.Rand, grid []float64, n int, scale float64, pcts []float64, buf []float64) []float64 {
-	buf = buf[:0]
-	for range n {
-		buf = append(buf, grid[rng.IntN(len(grid))])
-	}
-	slices.Sort(buf)
-	out := make([]float64, len(pcts))
-	for i, p := range pcts {
-		out[i] = buf[max(0, int(math.Ceil(p/100*float64(n)))-1)] * scale
-	}
-	return out
-}
-
-// calibrateJitter is the per-segment log-scale jitter beyond resampling
-// noise: from the real per-round p50 log ratios' variance, less the
-// variance resampling alone gives, over 2 (two segments per ratio). It
-// resamples 1,200 chats per segment, more than the ~800 the calibration
-// run's segments hold, so it takes less of the real spread for resampling
-// noise and errs towards more jitter (a noisier, harder simulation).
-func calibrateJitter(t testing.TB, real realRounds) float64 {
-	rng := rand.New(rand.NewPCG(11, 12))
-	var jit []float64
-	for _, proto := range []string{results.HTTP, results.WS} {
-		var realD, simD []float64
-		for r := range real[proto][0] {
-			b, c := real[proto][0][r], real[proto][1][r]
-			realD = append(realD, math.Log(c[simGrid/2]/b[simGrid/2]))
-		}
-		buf := make([]float64, 0, 1200)
-		for range 400 {
-			r := rng.IntN(len(real[proto][0]))
-			g := real[proto][rng.IntN(2)][r]
-			b := segmentPcts(rng, g, 1200, 1, []float64{50}, buf)[0]
-			c := segmentPcts(rng, g, 1200, 1, []float64{50}, buf)[0]
-			simD = append(simD, math.Log(c/b))
-		}
-		_, sr := meanSD(realD)
-		_, ss := meanSD(simD)
-		j := math.Sqrt(max(0, sr*sr-ss*ss) / 2)
-		t.Logf("%s p50 log ratio sd: real %.4f, resampling alone %.4f → jitter %.4f", proto, sr, ss, j)
-		jit = append(jit, j)
-	}
-	return max(0.002, slices.Max(jit))
+// simCase is one simulated scenario.
+type simCase struct {
+	delay   float64   // ms added to the candidate's every value
+	shift   []float64 // ms added to each check's candidate value (a delay's real shape)
+	own     bool      // keep the real difference between the run's builds
+	onLimit []bool    // checks whose true ratio is exactly the limit
+	floor   int       // no pass before this round (0: none)
+	// normal draws each round's residuals from the multivariate normal
+	// with the real residuals' standard deviations and correlation
+	// instead of resampling real rounds: the rule's own model, with the
+	// real rounds' joint structure across the checks.
+	normal bool
 }
 
 // simOutcome is the result of one simulated compare.
@@ -117,49 +205,78 @@ type simOutcome struct {
 	rounds  int
 }
 
-// simLatency runs one sequential compare of the latency checks (2
-// protocols × the default percentiles) with the candidate multiplied by
-// effect. With ownBuild, each simulated build resamples its own real
-// segment of the picked round (the legacy baseline from the legacy's, the
-// candidate from the per-request build's): the calibration run's own
-// comparison, the real difference between its builds included; without
-// it, both resample one picked segment (A/A plus effect).
-func simLatency(rng *rand.Rand, real realRounds, cfg Config, effect, jitter float64, ownBuild bool) simOutcome {
-	protos := []string{results.HTTP, results.WS}
-	pcts := cfg.Percentiles
-	type series struct{ b, c []float64 }
-	vals := make([]series, len(protos)*len(pcts))
-	buf := make([]float64, 0, SimChats)
+// simRounds runs one sequential compare of the six latency checks on
+// resampled real rounds with the verdict rule of Evaluate (Holm's fail
+// side across the checks, pass when all pass).
+func simRounds(rng *rand.Rand, rr *realRounds, cfg Config, sc simCase) simOutcome {
+	checks := make([]*latencyCheck, len(rr.checks))
+	for j := range checks {
+		checks[j] = &latencyCheck{proto: rr.checks[j], pct: cfg.Percentiles[j%len(cfg.Percentiles)]}
+	}
 	for r := 1; r <= cfg.MaxRounds; r++ {
-		k, x := rng.IntN(len(real[protos[0]][0])), rng.IntN(2)
-		for pi, proto := range protos {
-			gb, gc := real[proto][x][k], real[proto][x][k]
-			if ownBuild {
-				gb, gc = real[proto][0][k], real[proto][1][k]
+		k := rng.IntN(len(rr.b))
+		var z []float64
+		if sc.normal {
+			eps := make([]float64, len(checks))
+			for j := range eps {
+				eps[j] = rng.NormFloat64()
 			}
-			bp := segmentPcts(rng, gb, SimChats, math.Exp(jitter*rng.NormFloat64()), pcts, buf)
-			cp := segmentPcts(rng, gc, SimChats, effect*math.Exp(jitter*rng.NormFloat64()), pcts, buf)
-			for i := range pcts {
-				s := &vals[pi*len(pcts)+i]
-				s.b, s.c = append(s.b, bp[i]), append(s.c, cp[i])
+			z = make([]float64, len(checks))
+			for i := range z {
+				for j := 0; j <= i; j++ {
+					z[i] += rr.chol[i][j] * eps[j]
+				}
 			}
 		}
-		if r < cfg.MinRounds {
+		for j, ck := range checks {
+			// The smoothed bootstrap: a resampled round plus a normal
+			// kernel of Silverman's bandwidth, shrunk to keep the
+			// variance. Without it, compares of 3–6 rounds drawn from 8
+			// often repeat a round exactly, which real rounds never do,
+			// and their t statistics are too large.
+			lr := (rr.resid[k][j] + rr.smooth*rr.sd[j]*rng.NormFloat64()) / math.Sqrt(1+rr.smooth*rr.smooth)
+			if sc.normal {
+				lr = rr.sd[j] * z[j]
+			}
+			if sc.own {
+				lr += rr.mean[j]
+			}
+			if sc.onLimit != nil && sc.onLimit[j] {
+				lr += math.Log(cfg.limit())
+			}
+			b := rr.b[k][j]
+			ck.bv = append(ck.bv, b)
+			c := b*math.Exp(lr) + sc.delay
+			if sc.shift != nil {
+				c += sc.shift[j]
+			}
+			ck.cv = append(ck.cv, c)
+		}
+		if r < max(2, cfg.MinRounds) {
 			continue
 		}
+		decideHolm(checks, cfg)
 		all := true
-		for _, s := range vals {
-			c, _ := ComparePaired(s.b, s.c, cfg)
-			if c.Verdict == results.Fail {
+		for _, ck := range checks {
+			if ck.cmp.Verdict == results.Fail {
 				return simOutcome{results.Fail, r}
 			}
-			all = all && c.Verdict == results.Pass
+			all = all && ck.cmp.Verdict == results.Pass
 		}
-		if all {
+		if all && r >= sc.floor {
 			return simOutcome{results.Pass, r}
 		}
 	}
 	return simOutcome{results.Inconclusive, cfg.MaxRounds}
+}
+
+func runSim(rr *realRounds, cfg Config, sc simCase, trials int, seed uint64) rates {
+	rng := rand.New(rand.NewPCG(seed, 19))
+	out := make([]simOutcome, trials)
+	for k := range out {
+		out[k] = simRounds(rng, rr, cfg, sc)
+	}
+	return tally(out)
 }
 
 // simErrors runs one sequential compare of the error check: chats per
@@ -185,29 +302,6 @@ func simErrors(rng *rand.Rand, cfg Config, chats int, pb, pc float64) simOutcome
 		case lo > cfg.ErrorBudget:
 			return simOutcome{results.Fail, r}
 		case hi <= cfg.ErrorBudget:
-			return simOutcome{results.Pass, r}
-		}
-	}
-	return simOutcome{results.Inconclusive, cfg.MaxRounds}
-}
-
-// simMemory runs one sequential compare of the memory slope: the heap at
-// each round boundary (before round 1, after every round; one reading
-// each, as ReadMemory keeps) = slope·chats + normal noise of sd noise bytes.
-func simMemory(rng *rand.Rand, cfg Config, chats int, slope, noise float64) simOutcome {
-	x := []float64{0}
-	y := []float64{1e6 + noise*rng.NormFloat64()}
-	for r := 1; r <= cfg.MaxRounds; r++ {
-		x = append(x, float64(r*chats))
-		y = append(y, 1e6+slope*float64(r*chats)+noise*rng.NormFloat64())
-		if r < cfg.MinRounds {
-			continue
-		}
-		_, lo, hi := TheilSen(x, y, cfg.criticalZ(r))
-		switch {
-		case lo > cfg.MaxRetainedBytesPerRequest:
-			return simOutcome{results.Fail, r}
-		case hi <= cfg.MaxRetainedBytesPerRequest:
 			return simOutcome{results.Pass, r}
 		}
 	}
@@ -280,39 +374,97 @@ func checkGoal(t *testing.T, name string, r rates, g goal) {
 	}
 }
 
-// TestSimulatedLatency pins the latency rule's error rates under the
-// sequential design, on resampled real rounds.
+// TestSimulatedLatency pins the latency rule's rates on resampled real
+// rounds (see realRounds), with the verdict's floor of simFloorRounds: at
+// compare's default plan (looks after rounds 3–12) and at the plan
+// PowerPlan sizes for passing +2.5% at 80% power.
 func TestSimulatedLatency(t *testing.T) {
 	t.Parallel()
 	trials := 2000
 	if testing.Short() {
-		trials = 150
+		trials = 200
 	}
-	real := loadReal(t)
-	jitter := calibrateJitter(t, real)
 	cfg := simConfig()
+	rr := loadReal(t, cfg.Percentiles)
+	within, over := rr.delayFor(0.025, false), rr.delayFor(0.10, true)
+	plan, err := PowerPlan(cfg, CalibrationRoundSD(), 0.025, 0.8)
+	if err != nil || plan.Rounds == 0 {
+		t.Fatalf("power plan: %+v, %v", plan, err)
+	}
+	powered := cfg
+	powered.MaxRounds = plan.Rounds
+	t.Logf("within budget: +%.0f µs; +10%%: +%.0f µs; %s", 1000*within, 1000*over, plan.Note)
+	decided := func(rate float64) goal { return goal{results.Inconclusive, true, 1 - rate} }
 	for i, sc := range []struct {
-		name     string
-		effect   float64
-		ownBuild bool
-		goals    []goal
+		name  string
+		cfg   Config
+		sc    simCase
+		goals []goal
 	}{
-		{"A/A", 1, false, []goal{{results.Fail, true, 0.01}, {results.Pass, false, 0.95}}},
-		{"within budget +2.5%", 1.025, false, []goal{{results.Fail, true, 0.05}}},
-		{"at the budget +5%", 1.05, false, []goal{{results.Fail, true, 0.5}}}, // report only; fail ≤ 50% by symmetry
-		{"+10%", 1.10, false, []goal{{results.Fail, false, 0.95}, {results.Pass, true, 0.01}}},
-		{"legacy vs per-request", 1, true, []goal{{results.Fail, true, 0.01}, {results.Pass, false, 0.95}}},
+		{"A/A", cfg, simCase{floor: simFloorRounds}, []goal{{results.Fail, true, 0.01}, decided(0.95)}},
+		{"legacy vs per-request", cfg, simCase{own: true, floor: simFloorRounds}, []goal{{results.Fail, true, 0.01}, {results.Pass, false, 0.95}}},
+		// The default plan is too short for the within-budget goal (pass
+		// ≥ 80%): pinned at what it gives, 39% (PowerPlan: 29%).
+		{"within budget (delay, ≤ +2.5%)", cfg, simCase{delay: within, floor: simFloorRounds}, []goal{{results.Fail, true, 0.01}, {results.Pass, false, 0.35}, {results.Pass, true, 0.45}}},
+		{"within budget (real shape, ≤ +2.5%)", cfg, simCase{shift: rr.shapeShift(0.025), floor: simFloorRounds}, []goal{{results.Fail, true, 0.01}, {results.Pass, false, 0.22}, {results.Pass, true, 0.30}}},
+		{"+10% (delay, ≥ +10%)", cfg, simCase{delay: over, floor: simFloorRounds}, []goal{{results.Fail, false, 0.95}, {results.Pass, true, 0.01}}},
+		{"A/A, powered plan", powered, simCase{floor: simFloorRounds}, []goal{{results.Fail, true, 0.01}, decided(0.95)}},
+		{"legacy vs per-request, powered plan", powered, simCase{own: true, floor: simFloorRounds}, []goal{{results.Fail, true, 0.01}, {results.Pass, false, 0.95}}},
+		{"within budget, powered plan", powered, simCase{delay: within, floor: simFloorRounds}, []goal{{results.Fail, true, 0.01}, {results.Pass, false, 0.80}}},
+		{"within budget (real shape), powered plan", powered, simCase{shift: rr.shapeShift(0.025), floor: simFloorRounds}, []goal{{results.Fail, true, 0.01}, {results.Pass, false, 0.80}}},
+		{"+10%, powered plan", powered, simCase{delay: over, floor: simFloorRounds}, []goal{{results.Fail, false, 0.95}}},
 	} {
-		rng := rand.New(rand.NewPCG(uint64(100+i), 1))
-		out := make([]simOutcome, trials)
-		for k := range out {
-			out[k] = simLatency(rng, real, cfg, sc.effect, jitter, sc.ownBuild)
-		}
-		r := tally(out)
-		t.Logf("%-20s seed %d, %d trials: %s", sc.name, 100+i, trials, r)
+		r := runSim(rr, sc.cfg, sc.sc, trials, uint64(100+i))
+		t.Logf("%-36s seed %d, plan %d–%d: %s", sc.name, 100+i, sc.cfg.MinRounds, sc.cfg.MaxRounds, r)
 		for _, g := range sc.goals {
 			checkGoal(t, sc.name, r, g)
 		}
+	}
+}
+
+// TestVerdictAtTheLimit pins the verdict-level error rates: with one
+// latency check exactly on its limit (the others A/A), and with all six
+// on it, the compare passes (a false pass: a check is not within) at most
+// (1 − Confidence)/2 and fails (a false fail: none is over) at most
+// (1 − Confidence)/2, stopping at its first decided look. Holm's fail
+// side is what keeps the six-check false fail there; the pass side needs
+// no adjustment (all six must pass). The rounds are the rule's model,
+// normal per-round log ratios, with the real rounds' spreads and their
+// correlation across the six checks (simCase.normal). The same on the
+// resampled real rounds themselves is logged, not pinned: 8 real rounds
+// have sample skews up to ±0.8 per check, and the t rule's one-sided
+// error at the Holm level a/6 is sensitive to skew (see the package
+// comment).
+func TestVerdictAtTheLimit(t *testing.T) {
+	t.Parallel()
+	trials := 4000
+	if testing.Short() {
+		trials = 600
+	}
+	cfg := simConfig()
+	rr := loadReal(t, cfg.Percentiles)
+	a := cfg.alpha()
+	one := make([]bool, len(rr.checks))
+	one[len(one)-1] = true // ws p99, a noisy one
+	all := make([]bool, len(rr.checks))
+	for j := range all {
+		all[j] = true
+	}
+	for i, sc := range []struct {
+		name    string
+		onLimit []bool
+	}{{"one check on the limit", one}, {"all six on the limit", all}} {
+		r := runSim(rr, cfg, simCase{onLimit: sc.onLimit, normal: true}, trials, uint64(500+i))
+		t.Logf("%-24s seed %d, normal rounds: %s", sc.name, 500+i, r)
+		for _, v := range []results.Verdict{results.Pass, results.Fail} {
+			rate := float64(r.count[v]) / float64(r.n)
+			lo, hi := r.ci(v)
+			if lo > a || (!testing.Short() && rate > a) {
+				t.Errorf("%s: %s rate %.2f%% (CI %.2f–%.2f%%), over the design's %.1f%%", sc.name, v, 100*rate, 100*lo, 100*hi, 100*a)
+			}
+		}
+		r = runSim(rr, cfg, simCase{onLimit: sc.onLimit}, trials, uint64(510+i))
+		t.Logf("%-24s seed %d, resampled real rounds (not pinned): %s", sc.name, 510+i, r)
 	}
 }
 
@@ -349,40 +501,8 @@ func TestSimulatedErrors(t *testing.T) {
 	}
 }
 
-// TestSimulatedMemory pins the memory rule's rates. The heap noise is the
-// real candidate's: after a forced GC its live heap varied by about 10 KB
-// between segments (docs/example-report); 20 KB is used.
-func TestSimulatedMemory(t *testing.T) {
-	t.Parallel()
-	trials := 2000
-	if testing.Short() {
-		trials = 300
-	}
-	cfg := simConfig()
-	for i, sc := range []struct {
-		name  string
-		slope float64
-		goals []goal
-	}{
-		{"no leak", 0, []goal{{results.Fail, true, 0.01}, {results.Pass, false, 0.95}}},
-		{"leak 32 B/chat", 32, []goal{{results.Fail, true, 0.05}}},
-		{"leak 128 B/chat", 128, []goal{{results.Fail, false, 0.95}}},
-		// --leak-per-user 2048 with 100 fresh users per round: 2048·100 B
-		// per 1,600 chats = 128 B/chat.
-		{"per-user leak 2048 B", 2048 * 100 / float64(2*SimChats), []goal{{results.Fail, false, 0.95}}},
-	} {
-		rng := rand.New(rand.NewPCG(uint64(300+i), 3))
-		out := make([]simOutcome, trials)
-		for k := range out {
-			out[k] = simMemory(rng, cfg, 2*SimChats, sc.slope, 20e3)
-		}
-		r := tally(out)
-		t.Logf("%-20s seed %d, %d trials: %s", sc.name, 300+i, trials, r)
-		for _, g := range sc.goals {
-			checkGoal(t, sc.name, r, g)
-		}
-	}
-}
+// The memory rule's rates (the candidate's slope against the baseline's)
+// are pinned by TestSimulatedMemoryAgainstBaseline in memory_test.go.
 
 // onTheLimit runs compares whose true ratio is exactly the limit (per-round
 // log ratios normal, sd 3%), looking after every round of cfg's plan with

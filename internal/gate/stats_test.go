@@ -101,7 +101,7 @@ func TestEvaluateErrors(t *testing.T) {
 	withErrors(run, results.Candidate, "http 500", 10) // 1% of 1000 per segment
 	sum := Evaluate(run, DefaultConfig())
 	if sum.Errors == nil || sum.Errors.Verdict != results.Fail || sum.Verdict != results.Fail ||
-		!strings.Contains(sum.Reason, "candidate errors: target error rate 1.00% vs baseline 0.00%") {
+		!strings.Contains(sum.Reason, "candidate http errors: target error rate 1.00% vs baseline 0.00%") {
 		t.Errorf("+1 point: errors %+v, verdict %s: %s", sum.Errors, sum.Verdict, sum.Reason)
 	}
 	run = synthRun(good, good)

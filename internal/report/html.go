@@ -91,20 +91,20 @@ figcaption { color: #57606a; font-size: .9em; }
 <h2>Memory</h2>
 <table>
 <tr><th></th><th>baseline</th><th>candidate</th></tr>
-{{range .Memory}}<tr><th>{{.Label}}</th>{{if eq .Label "verdict"}}<td><span class="verdict {{.BaselineVerdict}}">{{mark .BaselineVerdict}}</span></td><td><span class="verdict {{.CandidateVerdict}}">{{mark .CandidateVerdict}}</span></td>{{else}}<td class="num">{{.Baseline}}</td><td class="num">{{.Candidate}}</td>{{end}}</tr>
+{{range .Memory}}<tr><th>{{.Label}}</th>{{if .IsVerdict}}<td><span class="verdict {{.BaselineVerdict}}">{{mark .BaselineVerdict}}</span></td><td><span class="verdict {{.CandidateVerdict}}">{{mark .CandidateVerdict}}</span></td>{{else}}<td class="num">{{.Baseline}}</td><td class="num">{{.Candidate}}</td>{{end}}</tr>
 {{end}}</table>
 {{range .MemNotes}}<p class="note">{{.}}</p>
 {{end}}
 {{if .Errors}}<h2>Errors</h2>
 <table>
 <tr><th></th><th>baseline</th><th>candidate</th></tr>
-{{range .Errors}}<tr><th>{{.Label}}</th>{{if eq .Label "verdict"}}<td><span class="verdict {{.BaselineVerdict}}">{{mark .BaselineVerdict}}</span></td><td><span class="verdict {{.CandidateVerdict}}">{{mark .CandidateVerdict}}</span></td>{{else}}<td class="num">{{.Baseline}}</td><td class="num">{{.Candidate}}</td>{{end}}</tr>
+{{range .Errors}}<tr><th>{{.Label}}</th>{{if .IsVerdict}}<td><span class="verdict {{.BaselineVerdict}}">{{mark .BaselineVerdict}}</span></td><td><span class="verdict {{.CandidateVerdict}}">{{mark .CandidateVerdict}}</span></td>{{else}}<td class="num">{{.Baseline}}</td><td class="num">{{.Candidate}}</td>{{end}}</tr>
 {{end}}</table>
 <p class="note">{{.ErrNote}}</p>
 {{end}}<h2>Isolation</h2>
 <table>
 <tr><th></th><th>baseline</th><th>candidate</th></tr>
-{{range .Iso}}<tr><th>{{.Label}}</th>{{if eq .Label "verdict"}}<td><span class="verdict {{.BaselineVerdict}}">{{mark .BaselineVerdict}}</span></td><td><span class="verdict {{.CandidateVerdict}}">{{mark .CandidateVerdict}}</span></td>{{else}}<td class="num">{{.Baseline}}</td><td class="num">{{.Candidate}}</td>{{end}}</tr>
+{{range .Iso}}<tr><th>{{.Label}}</th>{{if .IsVerdict}}<td><span class="verdict {{.BaselineVerdict}}">{{mark .BaselineVerdict}}</span></td><td><span class="verdict {{.CandidateVerdict}}">{{mark .CandidateVerdict}}</span></td>{{else}}<td class="num">{{.Baseline}}</td><td class="num">{{.Candidate}}</td>{{end}}</tr>
 {{end}}</table>
 {{if .Examples}}<p>Examples of one user's response carrying another user's data:</p>
 <ul>

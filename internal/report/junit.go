@@ -11,7 +11,8 @@ import (
 )
 
 // JUnit renders the verdicts as a JUnit XML report, one test case per
-// verdict: latency.<protocol> × percentile, then memory and isolation per
+// verdict: latency.<protocol> × percentile, memory per build, the
+// candidate's errors per protocol (errors.<protocol>), isolation per
 // build. A failed verdict is a <failure> whose message and body carry the
 // numbers; an inconclusive one is <skipped> with the numbers (inconclusive is
 // neither pass nor fail: exit code 4); a passed or informational (not gated,
@@ -46,17 +47,30 @@ func JUnit(run *results.Run, sum *results.Summary) func(io.Writer) error {
 			if m, ok := sum.Memory[build]; ok {
 				msg := fmt.Sprintf("%s memory: heap grew %s, slope %s per chat answered, %s live factories, %s retained agent instances",
 					build, bytesIEC(m.RetainedBytes), slope(m), count(m.FactoriesLiveAfter), count(m.AgentInstancesRetained))
+				if c := sum.MemoryComparison; c != nil && build == results.Candidate {
+					msg += "; slope over the baseline's " + memoryDiff(c)
+				}
 				if m.Note != "" {
 					msg += "; " + m.Note
 				}
 				suite.add("memory", build, m.Verdict, msg)
 			}
 		}
-		if e := sum.Errors; e != nil {
+		if e := sum.Errors; e != nil && len(sum.ErrorsByProtocol) == 0 { // a summary from before the per-protocol rule
 			msg := fmt.Sprintf("candidate target error rate %.3f%% (%d of %d) vs baseline %.3f%% (%d of %d): %+.3f points (CI %+.3f to %+.3f), budget %s points",
 				100*e.CandidateRate, e.CandidateErrors, e.CandidateChats, 100*e.BaselineRate, e.BaselineErrors, e.BaselineChats,
 				100*e.Diff, 100*e.DiffLow, 100*e.DiffHigh, strconv.FormatFloat(100*e.Budget, 'f', -1, 64))
 			suite.add("errors", results.Candidate, e.Verdict, msg)
+		}
+		for _, name := range protocolOrder(sum.ErrorsByProtocol) {
+			e := sum.ErrorsByProtocol[name]
+			msg := fmt.Sprintf("candidate %s target error rate %.3f%% (%d of %d) vs baseline %.3f%% (%d of %d): %s, budget %s points",
+				name, 100*e.CandidateRate, e.CandidateErrors, e.CandidateChats, 100*e.BaselineRate, e.BaselineErrors, e.BaselineChats,
+				errorDiff(e), strconv.FormatFloat(100*e.Budget, 'f', -1, 64))
+			if e.Note != "" {
+				msg += "; " + e.Note
+			}
+			suite.add("errors."+name, results.Candidate, e.Verdict, msg)
 		}
 		for _, build := range []string{results.Baseline, results.Candidate} {
 			if iv, ok := sum.Isolation[build]; ok {

@@ -11,7 +11,7 @@ import (
 )
 
 // latencyFootnote explains the latency table in every report.
-const latencyFootnote = "Ratio: candidate/baseline, the geometric mean over rounds of the per-round ratio; CI: its paired t interval at this look's confidence; p: the one-sided paired t test against the limit 1 + budget; the ms values are medians over rounds."
+const latencyFootnote = "Baseline and candidate: the geometric means over rounds of each build's per-round percentile, the figures the ratio divides (candidate/baseline = ratio); ratio: the geometric mean of the per-round ratios; CI: its paired t interval at this look's confidence; p: the one-sided paired t test against the limit 1 + budget."
 
 // Markdown renders the report for a pull-request comment: the verdict and
 // its reason first, then the latency, memory, errors and isolation tables, the setup,
@@ -88,7 +88,7 @@ func pairTable(p func(string, ...any), rows []pairRow) {
 	p("| | baseline | candidate |\n|---|--:|--:|\n")
 	for _, r := range rows {
 		b, c := r.Baseline, r.Candidate
-		if r.Label == "verdict" {
+		if r.IsVerdict {
 			b, c = mark(r.BaselineVerdict), mark(r.CandidateVerdict)
 		}
 		p("| %s | %s | %s |\n", r.Label, cell(b), cell(c))

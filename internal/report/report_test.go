@@ -4,10 +4,12 @@ import (
 	"encoding/xml"
 	"flag"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -132,8 +134,8 @@ func TestJUnitStructure(t *testing.T) {
 		t.Fatal(err)
 	}
 	// 6 latency verdicts, memory and isolation for both builds, the
-	// candidate's errors (inconclusive: skipped).
-	if doc.Tests != 11 || doc.Failures != 1 || doc.Skipped != 2 || len(doc.Suites) != 1 || len(doc.Suites[0].Cases) != 11 {
+	// candidate's errors per protocol (inconclusive: skipped).
+	if doc.Tests != 12 || doc.Failures != 1 || doc.Skipped != 3 || len(doc.Suites) != 1 || len(doc.Suites[0].Cases) != 12 {
 		t.Fatalf("tests %d failures %d skipped %d suites %d", doc.Tests, doc.Failures, doc.Skipped, len(doc.Suites))
 	}
 	for _, c := range doc.Suites[0].Cases {
@@ -144,7 +146,7 @@ func TestJUnitStructure(t *testing.T) {
 		if failed && !strings.Contains(c.Failure.Message, "44.10 ms") {
 			t.Errorf("failure message lacks the numbers: %q", c.Failure.Message)
 		}
-		if skipped := c.Skipped != nil; skipped != ((c.Class == "latency.ws" && c.Name == "p95") || c.Class == "errors") {
+		if skipped := c.Skipped != nil; skipped != ((c.Class == "latency.ws" && c.Name == "p95") || c.Class == "errors.http" || c.Class == "errors.ws") {
 			t.Errorf("%s %s: skipped %v", c.Class, c.Name, skipped)
 		}
 	}
@@ -271,6 +273,36 @@ func TestParseFormats(t *testing.T) {
 	for _, bad := range []string{"", "pdf", "md,"} {
 		if _, err := report.ParseFormats(bad); err == nil {
 			t.Errorf("ParseFormats(%q): no error", bad)
+		}
+	}
+}
+
+// The latency table shows the figures the ratio is computed from: on
+// every row candidate/baseline is the ratio shown, up to the rounding of
+// two decimals (a table of medians over rounds beside a mean ratio could
+// read slower while the ratio read faster).
+func TestMarkdownLatencyFiguresDivideToRatio(t *testing.T) {
+	t.Parallel()
+	dir, _ := writeAll(t)
+	md := string(read(t, filepath.Join(dir, report.MarkdownFile)))
+	row := regexp.MustCompile(`(?m)^\| (http|ws) \| p\d+ \| ([\d.]+) ms \| ([\d.]+) ms \| ([\d.]+) \(`)
+	rows := row.FindAllStringSubmatch(md, -1)
+	if len(rows) != len(reporttest.Summary().Latency) {
+		t.Fatalf("%d latency rows, want %d", len(rows), len(reporttest.Summary().Latency))
+	}
+	for _, r := range rows {
+		var b, c, ratio float64
+		for i, p := range []*float64{&b, &c, &ratio} {
+			v, err := strconv.ParseFloat(r[i+2], 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			*p = v
+		}
+		// 0.005 ms of rounding on each figure, 0.0005 on the ratio.
+		tol := 0.005/b + 0.005*c/(b*b) + 0.0005
+		if math.Abs(c/b-ratio) > tol {
+			t.Errorf("%s: %.2f/%.2f = %.4f, table ratio %.3f", r[0], c, b, c/b, ratio)
 		}
 	}
 }

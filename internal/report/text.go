@@ -21,14 +21,15 @@ func Text(sum *results.Summary) func(io.Writer) error {
 		}
 		fmt.Fprintf(&b, "verdict: %s%s: %s\n", strings.ToUpper(string(sum.Verdict)), partial, sum.Reason)
 		rounds := fmt.Sprintf("%d rounds", sum.Rounds)
-		ciName := "95% CI"
+		ciName := latencyLevel(sum) + " CI"
 		if q := sum.Sequential; q != nil {
 			rounds = fmt.Sprintf("%d rounds (of at most %d, until decided)", sum.Rounds, q.MaxRounds)
-			ciName = fmt.Sprintf("%.4g%% CI", 100*q.LookConfidence)
 		}
 		fmt.Fprintf(&b, "budget %.4g%%, %s, alpha %.4g\n\n", sum.Budget*100, rounds, sum.Alpha)
 		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-		fmt.Fprintf(tw, "latency\tbaseline\tcandidate\tratio\t%s\tp\tverdict\n", ciName)
+		// The ms figures are the geometric means over rounds: they divide
+		// to the ratio.
+		fmt.Fprintf(tw, "latency (geo. mean of rounds)\tbaseline\tcandidate\tratio\t%s\tp\tverdict\n", ciName)
 		for _, l := range sum.Latency {
 			v := string(l.Verdict)
 			if l.MoreRounds > 0 {
@@ -51,11 +52,24 @@ func Text(sum *results.Summary) func(io.Writer) error {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", build, bytesIEC(m.RetainedBytes),
 				slope(m), count(m.FactoriesLiveAfter), count(m.AgentInstancesRetained), m.Verdict)
 		}
-		if e := sum.Errors; e != nil {
+		if m := sum.MemoryComparison; m != nil {
+			fmt.Fprintf(tw, "candidate − baseline\t\t%s\t\t\t%s\n", memoryDiff(m), m.Verdict)
+		}
+		if e := sum.Errors; e != nil && len(sum.ErrorsByProtocol) == 0 { // a summary from before the per-protocol rule
 			fmt.Fprintln(tw)
 			fmt.Fprintln(tw, "errors\ttarget errors\tchats\trate\tverdict")
 			fmt.Fprintf(tw, "baseline\t%d\t%d\t%.3f%%\t%s\n", e.BaselineErrors, e.BaselineChats, 100*e.BaselineRate, results.Info)
 			fmt.Fprintf(tw, "candidate\t%d\t%d\t%.3f%%\t%s\n", e.CandidateErrors, e.CandidateChats, 100*e.CandidateRate, e.Verdict)
+		} else if e != nil {
+			fmt.Fprintln(tw)
+			fmt.Fprintln(tw, "errors\ttarget errors\tchats\trate\tcandidate − baseline\tverdict")
+			for _, name := range protocolOrder(sum.ErrorsByProtocol) {
+				pe := sum.ErrorsByProtocol[name]
+				fmt.Fprintf(tw, "baseline %s\t%d\t%d\t%.3f%%\t\t%s\n", name, pe.BaselineErrors, pe.BaselineChats, 100*pe.BaselineRate, results.Info)
+				fmt.Fprintf(tw, "candidate %s\t%d\t%d\t%.3f%%\t%s\t%s\n", name, pe.CandidateErrors, pe.CandidateChats, 100*pe.CandidateRate, errorDiff(pe), pe.Verdict)
+			}
+			fmt.Fprintf(tw, "all protocols\t%d / %d\t%d / %d\t%.3f%% / %.3f%%\t\t%s\n", e.BaselineErrors, e.CandidateErrors,
+				e.BaselineChats, e.CandidateChats, 100*e.BaselineRate, 100*e.CandidateRate, e.Verdict)
 		}
 		fmt.Fprintln(tw)
 		fmt.Fprintln(tw, "isolation\tchecked\tviolations\tdistinct factory ids\tverdict")

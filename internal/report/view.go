@@ -41,12 +41,18 @@ type latencyRow struct {
 // a verdict row (see verdictRow), the builds' verdicts.
 type pairRow struct {
 	Label, Baseline, Candidate        string
-	BaselineVerdict, CandidateVerdict results.Verdict // the verdict row's only
+	BaselineVerdict, CandidateVerdict results.Verdict // a verdict row's only
+	IsVerdict                         bool
 }
 
 // verdictRow is the row labelled "verdict" that ends a table.
 func verdictRow(baseline, candidate results.Verdict) pairRow {
-	return pairRow{Label: "verdict", BaselineVerdict: baseline, CandidateVerdict: candidate}
+	return labelledVerdictRow("verdict", baseline, candidate)
+}
+
+// labelledVerdictRow is a verdict row with its own label ("ws verdict").
+func labelledVerdictRow(label string, baseline, candidate results.Verdict) pairRow {
+	return pairRow{Label: label, BaselineVerdict: baseline, CandidateVerdict: candidate, IsVerdict: true}
 }
 
 type setupRow struct{ Label, Value string }
@@ -59,8 +65,8 @@ func newView(run *results.Run, sum *results.Summary, cs []charts.Chart) view {
 	v.Intro = fmt.Sprintf("Candidate (per-request factory) against baseline (singleton) over %d round%s; latency budget +%s at %s.",
 		sum.Rounds, plural(sum.Rounds), pct(sum.Budget), percentileList(sum))
 	if q := sum.Sequential; q != nil {
-		v.Intro += fmt.Sprintf(" Rounds until decided (%d to %d planned); intervals at this look's %s confidence, so that stopping early keeps the %s overall.",
-			q.MinRounds, q.MaxRounds, pct(q.LookConfidence), pct(q.Confidence))
+		v.Intro += fmt.Sprintf(" Rounds until decided (%d to %d planned); latency intervals at this look's %s confidence (their true two-sided level: the pass side at the look's boundary, the fail side shared by every check that can fail), so that stopping early keeps the %s overall.",
+			q.MinRounds, q.MaxRounds, latencyLevel(sum), pct(q.Confidence))
 	}
 	if sum.Partial {
 		v.Intro += " The run was cut short: these are partial results."
@@ -89,16 +95,21 @@ func newView(run *results.Run, sum *results.Summary, cs []charts.Chart) view {
 	v.Memory = []pairRow{
 		{Label: "heap growth over the rounds", Baseline: bytesIEC(b.RetainedBytes), Candidate: bytesIEC(c.RetainedBytes)},
 		{Label: "heap slope per chat answered", Baseline: slope(b), Candidate: slope(c)},
-		{Label: "live factories after", Baseline: count(b.FactoriesLiveAfter), Candidate: count(c.FactoriesLiveAfter)},
-		{Label: "retained agent instances", Baseline: count(b.AgentInstancesRetained), Candidate: count(c.AgentInstancesRetained)},
-		verdictRow(b.Verdict, c.Verdict),
 	}
+	if m := sum.MemoryComparison; m != nil {
+		v.Memory = append(v.Memory, pairRow{Label: "slope over the baseline's (gated)", Baseline: "–", Candidate: memoryDiff(m)})
+	}
+	v.Memory = append(v.Memory,
+		pairRow{Label: "live factories after", Baseline: count(b.FactoriesLiveAfter), Candidate: count(c.FactoriesLiveAfter)},
+		pairRow{Label: "retained agent instances", Baseline: count(b.AgentInstancesRetained), Candidate: count(c.AgentInstancesRetained)},
+		verdictRow(b.Verdict, c.Verdict),
+	)
 	for _, build := range []string{results.Baseline, results.Candidate} {
 		if n := sum.Memory[build].Note; n != "" {
 			v.MemNotes = append(v.MemNotes, build+": "+n)
 		}
 	}
-	if e := sum.Errors; e != nil {
+	if e := sum.Errors; e != nil && len(sum.ErrorsByProtocol) == 0 { // a summary from before the per-protocol rule
 		v.Errors = []pairRow{
 			{Label: "target errors", Baseline: fmt.Sprintf("%d of %d", e.BaselineErrors, e.BaselineChats), Candidate: fmt.Sprintf("%d of %d", e.CandidateErrors, e.CandidateChats)},
 			{Label: "target error rate", Baseline: fmt.Sprintf("%.3f%%", 100*e.BaselineRate), Candidate: fmt.Sprintf("%.3f%%", 100*e.CandidateRate)},
@@ -109,6 +120,8 @@ func newView(run *results.Run, sum *results.Summary, cs []charts.Chart) view {
 		if e.Note != "" {
 			v.ErrNote += " " + e.Note + "."
 		}
+	} else if e != nil {
+		v.Errors, v.ErrNote = errorRows(e, sum.ErrorsByProtocol)
 	}
 	bi, ci := sum.Isolation[results.Baseline], sum.Isolation[results.Candidate]
 	v.Iso = []pairRow{
@@ -182,6 +195,69 @@ func loadRows(run *results.Run) []pairRow {
 		row("timing violations", func(a results.Accounting) string { return strconv.FormatInt(a.TimingViolations, 10) })
 	}
 	return rows
+}
+
+// errorRows are the errors table of a summary with per-protocol verdicts:
+// each protocol's errors, rate and verdict, then all protocols pooled and
+// the combined verdict; the note has each protocol's difference.
+func errorRows(pooled *results.ErrorVerdict, byProto map[string]*results.ErrorVerdict) ([]pairRow, string) {
+	var rows []pairRow
+	var diffs []string
+	for _, name := range protocolOrder(byProto) {
+		e := byProto[name]
+		label := strings.ToUpper(name)
+		rows = append(rows,
+			pairRow{Label: label + " target errors", Baseline: errorCount(e.BaselineErrors, e.BaselineChats, e.BaselineRate), Candidate: errorCount(e.CandidateErrors, e.CandidateChats, e.CandidateRate)},
+			labelledVerdictRow(label+" verdict", results.Info, e.Verdict))
+		d := fmt.Sprintf("%s %s", label, errorDiff(e))
+		if e.Note != "" {
+			d += " (" + e.Note + ")"
+		}
+		diffs = append(diffs, d)
+	}
+	rows = append(rows,
+		pairRow{Label: "all protocols", Baseline: errorCount(pooled.BaselineErrors, pooled.BaselineChats, pooled.BaselineRate), Candidate: errorCount(pooled.CandidateErrors, pooled.CandidateChats, pooled.CandidateRate)},
+		verdictRow(results.Info, pooled.Verdict))
+	note := fmt.Sprintf("Candidate minus baseline, per protocol: %s; budget %s points on each. Each round's chats are a cluster: the interval divides each build's chats by its design effect over the rounds (Rao–Scott), so errors bunched in a few rounds widen it. The verdict fails if any protocol fails and passes if all pass; generator errors never count.",
+		strings.Join(diffs, "; "), strconv.FormatFloat(100*pooled.Budget, 'f', -1, 64))
+	return rows, note
+}
+
+// protocolOrder is the protocols of m in report order.
+func protocolOrder(m map[string]*results.ErrorVerdict) []string {
+	names := make([]string, 0, len(m))
+	for name, e := range m {
+		if e != nil {
+			names = append(names, name)
+		}
+	}
+	results.SortProtocols(names)
+	return names
+}
+
+// errorCount is "2 of 1400 (0.143%)".
+func errorCount(errs, chats int64, rate float64) string {
+	return fmt.Sprintf("%d of %d (%.3f%%)", errs, chats, 100*rate)
+}
+
+// errorDiff is "+0.071 points (CI -0.200 to +0.300), design effect 1.0 / 1.3"
+// (baseline / candidate, shown when either is over 1).
+func errorDiff(e *results.ErrorVerdict) string {
+	s := fmt.Sprintf("%+.3f points (CI %+.3f to %+.3f)", 100*e.Diff, 100*e.DiffLow, 100*e.DiffHigh)
+	if e.BaselineDesignEffect > 1 || e.CandidateDesignEffect > 1 {
+		s += fmt.Sprintf(", design effect %.1f / %.1f", max(1, e.BaselineDesignEffect), max(1, e.CandidateDesignEffect))
+	}
+	return s
+}
+
+// memoryDiff is "+3 B (CI -2 to +8), limit 16 B".
+func memoryDiff(m *results.MemoryComparison) string {
+	r := func(v float64) float64 { return math.Round(v) + 0 } // no "-0"
+	s := fmt.Sprintf("%+.0f B", r(m.DiffBytesPerChat))
+	if m.DiffLow != 0 || m.DiffHigh != 0 {
+		s += fmt.Sprintf(" (CI %+.0f to %+.0f)", r(m.DiffLow), r(m.DiffHigh))
+	}
+	return s + fmt.Sprintf(", limit %s B", strconv.FormatFloat(m.Limit, 'f', -1, 64))
 }
 
 // slope is "12 B (CI −3–30)" for a memory verdict's heap slope.
@@ -311,6 +387,32 @@ func plural(n int) string {
 
 // pct formats 0.05 as "5%".
 func pct(f float64) string { return strconv.FormatFloat(math.Round(f*1e4)/1e2, 'f', -1, 64) + "%" }
+
+// latencyLevel is the true level of the summary's latency intervals: one
+// figure, or a range when Holm's later steps tested some checks at
+// another level. Summaries written before the level was stored give the
+// look's (or the fixed design's) nominal one.
+func latencyLevel(sum *results.Summary) string {
+	lo, hi := 0.0, 0.0
+	for _, l := range sum.Latency {
+		if l.Confidence <= 0 {
+			continue
+		}
+		if lo == 0 || l.Confidence < lo {
+			lo = l.Confidence
+		}
+		hi = max(hi, l.Confidence)
+	}
+	switch {
+	case lo == 0 && sum.Sequential != nil:
+		return pct(sum.Sequential.LookConfidence)
+	case lo == 0:
+		return "95%"
+	case pct(lo) == pct(hi):
+		return pct(lo)
+	}
+	return pct(lo) + "–" + pct(hi)
+}
 
 func percentileList(sum *results.Summary) string {
 	var ps []string

@@ -37,17 +37,23 @@ const (
 const (
 	// DefaultSlowdown is the factor of the --slowdowns scenarios' names.
 	DefaultSlowdown = 1.10
-	// WithinDelay should cost +2–3% at p50 end to end (within the budget).
-	WithinDelay = "325us"
+	// WithinDelay should cost +2.5% or less at every check end to end
+	// (within the budget): 325us measured +3.0% at p50 but +3.8–4.3% at
+	// p95/p99, over the "+2.5% or less at every check", so the
+	// scenario adds 200us, about what the simulation's +189 µs is.
+	WithinDelay = "200us"
 	// BudgetDelay should cost about +5% (at the budget: report only).
 	BudgetDelay = "475us"
 	// SlowdownDelay should cost about +10% end to end.
 	SlowdownDelay = "725us"
-	// FailRate is the share of chats the errors scenario's candidate fails:
-	// +0.5 percentage point.
+	// FailRate is the share of WebSocket chats the errors scenario's
+	// candidate fails (serve --ws-fail-rate): +0.5 percentage point on
+	// WebSocket only, which the pooled rule of before diluted by half.
 	FailRate = "0.005"
-	// DefaultLeakBytes is what the leak scenario retains per chat.
-	DefaultLeakBytes = 128
+	// DefaultLeakBytes is what the leak scenario retains per chat: +32
+	// B/chat over the baseline, the leak the memory rule must catch
+	// (twice its 16 B/chat limit).
+	DefaultLeakBytes = 32
 	// LeakPerUserBytes is what the per-user leak scenario retains per
 	// distinct user id: with 100 fresh users per round and about 1,600
 	// chats per segment, 128 B per chat.
@@ -56,8 +62,11 @@ const (
 	DefaultRuns = 20
 	// MaxFalseAlarmRate is the goal of the A/A scenario.
 	MaxFalseAlarmRate = 0.01
-	// MaxWithinFailRate is the goal of the within-budget scenario.
-	MaxWithinFailRate = 0.05
+	// MinWithinPassRate is the goal of the within-budget scenario: such a
+	// candidate passes (an inconclusive gate blocks it as surely as a
+	// fail); MaxWithinFailRate bounds its false fails, shown in the row.
+	MinWithinPassRate = 0.80
+	MaxWithinFailRate = 0.01
 	// MinSlowdownDetection is the goal of the +10% scenario.
 	MinSlowdownDetection = 0.95
 	// MinDecided is the share of A/A and legacy-vs-per-request compares
@@ -245,7 +254,9 @@ func builtinScenario(name string) (Scenario, bool) {
 	case AA:
 		return AAScenario(), true
 	case Within:
-		return DelayScenario(Within, "within budget (+"+WithinDelay+" ≈ +2–3%)", WithinDelay, Goal{AtMost, MaxWithinFailRate}), true
+		s := DelayScenario(Within, "within budget (+"+WithinDelay+" ≤ +2.5%)", WithinDelay, Goal{AtLeast, MinWithinPassRate})
+		s.Measures, s.Counts, s.Classify = "passed", results.Pass, OverallVerdict
+		return s, true
 	case AtBudget:
 		return DelayScenario(AtBudget, "at the budget (+"+BudgetDelay+" ≈ +5%)", BudgetDelay, Goal{}), true
 	case Slowdown:
@@ -254,11 +265,10 @@ func builtinScenario(name string) (Scenario, bool) {
 		return s, true
 	case Errors:
 		return Scenario{
-			Name: Errors, Title: "+0.5 point errors", Measures: "detected", Goal: Goal{AtLeast, MinErrorDetection},
-			Configure: withCandidateArgs("--fail-rate", FailRate), Classify: ErrorVerdict,
-			PerRun: func(s *Setup, run int) {
-				s.Builds.Candidate.Args = append(slices.Clone(s.Builds.Candidate.Args), "--fail-seed", strconv.Itoa(run))
-			},
+			Name: Errors, Title: "+0.5 point errors on WebSocket only", Measures: "detected", Goal: Goal{AtLeast, MinErrorDetection},
+			// Which chats fail follows the user ids, so the compare's own
+			// seed draws them anew in every run.
+			Configure: withCandidateArgs("--ws-fail-rate", FailRate), Classify: ErrorVerdict,
 		}, true
 	case Leak:
 		return Scenario{

@@ -75,7 +75,25 @@ func Summary() *results.Summary {
 		Errors: &results.ErrorVerdict{
 			BaselineErrors: 1, BaselineChats: 1400, CandidateErrors: 2, CandidateChats: 1400,
 			BaselineRate: 1.0 / 1400, CandidateRate: 2.0 / 1400, Diff: 1.0 / 1400, DiffLow: -0.002, DiffHigh: 0.003,
-			Budget: 0.001, Verdict: results.Inconclusive,
+			Budget: 0.001, Verdict: results.Inconclusive, Note: "undecided on http, ws (judged per protocol)",
+			Rounds: Rounds, BaselineDesignEffect: 1, CandidateDesignEffect: 1,
+		},
+		ErrorsByProtocol: map[string]*results.ErrorVerdict{
+			results.HTTP: {
+				BaselineChats: 1000, CandidateChats: 1000, DiffLow: -0.0038, DiffHigh: 0.0038,
+				Budget: 0.001, Verdict: results.Inconclusive, Note: "more chats needed to tell the difference from the budget",
+				Protocol: results.HTTP, Rounds: Rounds, BaselineDesignEffect: 1, CandidateDesignEffect: 1,
+			},
+			results.WS: {
+				BaselineErrors: 1, BaselineChats: 400, CandidateErrors: 2, CandidateChats: 400,
+				BaselineRate: 1.0 / 400, CandidateRate: 2.0 / 400, Diff: 1.0 / 400, DiffLow: -0.009, DiffHigh: 0.015,
+				Budget: 0.001, Verdict: results.Inconclusive, Note: "more chats needed to tell the difference from the budget",
+				Protocol: results.WS, Rounds: Rounds, BaselineDesignEffect: 1, CandidateDesignEffect: 1.6,
+			},
+		},
+		MemoryComparison: &results.MemoryComparison{
+			BaselineBytesPerChat: 29127, CandidateBytesPerChat: 12, DiffBytesPerChat: -29115, DiffLow: -29305, DiffHigh: -28880,
+			Limit: 16, CriticalZ: 1.96, Verdict: results.Pass,
 		},
 		Memory: map[string]results.MemoryVerdict{
 			results.Baseline:  {RetainedBytes: 41943040, RetainedBytesPerRequest: 29127.1, SlopeBytesPerChat: 29127, SlopeLow: 28900, SlopeHigh: 29300, Points: 3, Forced: true, FactoriesLiveAfter: 1, AgentInstancesRetained: 100, Verdict: results.Info, Note: "the singleton keeps every user's agent instance"},
