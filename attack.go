@@ -3,6 +3,7 @@ package loadbench
 import (
 	"context"
 	"crypto/tls"
+	"fmt"
 	"io"
 	"maps"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/loadbench/loadbench/internal/dist"
 	"github.com/loadbench/loadbench/internal/load"
 	"github.com/loadbench/loadbench/internal/usage"
 	"github.com/loadbench/loadbench/results"
@@ -112,6 +114,22 @@ type Options struct {
 	// Arrivals is the arrival process of rated load; the zero value is
 	// Poisson.
 	Arrivals Arrivals
+
+	// Generators, when set, runs the load on several generator processes
+	// instead of this one, and the Result is their merge (Result.Shards
+	// holds each one's). nil, the default, runs it here. The workers reach
+	// the target with the access the Generators were made with (the
+	// loadbench command's transport flags), not with Access; VegetaFile
+	// is refused, and Progress gets the generators' counters added up.
+	Generators Generators
+}
+
+// Generators runs segments of load on several generator processes (`loadbench
+// worker`), each an exact share of the load from one absolute start, and
+// merges their segments losslessly. The loadbench command makes one from
+// --generators (package internal/dist has the protocol).
+type Generators interface {
+	Segment(ctx context.Context, job dist.Job) (merged *results.Segment, shards []*results.Segment, err error)
 }
 
 // Access is how one deployment is reached. Header values are secrets:
@@ -283,6 +301,9 @@ func Attack(ctx context.Context, baseURL string, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.Generators != nil {
+		return o.attackOnGenerators(ctx, baseURL)
+	}
 	seg, err := a.Attack(ctx)
 	if seg == nil {
 		return nil, err
@@ -316,6 +337,60 @@ type Result struct {
 	// loadbench command writes it to a run directory (package results
 	// reads and writes it).
 	Segment *results.Segment
+	// Shards are the raw segments of each generator when the attack ran
+	// on Options.Generators (Segment is their merge); nil otherwise.
+	Shards []*results.Segment
+}
+
+// attackOnGenerators runs the checked attack o on o.Generators.
+func (o Options) attackOnGenerators(ctx context.Context, baseURL string) (*Result, error) {
+	const op = "attack"
+	if o.VegetaFile != "" {
+		return nil, usage.Fieldf(op, "vegeta file", "is written by one process only: not with generators")
+	}
+	spec, err := o.spec(op)
+	if err != nil {
+		return nil, err
+	}
+	job := dist.Job{URL: baseURL, Spec: spec}
+	if f := o.Progress; f != nil {
+		job.Progress = func(p load.Progress) {
+			f(Progress{Elapsed: p.Elapsed, Total: p.Total, Sent: p.Sent, Done: p.Done,
+				Errors: p.Errors, Violations: p.Violations, Rate: p.Rate})
+		}
+	}
+	seg, shards, err := o.Generators.Segment(ctx, job)
+	if err != nil && ctx.Err() == nil {
+		err = fmt.Errorf("%s: %w", op, err)
+	}
+	if seg == nil {
+		return nil, err
+	}
+	r := newResult(seg)
+	r.Shards = shards
+	return r, err
+}
+
+// spec is o's load as the plain values a generator worker takes.
+func (o Options) spec(op string) (dist.Spec, error) {
+	httpRate, wsRate, err := rates(op, o.HTTPRate, o.WSRate)
+	if err != nil {
+		return dist.Spec{}, err
+	}
+	sendLag, err := limit(op, "max send lag", o.MaxSendLag, o.NoSendLagLimit, DefaultMaxSendLag)
+	if err != nil {
+		return dist.Spec{}, err
+	}
+	eventGap, err := limit(op, "max event gap", o.MaxEventGap, o.NoEventGapLimit, DefaultMaxEventGap)
+	if err != nil {
+		return dist.Spec{}, err
+	}
+	return dist.Spec{
+		HTTPRate: httpRate, WSRate: wsRate, Users: o.Users, Duration: o.Duration, Timeout: o.Timeout,
+		MaxRequests: o.MaxRequests, Workers: o.Workers, HTTPPath: o.HTTPPath, WSPath: o.WSPath,
+		UserPrefix: o.UserPrefix, MaxInFlight: o.MaxInFlight, MaxSendLag: sendLag, MaxEventGap: eventGap,
+		Arrivals: o.Arrivals.engine().String(),
+	}, nil
 }
 
 // ProtocolResult is one protocol's share of a Result. Latencies are those

@@ -103,6 +103,10 @@ func Account(run *Run) map[string]map[string]Accounting {
 func GeneratorWarnings(run *Run) []string {
 	var out []string
 	for _, s := range run.Segments {
+		if s.Manifest.SkewInvalid {
+			out = append(out, fmt.Sprintf("%s round %d: the generators' starts spread over %s, more than 1%% of the segment: not one load, the round is invalid",
+				s.Manifest.Build, s.Manifest.Round, s.Manifest.StartSpread))
+		}
 		names := make([]string, 0, len(s.Protocols))
 		for name := range s.Protocols {
 			names = append(names, name)

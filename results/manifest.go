@@ -37,6 +37,13 @@ type Manifest struct {
 	End     time.Time `json:"end"`
 	Partial bool      `json:"partial,omitempty"` // cut short (Ctrl-C, error)
 	Note    string    `json:"note,omitempty"`
+	// Generators is each shard of a segment run by several generators
+	// (nil for one process); StartSpread the largest difference between
+	// their starts, and SkewInvalid is set when it exceeds 1% of the
+	// segment (its load was not one load).
+	Generators  []Generator   `json:"generators,omitempty"`
+	StartSpread time.Duration `json:"start_spread_ns,omitempty"`
+	SkewInvalid bool          `json:"skew_invalid,omitempty"`
 }
 
 // NewManifest returns a manifest for kind, filled in with this machine and

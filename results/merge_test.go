@@ -83,3 +83,15 @@ func TestHistogramOfAnotherGeometryRefused(t *testing.T) {
 		}
 	}
 }
+
+// A segment whose generators started too far apart is flagged in the
+// warnings of its run.
+func TestSkewInvalidSegmentWarned(t *testing.T) {
+	t.Parallel()
+	s := &Segment{Manifest: Manifest{Build: Baseline, Round: 2, SkewInvalid: true, StartSpread: 30 * time.Millisecond}}
+	ok := &Segment{Manifest: Manifest{Build: Candidate, Round: 2, StartSpread: time.Millisecond}}
+	w := GeneratorWarnings(&Run{Segments: []*Segment{s, ok}})
+	if len(w) != 1 || !strings.Contains(w[0], "baseline round 2") || !strings.Contains(w[0], "30ms") {
+		t.Fatalf("warnings %q", w)
+	}
+}

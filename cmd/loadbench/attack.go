@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/loadbench/loadbench"
+	"github.com/loadbench/loadbench/internal/dist"
 	"github.com/loadbench/loadbench/results"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -31,6 +32,8 @@ type attackFlags struct {
 	json, quiet      bool
 	engine           engineFlags
 	transport        transportFlags // transportflags.go
+	generators       string         // generators.go
+	k8s              k8sGenFlags    // k8sgen.go
 }
 
 func newAttackCmd(s streams) *cobra.Command {
@@ -75,6 +78,8 @@ Results go to --out (default runs/attack-<UTC time>/). Exit codes: 0 clean;
 	fl.BoolVar(&f.quiet, "quiet", false, "no progress line")
 	f.engine.register(fl)
 	f.transport.register(fl, "")
+	fl.StringVar(&f.generators, "generators", "", "run the load on generators: `SPEC` local:N is N loadbench worker processes on this machine (local:N,netns=ADDR/BITS: each in a network namespace of its own, bridged at ADDR; root; results merged; each shard's raw results in --out/shard-NN); k8s:N is N worker pods of a Kubernetes Indexed Job (docs/distributed.md)")
+	f.k8s.register(fl)
 	return cmd
 }
 
@@ -145,7 +150,14 @@ func runAttack(ctx context.Context, cmd *cobra.Command, s streams, f attackFlags
 		Access: tr.access(),
 	}
 	eng.attack(&opts)
-	if httpRate != loadbench.Off() {
+	if f.generators != "" || f.k8s.changed(cmd.Flags()) {
+		g, err := attackGenerators(ctx, cmd.Flags(), s, f)
+		if err != nil {
+			return err
+		}
+		defer g.Close()
+		opts.Generators = g
+	} else if httpRate != loadbench.Off() {
 		opts.VegetaFile = filepath.Join(out, results.VegetaFile)
 	}
 	if f.workers > 0 {
@@ -175,6 +187,9 @@ func runAttack(ctx context.Context, cmd *cobra.Command, s streams, f attackFlags
 		delete(seg.Manifest.Flags, "header")
 	}
 	if err := results.WriteSegment(out, seg); err != nil {
+		return withCode(exitRunError, fmt.Errorf("attack: %w", err))
+	}
+	if err := writeShards(out, res.Shards); err != nil {
 		return withCode(exitRunError, fmt.Errorf("attack: %w", err))
 	}
 	report := res.WriteText
@@ -215,4 +230,26 @@ func runAttack(ctx context.Context, cmd *cobra.Command, s streams, f attackFlags
 func printAttackProgress(w io.Writer, p loadbench.Progress) {
 	fmt.Fprintf(w, "\r\033[K%s/%s  sent %d  done %d  %.0f/s  errors %d  violations %d",
 		p.Elapsed.Truncate(100*time.Millisecond), p.Total, p.Sent, p.Done, p.Rate, p.Errors, p.Violations)
+}
+
+// attackGenerators starts the workers of --generators for an attack.
+func attackGenerators(ctx context.Context, fl *pflag.FlagSet, s streams, f attackFlags) (generators, error) {
+	if f.generators == "" {
+		return nil, f.k8s.check("attack", fl, "")
+	}
+	kind, n, err := parseGenerators("attack", f.generators)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.k8s.check("attack", fl, kind); err != nil {
+		return nil, err
+	}
+	if err := shareable("attack", n, f.users, f.maxRequests); err != nil {
+		return nil, err
+	}
+	acc, err := distAccess("attack", f.transport)
+	if err != nil {
+		return nil, err
+	}
+	return startGenerators(ctx, s, "attack", f.generators, f.k8s, map[string]dist.Access{"": acc})
 }

@@ -50,7 +50,8 @@ from JOB_COMPLETION_INDEX). A worker that fails fails the Job.
 so headers written with ${VAR} expand on the worker; no secret value is ever
 in the manifests. --worker-cpu and --worker-memory are each worker's requests
 (the defaults are placeholders: see docs/distributed.md). Kubernetes 1.29 or
-later. The worker command itself is still to come.
+later. To launch, watch and delete the Job from a run, use attack or compare
+with --generators k8s:N instead.
 
 Exit codes: 0 printed; 2 bad usage.`,
 		Args: cobra.NoArgs,

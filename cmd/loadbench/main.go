@@ -23,7 +23,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], streams{
 		In: os.Stdin, Out: os.Stdout, Err: os.Stderr,
-		Args: os.Args, Executable: os.Executable,
+		Args: os.Args, Executable: os.Executable, Kube: kubeFromEnv,
 	})
 	stop()
 	os.Exit(code)

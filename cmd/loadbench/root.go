@@ -35,6 +35,9 @@ type streams struct {
 	// Executable returns the path of the loadbench executable, which compare
 	// and validate start as the built-in targets. Nil means unknown.
 	Executable func() (string, error)
+	// Kube returns the Kubernetes client of --generators k8s:N and its
+	// namespace (k8sgen.go). Nil means none.
+	Kube kubeClient
 }
 
 // errNoExecutable is returned by streams.executable when none was injected.

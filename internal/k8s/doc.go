@@ -14,9 +14,11 @@
 //     informers until it completes, fails (the failed pod's completion index is
 //     named), is deleted, or its pods are not running within a start timeout
 //     (Run.Wait), and deletes it with background propagation (Run.Delete).
-//   - The worker itself (`loadbench worker --coordinator HOST:PORT`, which
-//     takes its index from JOB_COMPLETION_INDEX) and the coordinator it dials
-//     do not exist yet: the Job's pods run a command that a later change adds.
+//   - The pods run `loadbench worker --coordinator HOST:PORT`, which takes
+//     its index from JOB_COMPLETION_INDEX and dials the coordinator of
+//     internal/dist. `loadbench attack|compare --generators k8s:N`
+//     (cmd/loadbench/k8sgen.go) ties them together: it listens, launches the
+//     Job, ends the run on Wait's errors and deletes the Job at the end.
 //
 // Nothing in this package has been run against a live cluster: no cluster can
 // be reached from the machine it was written on. The manifests are checked by

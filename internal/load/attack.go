@@ -32,7 +32,7 @@ func (a *Attacker) Attack(ctx context.Context) (*results.Segment, error) {
 	if err := a.reach(ctx); err != nil {
 		return nil, err
 	}
-	users, err := newPool(a.prefix, a.users)
+	users, err := newPoolAt(a.prefix, a.userBase, a.users)
 	if err != nil {
 		return nil, err
 	}
@@ -68,6 +68,9 @@ func (a *Attacker) Attack(ctx context.Context) (*results.Segment, error) {
 		connectErr = we.connect(ctx)
 	}
 	began := time.Now()
+	if a.startGate != nil && connectErr == nil && ctx.Err() == nil {
+		began = a.waitStart(ctx)
+	}
 	for _, r := range recs {
 		r.began = began
 	}

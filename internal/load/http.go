@@ -188,7 +188,7 @@ func (e *httpEngine) run(ctx, sendCtx, reqCtx context.Context, began time.Time) 
 		wg.Wait()
 		return
 	}
-	schedule(ctx, offsets(e.a.arrivals, e.a.httpRate, arrivalSeed(e.a.prefix, "http")), e.a.duration, began, e.live, e.a.maxRequests, e.a.beforeSend, func(n uint64, intended time.Time) {
+	schedule(ctx, e.a.offsets(e.a.httpRate, "http"), e.a.duration, began, e.live, e.a.maxRequests, e.a.beforeSend, func(n uint64, intended time.Time) {
 		if !e.rec.acquire(e.a.maxInFlight) {
 			e.rec.notSent(intended)
 			return

@@ -1,6 +1,7 @@
 package load
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -164,6 +165,12 @@ type Attacker struct {
 	beforeSend func()
 	transport  transport // transport.go
 	httpProxy  *url.URL  // the proxy of HTTP chats; nil: direct
+	// Sharding (shard.go): this generator's index among shards, its first
+	// user number, and the start gate and how late the start was.
+	shard, shards int
+	userBase      int
+	startGate     func(context.Context) time.Time
+	skew          time.Duration
 }
 
 // NewAttacker validates baseURL (http:// or https://) and the options. Every
@@ -173,6 +180,10 @@ func NewAttacker(baseURL string, opts ...Option) (*Attacker, error) {
 	if err := a.check(); err != nil {
 		return nil, err
 	}
+	if err := a.checkShard(); err != nil {
+		return nil, err
+	}
+	a.applyShard()
 	return a.target(baseURL)
 }
 

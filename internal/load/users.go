@@ -27,7 +27,10 @@ type pool struct {
 	wsChat   [][]byte
 }
 
-func newPool(prefix string, n int) (*pool, error) {
+func newPool(prefix string, n int) (*pool, error) { return newPoolAt(prefix, 0, n) }
+
+// newPoolAt is the pool of n users numbered from base (a shard's block).
+func newPoolAt(prefix string, base, n int) (*pool, error) {
 	p := &pool{
 		prefix: prefix, ids: make([]string, n), threads: make([]string, n),
 		secrets: make([]string, n), owner: make(map[string]int, n),
@@ -46,7 +49,7 @@ func newPool(prefix string, n int) (*pool, error) {
 				break
 			}
 		}
-		p.ids[i] = fmt.Sprintf("%s%05d", prefix, i)
+		p.ids[i] = fmt.Sprintf("%s%05d", prefix, base+i)
 		p.threads[i] = p.ids[i] + "_thread"
 		msg := fmt.Sprintf("hello from %s, my secret is %s%s", p.ids[i], secretPrefix, p.secrets[i])
 		hb, err := json.Marshal(struct {

@@ -508,7 +508,7 @@ func (e *wsEngine) run(ctx, sendCtx context.Context, began time.Time) {
 	} else {
 		phase, shift := wsOffset(e.a.wsRate, len(e.users))
 		k := uint64(len(e.users))
-		schedule(ctx, offsets(e.a.arrivals, e.a.wsRate, arrivalSeed(e.a.prefix, "ws")), e.a.duration, began.Add(phase), e.live, e.a.maxRequests, e.a.beforeSend, func(n uint64, intended time.Time) {
+		schedule(ctx, e.a.offsets(e.a.wsRate, "ws"), e.a.duration, began.Add(phase), e.live, e.a.maxRequests, e.a.beforeSend, func(n uint64, intended time.Time) {
 			e.enqueue(e.users[(n+shift)%k], intended)
 		})
 	}
