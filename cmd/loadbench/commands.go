@@ -7,6 +7,7 @@ func subcommands(s streams) []*cobra.Command {
 	return []*cobra.Command{
 		newVersionCmd(s),
 		newCompareCmd(s),
+		newCapacityCmd(s),
 		newAttackCmd(s),
 		newBenchcmpCmd(s),
 		newServeCmd(s),
@@ -14,5 +15,6 @@ func subcommands(s streams) []*cobra.Command {
 		newReportCmd(s),
 		newValidateCmd(s),
 		newK8sCmd(s),
+		newWorkerCmd(s),
 	}
 }

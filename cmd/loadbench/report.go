@@ -25,6 +25,10 @@ the same setup made side by side (for example from several load machines) are
 merged, the gate is applied to the merged data with the setup's budget,
 percentiles and alpha, and the report is written to --out (default DIR1-merged).
 
+A capacity run (loadbench capacity) is re-rendered in place from its
+manifest.json and summary.json: report.md, report.html, junit.xml and the
+latency-vs-throughput chart.
+
 Exits like compare: 0 pass, 1 fail, 4 inconclusive; 2 when a DIR is missing,
 damaged or incomplete.`,
 		Args: cobra.MinimumNArgs(1),
@@ -35,6 +39,9 @@ damaged or incomplete.`,
 			}
 			if len(dirs) == 1 && out != "" {
 				return usageErr("report: --out needs several DIRs to merge (one DIR is re-rendered in place)")
+			}
+			if kind := runKind(dirs[0]); kind == results.CapacityKind {
+				return reportCapacity(s, dirs, out)
 			}
 			var runs []*results.Run
 			for _, d := range dirs {
@@ -110,4 +117,40 @@ func writeMerged(dir string, run *results.Run) error {
 		}
 	}
 	return results.WriteJSON(filepath.Join(dir, results.ManifestFile), run.Manifest)
+}
+
+// runKind is the kind in dir's manifest ("compare", "capacity"); empty
+// when it cannot be read (ReadRun then says why).
+func runKind(dir string) string {
+	var m struct {
+		Kind string `json:"kind"`
+	}
+	if err := results.ReadJSON(filepath.Join(dir, results.ManifestFile), &m); err != nil {
+		return ""
+	}
+	return m.Kind
+}
+
+// reportCapacity re-renders a capacity run in place from its manifest
+// and summary.json.
+func reportCapacity(s streams, dirs []string, out string) error {
+	if len(dirs) > 1 || out != "" {
+		return usageErr("report: capacity runs are re-rendered one at a time, in place (no merge)")
+	}
+	var m results.CapacityManifest
+	var sum results.CapacitySummary
+	if err := results.ReadJSON(filepath.Join(dirs[0], results.ManifestFile), &m); err != nil {
+		return usageErr("report: %v", err)
+	}
+	if err := results.ReadJSON(filepath.Join(dirs[0], results.SummaryFile), &sum); err != nil {
+		return usageErr("report: %v", err)
+	}
+	if err := report.WriteCapacity(dirs[0], &m, &sum); err != nil {
+		return withCode(exitRunError, fmt.Errorf("report: %w", err))
+	}
+	fmt.Fprintf(s.Out, "%s: %s\n", strings.ToUpper(string(sum.Verdict)), sum.Reason)
+	for _, f := range []string{report.MarkdownFile, report.HTMLFile, report.JUnitFile} {
+		fmt.Fprintf(s.Out, "wrote %s\n", filepath.Join(dirs[0], f))
+	}
+	return verdictExit(sum.Verdict)
 }

@@ -1,0 +1,255 @@
+package capacity
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/loadbench/loadbench/results"
+)
+
+// model is a fake target pair: each build answers every chat at a flat
+// latency up to its capacity (chats/s) and falls behind above it, spending
+// cpuUs of CPU per chat. noise is the relative standard deviation of the
+// capacity and of the CPU per chat at each step.
+type model struct {
+	capacity, cpuUs map[string]float64
+	noise           float64
+	rng             *rand.Rand
+	saturateAt      float64 // the generator saturates at this rate and above (0: never)
+}
+
+func newModel(capB, capC, cpuB, cpuC, noise float64) *model {
+	return &model{
+		capacity: map[string]float64{results.Baseline: capB, results.Candidate: capC},
+		cpuUs:    map[string]float64{results.Baseline: cpuB, results.Candidate: cpuC},
+		noise:    noise,
+		rng:      rand.New(rand.NewPCG(1, 2)),
+	}
+}
+
+func (m *model) Measure(_ context.Context, s Spec) (results.CapacityStep, error) {
+	const d = 4.0 // seconds per step
+	c := m.capacity[s.Build] * (1 + m.noise*m.rng.NormFloat64())
+	st := results.CapacityStep{Offered: int64(s.Rate * d), Ended: 1, P50Ms: 5, P99Ms: 10, P999Ms: 12,
+		CPUUs: m.cpuUs[s.Build] * (1 + m.noise*m.rng.NormFloat64()), CPUSource: "model"}
+	st.Answered = st.Offered
+	if s.Rate > c {
+		st.Answered = int64(c * d)
+		st.Ended = c / s.Rate
+		st.InFlightGrowth, st.InFlightTrend = (s.Rate-c)*d, true
+		st.P99Ms, st.P999Ms = 2000, 3000
+	}
+	st.GeneratorSaturated = m.saturateAt > 0 && s.Rate >= m.saturateAt
+	return st, nil
+}
+
+func plan() results.CapacityPlan {
+	return results.CapacityPlan{
+		LowRate: 50, Growth: 2, MaxRate: 1e6, Width: 0.01, Repeats: 4, MinEnded: 0.99,
+		SLOFactor: 4, SLOFloor: results.Duration(10 * time.Millisecond),
+		CPUFractions: []float64{0.5, 0.8}, CPURounds: 4,
+		CPUBudget: 0.05, CapacityBudget: 0.05, ErrorBudget: 0.001, Alpha: 0.05,
+		Baseline: results.PlanSide{Build: "baseline"}, Candidate: results.PlanSide{Build: "perrequest"},
+	}
+}
+
+func TestSearchFindsEachBuildsKneeWithinTheWidth(t *testing.T) {
+	t.Parallel()
+	m := newModel(1000, 850, 200, 200, 0)
+	sum, err := Search(context.Background(), plan(), m, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for b, truth := range map[string]float64{results.Baseline: 1000, results.Candidate: 850} {
+		got := sum.Capacity.Baseline.MaxRate
+		if b == results.Candidate {
+			got = sum.Capacity.Candidate.MaxRate
+		}
+		if got > truth || got < truth/1.01 {
+			t.Errorf("%s: found %.1f chats/s, truth %.0f (want within 1%% below)", b, got, truth)
+		}
+	}
+	if sum.Capacity.Verdict != results.Fail || sum.Verdict != results.Fail {
+		t.Errorf("15%% less throughput: capacity %s, overall %s (%s); want fail", sum.Capacity.Verdict, sum.Verdict, sum.Reason)
+	}
+	if !strings.Contains(sum.Reason, "sustainable throughput") {
+		t.Errorf("reason %q does not name the throughput", sum.Reason)
+	}
+	if sum.CPU.Verdict != results.Pass {
+		t.Errorf("equal CPU: %s (%v–%v)", sum.CPU.Verdict, sum.CPU.CILow, sum.CPU.CIHigh)
+	}
+	// The CPU rounds ran at 50% and 80% of the baseline's rate, both builds each.
+	if len(sum.CPU.Rates) != 2 || math.Abs(sum.CPU.Rates[0]-0.5*sum.Capacity.Baseline.MaxRate) > 1e-9 || sum.CPU.Pairs != 8 {
+		t.Errorf("cpu rates %v, pairs %d; want 50%% and 80%% of %.1f, 8 pairs", sum.CPU.Rates, sum.CPU.Pairs, sum.Capacity.Baseline.MaxRate)
+	}
+}
+
+func TestSearchAAPassesAndTenPercentCPUFails(t *testing.T) {
+	t.Parallel()
+	aa, err := Search(context.Background(), plan(), newModel(1000, 1000, 200, 200, 0.01), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aa.Verdict != results.Pass {
+		t.Errorf("A/A: %s: %s (capacity %v %v–%v)", aa.Verdict, aa.Reason, aa.Capacity.Ratio, aa.Capacity.CILow, aa.Capacity.CIHigh)
+	}
+	burn, err := Search(context.Background(), plan(), newModel(1000, 1000, 200, 220, 0.01), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if burn.CPU.Verdict != results.Fail || burn.Verdict != results.Fail || !strings.Contains(burn.Reason, "CPU per chat") {
+		t.Errorf("+10%% CPU: cpu %s, overall %s: %s", burn.CPU.Verdict, burn.Verdict, burn.Reason)
+	}
+	if r := burn.CPU.Ratio; r < 1.08 || r > 1.12 {
+		t.Errorf("+10%% CPU: ratio %v", r)
+	}
+}
+
+func TestSearchWithGivenCPURatesSkipsTheSearch(t *testing.T) {
+	t.Parallel()
+	p := plan()
+	p.CPURates = []float64{300}
+	p.SLO = results.Duration(50 * time.Millisecond)
+	sum, err := Search(context.Background(), p, newModel(1000, 1000, 200, 200, 0), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range sum.Steps {
+		if st.Phase != results.PhaseCPU || st.Rate != 300 {
+			t.Fatalf("step %+v: want CPU steps at 300/s only", st)
+		}
+	}
+	if !sum.Capacity.Skipped || len(sum.Steps) != 8 || sum.Verdict != results.Pass {
+		t.Errorf("skipped %v, %d steps, %s: %s", sum.Capacity.Skipped, len(sum.Steps), sum.Verdict, sum.Reason)
+	}
+}
+
+func TestSearchGeneratorBoundIsInconclusive(t *testing.T) {
+	t.Parallel()
+	m := newModel(1000, 1000, 200, 200, 0)
+	m.saturateAt = 700
+	sum, err := Search(context.Background(), plan(), m, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Verdict != results.Inconclusive || len(sum.GeneratorBound) == 0 || !strings.Contains(sum.Reason, "generator") {
+		t.Errorf("%s: %s (bound %v)", sum.Verdict, sum.Reason, sum.GeneratorBound)
+	}
+	if got := sum.Capacity.Baseline.MaxRate; got >= 700 {
+		t.Errorf("found %.0f chats/s above where the generator saturated", got)
+	}
+}
+
+func TestSearchDerivesTheSLOFromTheBaselineAtLowLoad(t *testing.T) {
+	t.Parallel()
+	sum, err := Search(context.Background(), plan(), newModel(1000, 1000, 200, 200, 0), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// p99 10 ms at low load: max(4 × 10, 10 + 10) = 40 ms.
+	if sum.SLOMs != 40 || sum.Steps[0].Phase != results.PhaseSLO || !strings.Contains(sum.SLORule, "4 ×") {
+		t.Errorf("SLO %v ms by %q, first step %s", sum.SLOMs, sum.SLORule, sum.Steps[0].Phase)
+	}
+}
+
+func TestSearchCutShortIsPartial(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	m := newModel(1000, 1000, 200, 200, 0)
+	n := 0
+	sum, err := Search(ctx, plan(), MeasureFunc(func(ctx context.Context, s Spec) (results.CapacityStep, error) {
+		if n++; n == 5 {
+			cancel()
+		}
+		return m.Measure(ctx, s)
+	}), nil)
+	if err == nil || !sum.Partial || sum.Verdict != results.Inconclusive || len(sum.Steps) != 5 {
+		t.Errorf("err %v, partial %v, %s, %d steps", err, sum.Partial, sum.Verdict, len(sum.Steps))
+	}
+}
+
+func TestLinesAreArithmeticallyRight(t *testing.T) {
+	t.Parallel()
+	got := CPULine("perrequest", "baseline", 1.06, 1.04, 1.08)
+	want := "perrequest needs 6.0% (4.0%–8.0%) more CPU per chat than baseline: 1.06 (1.04–1.08) pods per baseline pod at equal load"
+	if got != want {
+		t.Errorf("cpu line\n got %s\nwant %s", got, want)
+	}
+	if got := changeText(0.97, 0.95, 0.99, "more", "less"); got != "3.0% (1.0%–5.0%) less" {
+		t.Errorf("less: %s", got)
+	}
+	if got := changeText(1.01, 0.98, 1.04, "more", "less"); got != "+1.0% (-2.0% to +4.0%)" {
+		t.Errorf("straddling: %s", got)
+	}
+	c := results.CapacityThroughput{Ratio: 0.8, CILow: 0.75, CIHigh: 0.85,
+		Baseline: results.CapacityBuild{MaxRate: 1000}, Candidate: results.CapacityBuild{MaxRate: 800}}
+	want = "perrequest sustains 800 chats/s, baseline 1000: 20.0% (15.0%–25.0%) less throughput; 1.25 (1.18–1.33) pods per baseline pod at equal load"
+	if got := CapacityLine("perrequest", "baseline", c); got != want {
+		t.Errorf("capacity line\n got %s\nwant %s", got, want)
+	}
+}
+
+func TestInFlightGrowth(t *testing.T) {
+	t.Parallel()
+	var ts, flat, rising []float64
+	for i := range 16 {
+		t := float64(i) / 4
+		ts, flat, rising = append(ts, t), append(flat, 10+float64(i%2)), append(rising, 10+100*t)
+	}
+	if g, _, trend := InFlightGrowth(ts, flat, 4*time.Second); trend || math.Abs(g) > 2 {
+		t.Errorf("flat: growth %v, trend %v", g, trend)
+	}
+	if g, _, trend := InFlightGrowth(ts, rising, 4*time.Second); !trend || math.Abs(g-275) > 1e-6 {
+		t.Errorf("rising 100/s over 2.75 s: growth %v, trend %v", g, trend)
+	}
+}
+
+func TestSearchMeasuresAGeneratorSaturatedStepAgain(t *testing.T) {
+	t.Parallel()
+	m := newModel(1000, 1000, 200, 200, 0)
+	n := 0
+	sum, err := Search(context.Background(), plan(), MeasureFunc(func(ctx context.Context, s Spec) (results.CapacityStep, error) {
+		st, err := m.Measure(ctx, s)
+		if n++; n == 3 { // one transient saturation
+			st.GeneratorSaturated = true
+		}
+		return st, err
+	}), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sum.Steps[2].Redone || sum.Steps[3].Redone || sum.Steps[3].Rate != sum.Steps[2].Rate || len(sum.GeneratorBound) != 0 {
+		t.Errorf("steps %+v then %+v, bound %v: want step 3 redone and not counted", sum.Steps[2], sum.Steps[3], sum.GeneratorBound)
+	}
+	if sum.Verdict != results.Pass {
+		t.Errorf("%s: %s", sum.Verdict, sum.Reason)
+	}
+}
+
+func TestFitUSLRecoversTheLawAndSaysWhenUnstable(t *testing.T) {
+	t.Parallel()
+	const lambda, sigma, kappa = 100.0, 0.05, 0.002
+	var steps []results.CapacityStep
+	for _, n := range []float64{1, 2, 4, 8, 16, 32, 64} {
+		x := lambda * n / (1 + sigma*(n-1) + kappa*n*(n-1))
+		steps = append(steps, results.CapacityStep{Build: results.Baseline, InFlightMean: n, Throughput: x})
+	}
+	u := FitUSL(steps, results.Baseline)
+	if !u.Stable || math.Abs(u.Lambda-lambda) > 1e-6*lambda || math.Abs(u.Sigma-sigma) > 1e-6 || math.Abs(u.Kappa-kappa) > 1e-6 {
+		t.Errorf("exact law: %+v", u)
+	}
+	if few := FitUSL(steps[:3], results.Baseline); few.Stable || !strings.Contains(few.Note, "3 points") {
+		t.Errorf("3 points: %+v", few)
+	}
+	narrow := []results.CapacityStep{}
+	for _, n := range []float64{1, 1.2, 1.4, 1.6, 1.8} {
+		narrow = append(narrow, results.CapacityStep{Build: results.Baseline, InFlightMean: n, Throughput: 50 * n})
+	}
+	if u := FitUSL(narrow, results.Baseline); u.Stable || !strings.Contains(u.Note, "span") {
+		t.Errorf("narrow: %+v", u)
+	}
+}
