@@ -84,7 +84,7 @@ func TestContinue(t *testing.T) {
 	// An alpha this small decides nothing in 2 rounds: the run stays
 	// inconclusive, as the continuation wants.
 	o := loadbench.CompareOptions{
-		MinRounds: 2, MaxDuration: 18 * time.Second, // 2 rounds of the plan below
+		MinRounds: 2, MaxDuration: 16 * time.Second, // 2 rounds of the plan below
 		RoundDuration: 300 * time.Millisecond, NoWarmup: true, Settle: 20 * time.Millisecond,
 		HTTPRate: loadbench.PerSecond(80), WSRate: loadbench.PerSecond(80), Users: 4,
 		Alpha: 1e-6, Seed: seed, Dir: dir,

@@ -47,7 +47,7 @@ func TestContinueBuiltinTargetsEndToEnd(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "run")
 	// 2 rounds at most, and an alpha that decides nothing in so few.
 	code, out, errOut := runCmd(context.Background(), t, "compare", "--quiet", "--out", dir,
-		"--rounds", "auto", "--min-rounds", "2", "--max-duration", "19s", "--alpha", "0.000001",
+		"--rounds", "auto", "--min-rounds", "2", "--max-duration", "17s", "--alpha", "0.000001",
 		"--round-duration", "500ms", "--warmup", "0", "--settle", "50ms",
 		"--http-rate", "50", "--ws-rate", "50", "--users", "4", "--candidate-impl", "perrequest", "--baseline-impl", "perrequest")
 	if code != exitInconclusive || readSummary(t, dir).Rounds != 2 {

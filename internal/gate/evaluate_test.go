@@ -96,7 +96,7 @@ func TestEvaluate(t *testing.T) {
 		{"+3% tight", build{factor: steady(1.03, tight...), forced: true}, results.Pass, "all 6 latency checks", results.Pass, results.Pass, results.Pass},
 		{"+50%", build{factor: steady(1.5, tight...), forced: true}, results.Fail, "+50.0% (CI 1.50–1.50, p<0.001) over the 5% budget (and 5 more failure(s))", results.Pass, results.Pass, results.Fail},
 		{"identical, wide", build{factor: steady(1, 1.09, 0.92, 1.04, 0.95, 1.08, 0.93), forced: true}, results.Inconclusive, "cannot be told from the 5% budget; about", results.Pass, results.Pass, results.Inconclusive},
-		{"leak 4096 B/request", build{factor: good.factor, leakPerReq: 4096, forced: true}, results.Fail, "candidate memory: heap slope +4086 B/chat over the baseline's (CI +4081–+4088, limit 16)", results.Fail, results.Pass, results.Pass},
+		{"leak 4096 B/request", build{factor: good.factor, leakPerReq: 4096, forced: true}, results.Fail, "candidate memory: heap slope +4086 B/chat over the baseline's (CI +4084–+4087, limit 16)", results.Fail, results.Pass, results.Pass},
 		{"factories live 3", build{factor: good.factor, factories: 3, forced: true}, results.Fail, "candidate memory: 3 factories live after the last round (the baseline keeps 1)", results.Fail, results.Pass, results.Pass},
 		// A half-migrated candidate keeps the legacy singleton, as the
 		// baseline does: not a leak of the candidate.

@@ -168,3 +168,37 @@ func TestEvaluateUnforcedStatesDetectionLimit(t *testing.T) {
 		t.Errorf("unforced candidate memory %+v", m)
 	}
 }
+
+// Kendall's S for a few untied points has its exact law: for 6 points,
+// P(S = 15) = 1/720 and P(S ≥ 13) = 6/720; for 3 points nothing beyond
+// 1/6 exists.
+func TestKendallCritical(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		n    int
+		a    float64
+		want int
+		ok   bool
+	}{
+		{6, 0.0028, 15, true}, {6, 1.0 / 720, 15, true}, {6, 0.001, 0, false},
+		{6, 0.01, 13, true}, {3, 0.1, 0, false}, {3, 1.0 / 6, 3, true},
+		{10, 0.025, 23, true}, // P(S ≥ 23) = 0.0233, P(S ≥ 21) = 0.0363 for n = 10
+	} {
+		got, ok := kendallCritical(tc.n, tc.a)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("n %d, a %v: %d %v, want %d %v", tc.n, tc.a, got, ok, tc.want, tc.ok)
+		}
+	}
+}
+
+// With six increasing readings, the exact law gives a finite lower bound
+// at a level the normal approximation could not reach.
+func TestTheilSenExactForFewPoints(t *testing.T) {
+	t.Parallel()
+	x := []float64{0, 1, 2, 3, 4, 5}
+	y := []float64{0, 10, 21, 29, 41, 50}
+	_, lo, hi := TheilSen(x, y, zQuantile(1-0.0028))
+	if lo != 8 || !math.IsInf(hi, 1) && hi != 12 {
+		t.Errorf("interval %v–%v, want the smallest pairwise slope 8 below", lo, hi)
+	}
+}
