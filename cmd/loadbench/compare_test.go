@@ -112,7 +112,7 @@ func TestCompareBuiltinTargetsEndToEnd(t *testing.T) {
 		for _, proto := range []string{results.HTTP, results.WS} {
 			a := sum.Load[build][proto]
 			reqs += a.Requests
-			if a.Segments != 5 || a.Requests == 0 || a.InFlightMax < 1 || a.InFlightMean <= 0 || a.SendLagLimitMs != 20 || a.GeneratorErrors != 0 {
+			if a.Segments != 5 || a.Requests == 0 || a.InFlightMax < 1 || a.InFlightMean <= 0 || a.SendLagLimitMs != 100 || a.GeneratorErrors != 0 {
 				t.Errorf("%s %s accounting %+v", build, proto, a)
 			}
 		}
