@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"math"
@@ -14,7 +12,6 @@ import (
 	"github.com/loadbench/loadbench"
 	"github.com/loadbench/loadbench/internal/builtin"
 	"github.com/loadbench/loadbench/internal/flagval"
-	"github.com/loadbench/loadbench/internal/report"
 	"github.com/spf13/cobra"
 )
 
@@ -235,30 +232,11 @@ func runCapacity(cmd *cobra.Command, s streams, cf *capacityFlags) error {
 }
 
 // capacityOutcome prints what a capacity run produced and maps it to an
-// exit code, as compareOutcome does.
+// exit code.
 func capacityOutcome(s streams, dir string, res *loadbench.CapacityResult, runErr error, jsonOut, quiet bool) error {
+	var out *outcome
 	if res != nil {
-		write := res.WriteText
-		if jsonOut {
-			write = res.WriteJSON
-		}
-		if err := write(s.Out); err != nil {
-			return withCode(exitRunError, err)
-		}
-		if !jsonOut {
-			fmt.Fprintf(s.Out, "results: %s (report: %s)\n", res.Dir, filepath.Join(res.Dir, report.HTMLFile))
-		}
-	} else if runErr != nil && !quiet && !errors.Is(runErr, loadbench.ErrUsage) {
-		fmt.Fprintf(s.Err, "loadbench: capacity: no complete step; results so far in %s\n", dir)
+		out = &outcome{res.Dir, res.WriteText, res.WriteJSON, res.Summary.Verdict}
 	}
-	switch {
-	case runErr == nil:
-	case errors.Is(runErr, loadbench.ErrUsage):
-		return runErr
-	case errors.Is(runErr, context.Canceled):
-		return withCode(exitRunError, fmt.Errorf("capacity: interrupted; partial results written"))
-	default:
-		return withCode(exitRunError, runErr)
-	}
-	return verdictExit(res.Summary.Verdict)
+	return out.finish(s, "capacity", "step", dir, runErr, jsonOut, quiet)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/loadbench/loadbench/internal/agent"
 	"github.com/loadbench/loadbench/internal/builtin"
 	"github.com/loadbench/loadbench/internal/dist"
+	"github.com/loadbench/loadbench/internal/report"
 	"github.com/loadbench/loadbench/results"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -266,30 +267,52 @@ func isTransportFlag(name string) bool {
 
 // compareOutcome prints what a compare produced and maps it to an exit code.
 func compareOutcome(s streams, dir string, cmp *loadbench.Comparison, runErr error, jsonOut, quiet bool) error {
+	var out *outcome
 	if cmp != nil {
-		write := cmp.WriteText
+		out = &outcome{cmp.Dir, cmp.WriteText, cmp.WriteJSON, cmp.Summary.Verdict}
+	}
+	return out.finish(s, "compare", "round", dir, runErr, jsonOut, quiet)
+}
+
+// outcome is what a compare or a capacity run produced, as the command
+// prints it; nil when nothing completed.
+type outcome struct {
+	dir                  string
+	writeText, writeJSON func(io.Writer) error
+	verdict              results.Verdict
+}
+
+// finish prints o (its summary and where the results are), or where the
+// partial results are when nothing completed (unit: what did not), and
+// maps the run's error or verdict to the exit code.
+func (o *outcome) finish(s streams, op, unit, dir string, runErr error, jsonOut, quiet bool) error {
+	if o != nil {
+		write := o.writeText
 		if jsonOut {
-			write = cmp.WriteJSON
+			write = o.writeJSON
 		}
 		if err := write(s.Out); err != nil {
 			return withCode(exitRunError, err)
 		}
 		if !jsonOut {
-			fmt.Fprintf(s.Out, "results: %s (report: %s)\n", cmp.Dir, filepath.Join(cmp.Dir, "report.html"))
+			fmt.Fprintf(s.Out, "results: %s (report: %s)\n", o.dir, filepath.Join(o.dir, report.HTMLFile))
 		}
 	} else if runErr != nil && !quiet && !errors.Is(runErr, loadbench.ErrUsage) {
-		fmt.Fprintf(s.Err, "loadbench: compare: no complete round; results so far in %s\n", dir)
+		fmt.Fprintf(s.Err, "loadbench: %s: no complete %s; results so far in %s\n", op, unit, dir)
 	}
 	switch {
 	case runErr == nil:
 	case errors.Is(runErr, loadbench.ErrUsage):
 		return runErr
 	case errors.Is(runErr, context.Canceled):
-		return withCode(exitRunError, fmt.Errorf("compare: interrupted; partial results written"))
+		return withCode(exitRunError, fmt.Errorf("%s: interrupted; partial results written", op))
 	default:
 		return withCode(exitRunError, runErr)
 	}
-	return verdictExit(cmp.Summary.Verdict)
+	if o == nil {
+		return withCode(exitRunError, fmt.Errorf("%s: no result and no error", op))
+	}
+	return verdictExit(o.verdict)
 }
 
 // announce prints line on w when the compare starts, then passes every
