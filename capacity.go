@@ -3,7 +3,6 @@ package loadbench
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -159,11 +158,7 @@ type CapacityResult struct {
 func (r *CapacityResult) WriteText(w io.Writer) error { return report.CapacityText(r.Summary)(w) }
 
 // WriteJSON writes summary.json's content, indented.
-func (r *CapacityResult) WriteJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(r.Summary)
-}
+func (r *CapacityResult) WriteJSON(w io.Writer) error { return writeIndented(w, r.Summary) }
 
 // Capacity measures what the candidate costs against the baseline: CPU
 // seconds per answered chat in paired rounds at fixed rates, and the

@@ -273,10 +273,13 @@ type LatencyComparison struct {
 func (c *Comparison) WriteText(w io.Writer) error { return report.Text(c.Summary)(w) }
 
 // WriteJSON writes c's summary as summary.json holds it, indented.
-func (c *Comparison) WriteJSON(w io.Writer) error {
+func (c *Comparison) WriteJSON(w io.Writer) error { return writeIndented(w, c.Summary) }
+
+// writeIndented writes v as JSON indented as summary.json is.
+func writeIndented(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	return enc.Encode(c.Summary)
+	return enc.Encode(v)
 }
 
 // Compare runs the same load against the deployments at baselineURL and

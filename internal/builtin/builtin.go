@@ -35,22 +35,8 @@ type Spec struct {
 // stops them. Bad serve flags are usage errors; a build that does not start
 // is a run error.
 func Compare(ctx context.Context, spec Spec, o loadbench.CompareOptions) (*loadbench.Comparison, error) {
-	for _, b := range []Build{spec.Baseline, spec.Candidate} {
-		if !targets.ValidImpl(b.Impl) {
-			return nil, usage.Fieldf("compare", "build", "must be %s, %s or %s, got %q", targets.ImplBaseline, targets.ImplPerRequest, targets.ImplPartial, b.Impl)
-		}
-	}
-	if _, err := o.Plan(); err != nil { // before any process starts
+	if err := spec.prepare("compare", o.Dir, func() error { _, err := o.Plan(); return err }); err != nil {
 		return nil, err
-	}
-	switch {
-	case o.Dir == "":
-		return nil, usage.Errorf("compare: no run directory for the built-in targets' logs")
-	case spec.Executable == "":
-		return nil, usage.Errorf("compare: no loadbench executable to start the built-in targets")
-	}
-	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
-		return nil, fmt.Errorf("compare: %w: %w", err, usage.ErrUsage)
 	}
 	procs, err := start(ctx, spec, o.Dir, "")
 	defer stop(procs)
@@ -63,6 +49,30 @@ func Compare(ctx context.Context, spec Spec, o loadbench.CompareOptions) (*loadb
 		side.Build, side.Args, side.Alive = b.Impl, b.Args, procs[i].Alive
 	}
 	return loadbench.Compare(ctx, procs[0].URL, procs[1].URL, o)
+}
+
+// prepare checks, before any process starts, what starting spec's builds
+// for op needs: known builds, the plan (checkPlan), a run directory for
+// their logs (created) and the executable.
+func (spec Spec) prepare(op, dir string, checkPlan func() error) error {
+	for _, b := range []Build{spec.Baseline, spec.Candidate} {
+		if !targets.ValidImpl(b.Impl) {
+			return usage.Fieldf(op, "build", "must be %s, %s or %s, got %q", targets.ImplBaseline, targets.ImplPerRequest, targets.ImplPartial, b.Impl)
+		}
+	}
+	if err := checkPlan(); err != nil {
+		return err
+	}
+	switch {
+	case dir == "":
+		return usage.Errorf("%s: no run directory for the built-in targets' logs", op)
+	case spec.Executable == "":
+		return usage.Errorf("%s: no loadbench executable to start the built-in targets", op)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("%s: %w: %w", op, err, usage.ErrUsage)
+	}
+	return nil
 }
 
 // start starts spec's builds side by side, each logging to

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -23,27 +22,13 @@ import (
 // process's CPUs. Bad serve flags are usage errors; a build that does not
 // start is a run error.
 func Capacity(ctx context.Context, spec Spec, o loadbench.CapacityOptions) (*loadbench.CapacityResult, error) {
-	for _, b := range []Build{spec.Baseline, spec.Candidate} {
-		if !targets.ValidImpl(b.Impl) {
-			return nil, usage.Fieldf("capacity", "build", "must be %s, %s or %s, got %q", targets.ImplBaseline, targets.ImplPerRequest, targets.ImplPartial, b.Impl)
-		}
-	}
 	o.Local = true
 	for i, b := range []Build{spec.Baseline, spec.Candidate} {
 		side := []*loadbench.Side{&o.Baseline, &o.Candidate}[i]
 		side.Build, side.Args = b.Impl, b.Args
 	}
-	if _, err := o.CapacityPlan(); err != nil { // before any process starts
+	if err := spec.prepare("capacity", o.Dir, func() error { _, err := o.CapacityPlan(); return err }); err != nil {
 		return nil, err
-	}
-	switch {
-	case o.Dir == "":
-		return nil, usage.Errorf("capacity: no run directory for the built-in targets' logs")
-	case spec.Executable == "":
-		return nil, usage.Errorf("capacity: no loadbench executable to start the built-in targets")
-	}
-	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
-		return nil, fmt.Errorf("capacity: %w: %w", err, usage.ErrUsage)
 	}
 	pin, restore := pinning()
 	defer restore()
