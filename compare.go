@@ -32,7 +32,7 @@ const (
 	// the calibration's noise; p99's ~4% round-to-round spread is the
 	// limit). A compare still stops at its first decided look: legacy
 	// against per-request decides after about 10–12 rounds (2 minutes).
-	DefaultMaxDuration   = 5 * time.Minute
+	DefaultMaxDuration   = 10 * time.Minute
 	DefaultRoundDuration = 4 * time.Second        // load per build per round
 	DefaultWarmup        = 3 * time.Second        // unrecorded load per build first
 	DefaultSettle        = 500 * time.Millisecond // pause before memory is read

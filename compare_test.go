@@ -86,7 +86,7 @@ func TestComparePlan(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := results.Plan{
-		Rounds: 0, MinRounds: loadbench.DefaultMinRounds, MaxRounds: 28, // 5 min: (300 − 2 − 2×3 − 10 s) / (2 × (4 + 0.5 + 0.5 s))
+		Rounds: 0, MinRounds: loadbench.DefaultMinRounds, MaxRounds: 58, // 10 min: (600 − 2 − 2×3 − 10 s) / (2 × (4 + 0.5 + 0.5 s))
 		MaxDuration:   results.Duration(loadbench.DefaultMaxDuration),
 		RoundDuration: results.Duration(loadbench.DefaultRoundDuration),
 		Warmup:        results.Duration(loadbench.DefaultWarmup), Settle: results.Duration(loadbench.DefaultSettle),

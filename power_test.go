@@ -25,13 +25,13 @@ func passPower(t *testing.T, o loadbench.CompareOptions) (string, float64) {
 	return line, p
 }
 
-// The outlook states the default plan (28 rounds in 5 minutes) and what it
+// The outlook states the default plan (58 rounds in 10 minutes) and what it
 // can show; a longer plan, or more chats per round, shows more.
 func TestOutlook(t *testing.T) {
 	t.Parallel()
 	line, def := passPower(t, loadbench.CompareOptions{})
 	t.Log(line)
-	for _, want := range []string{"until decided, 3 to 28 rounds of 4s per build, at most 5m0s", "+2.5% slower at every check", "+10% slower fails with"} {
+	for _, want := range []string{"until decided, 3 to 58 rounds of 4s per build, at most 10m0s", "+2.5% slower at every check", "+10% slower fails with"} {
 		if !strings.Contains(line, want) {
 			t.Errorf("outlook %q lacks %q", line, want)
 		}

@@ -142,3 +142,25 @@ func (h *Histogram) UnmarshalJSON(data []byte) error {
 // Buckets returns the count of every bucket, in the histogram's order: two
 // histograms of the same samples have equal buckets.
 func (h *Histogram) Buckets() []int64 { return h.lazy().Export().Counts }
+
+// Bucket is a run of recorded values the histogram holds as equal: Count
+// values between From and To (inclusive, to the histogram's precision).
+type Bucket struct {
+	From, To time.Duration
+	Count    int64
+}
+
+// Distribution returns the non-empty buckets in increasing order of
+// value; their counts sum to Count.
+func (h *Histogram) Distribution() []Bucket {
+	if h.Count() == 0 {
+		return nil
+	}
+	var out []Bucket
+	for _, b := range h.h.Distribution() {
+		if b.Count > 0 {
+			out = append(out, Bucket{From: time.Duration(b.From) * time.Microsecond, To: time.Duration(b.To) * time.Microsecond, Count: b.Count})
+		}
+	}
+	return out
+}

@@ -51,6 +51,12 @@ type Summary struct {
 	// its schedule ("baseline round 3 http"); any makes the verdict
 	// inconclusive unless isolation failed.
 	Saturated []string `json:"saturated,omitempty"`
+	// DisturbedRounds lists the rounds (from 1) left out of the latency
+	// checks because the generator's send lag p99 in one of their
+	// segments was over DisturbedLagMs: the machine delayed the sending,
+	// and latency is measured from the intended send time.
+	DisturbedRounds []int   `json:"disturbed_rounds,omitempty"`
+	DisturbedLagMs  float64 `json:"disturbed_lag_ms,omitempty"`
 }
 
 // ErrorVerdict compares the builds' target error rates (generator errors

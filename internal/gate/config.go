@@ -3,6 +3,7 @@ package gate
 import (
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/loadbench/loadbench/results"
 )
@@ -30,6 +31,15 @@ const (
 	// noise 20 KB: about 3 B/chat), and fails; an A/A compare sits 16 B/chat
 	// under it and passes. 16 B/chat is about 280 MB a day at 200 chats/s.
 	DefaultMaxRetainedBytesPerRequest = 16
+	// DisturbedLagShare is what the plan's saturation limit (MaxSendLag,
+	// 20 ms by default) is divided by to give Config.DisturbedLag (2 ms):
+	// a generator late by a tenth of its saturation limit is not
+	// saturated, but it was disturbed enough to add its own delay to the
+	// p99 of the chats it sent.
+	DisturbedLagShare = 10
+	// MaxDisturbedShare is the share of a compare's rounds that may be
+	// left out as disturbed before its latency checks can no longer pass.
+	MaxDisturbedShare = 0.25
 	// DefaultMaxMoreRounds caps the MoreRounds estimate.
 	DefaultMaxMoreRounds = 100
 )
@@ -81,6 +91,11 @@ type Config struct {
 	Rounds int
 	// NoMemoryGate reports the candidate's memory without gating it.
 	NoMemoryGate bool
+	// DisturbedLag is the floor of the generator's send lag p99 above which
+	// a round counts as disturbed and is left out of the latency checks
+	// (see "Disturbed rounds" in the package comment); 0 leaves every
+	// round in. PlanConfig sets it to a tenth of the plan's MaxSendLag.
+	DisturbedLag time.Duration
 }
 
 // PlanConfig is the gate's configuration for a compare run with plan p.
@@ -90,6 +105,7 @@ func PlanConfig(p results.Plan) Config {
 	c.Percentiles = slices.Clone(p.Percentiles)
 	c.ErrorBudget, c.MaxRetainedBytesPerRequest = p.ErrorBudget, p.MaxRetained
 	c.NoMemoryGate = !p.MemoryGate
+	c.DisturbedLag = p.MaxSendLag.D() / DisturbedLagShare
 	if p.Sequential() {
 		c.MinRounds, c.MaxRounds = p.MinRounds, p.MaxRounds
 		// A continued run keeps the plan it was started with as N_plan:

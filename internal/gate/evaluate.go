@@ -1,6 +1,7 @@
 package gate
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"math"
@@ -79,6 +80,11 @@ func Evaluate(run *results.Run, cfg Config) *results.Summary {
 		lv, w := latencyVerdicts(proto, segs[results.Baseline], segs[results.Candidate], latCfg)
 		sum.Latency = append(sum.Latency, lv...)
 		warns = append(warns, w...)
+	}
+	if d := disturbedRounds(segs[results.Baseline], segs[results.Candidate], cfg); len(d.rounds) > 0 {
+		sum.DisturbedRounds = slices.Sorted(maps.Keys(d.rounds))
+		sum.DisturbedLagMs = float64(d.limit.Microseconds()) / 1e3
+		warns = append(warns, errors.New("latency: "+d.text(n)))
 	}
 	sum.Power = latencyPower(segs[results.Baseline], segs[results.Candidate], n, cfg)
 	sum.Errors, sum.ErrorsByProtocol = errorVerdicts(segs[results.Baseline], segs[results.Candidate], n, cfg)
@@ -230,8 +236,11 @@ type latencyCheck struct {
 	pct    float64
 	bv, cv []float64 // per-round values, ms
 	short  string    // tooFew's reason, "" when the check can be gated
-	cmp    Comparison
-	warns  []error
+	// disturbed says why the check cannot pass: more than
+	// MaxDisturbedShare of the rounds were disturbed; "" otherwise.
+	disturbed string
+	cmp       Comparison
+	warns     []error
 }
 
 // holmLatency runs the latency rule over every protocol in the segments
@@ -256,10 +265,18 @@ func holmLatency(base, cand []*results.Segment, cfg Config) []*latencyCheck {
 func latencyChecks(base, cand []*results.Segment, cfg Config) []*latencyCheck {
 	var checks []*latencyCheck
 	segs := map[string][]*results.Segment{results.Baseline: base, results.Candidate: cand}
+	dist := disturbedRounds(base, cand, cfg)
+	var distNote string
+	if tooDisturbed(len(dist.rounds), len(base)) {
+		distNote = dist.text(len(base))
+	}
 	for _, proto := range protocols(segs) {
 		var warns []error
 		var bh, ch []*results.Histogram
 		for i := range base {
+			if dist.rounds[i+1] {
+				continue
+			}
 			b, c := latency(base[i], proto), latency(cand[i], proto)
 			if b.Count() == 0 || c.Count() == 0 {
 				warns = append(warns, fmt.Errorf("%s round %d: no latency samples for one build, round left out", proto, i+1))
@@ -268,7 +285,7 @@ func latencyChecks(base, cand []*results.Segment, cfg Config) []*latencyCheck {
 			bh, ch = append(bh, b), append(ch, c)
 		}
 		for i, pct := range cfg.Percentiles {
-			k := &latencyCheck{proto: proto, pct: pct, bv: quantilesMs(bh, pct), cv: quantilesMs(ch, pct), short: tooFew(bh, ch, pct)}
+			k := &latencyCheck{proto: proto, pct: pct, bv: quantilesMs(bh, pct), cv: quantilesMs(ch, pct), short: tooFew(bh, ch, pct), disturbed: distNote}
 			if i == 0 {
 				k.warns = warns
 			}
@@ -355,6 +372,12 @@ func (k *latencyCheck) verdict() results.LatencyVerdict {
 		notes = append(notes, k.short)
 		k.warns = append(k.warns, fmt.Errorf("%s %s: %s", k.proto, name, k.short))
 	}
+	if k.disturbed != "" && lv.Verdict == results.Pass {
+		// Passing on the quiet rounds alone would trust a machine, or a
+		// candidate, that disturbed the generator in too many of them.
+		lv.Verdict = results.Inconclusive
+		notes = append(notes, k.disturbed)
+	}
 	if lv.CILow != c.Lo || lv.CIHigh != c.Hi {
 		notes = append(notes, "no confidence interval (stored as 0)")
 	}
@@ -402,11 +425,12 @@ func latency(s *results.Segment, proto string) *results.Histogram {
 	return nil
 }
 
-// quantilesMs is each histogram's percentile pct, in milliseconds.
+// quantilesMs is each histogram's percentile pct, in milliseconds: its
+// Harrell–Davis estimate (hdQuantile).
 func quantilesMs(hs []*results.Histogram, pct float64) []float64 {
 	out := make([]float64, len(hs))
 	for i, h := range hs {
-		out[i] = float64(h.Quantile(pct/100).Microseconds()) / 1e3
+		out[i] = hdQuantile(h, pct/100)
 	}
 	return out
 }

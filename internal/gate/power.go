@@ -15,14 +15,18 @@ const MaxPowerRounds = 400
 // CalibrationRoundSD is the standard deviation of the per-round log
 // ratio ln(candidate/baseline) of each latency check, measured on this
 // 2-core machine at the default load (200 chats/s per protocol, rounds of
-// 4 s): the 8 rounds of docs/example-report's stored histograms, the
-// figures issue 19 reports. p99 is the noisiest by far. PowerPlan uses it
-// for the checks the rounds so far cannot estimate yet.
+// 4 s): pooled over the 287 rounds the rule keeps (Harrell–Davis
+// percentiles, disturbed rounds left out) of 14 real compares (the
+// validate runs of docs/validation-runs/validate-i19.json and an A/A over
+// two generators), each run's own spread around its own mean. p99 is the
+// noisiest by far: about 800 chats a segment put 8 above it, and the
+// target's and the machine's stalls come on top. PowerPlan uses it for
+// the checks the rounds so far cannot estimate yet.
 func CalibrationRoundSD() map[string]float64 {
 	return map[string]float64{
-		"http p50": 0.0030, "ws p50": 0.0049,
-		"http p95": 0.0063, "ws p95": 0.0058,
-		"http p99": 0.0395, "ws p99": 0.0257,
+		"http p50": 0.0096, "ws p50": 0.0094,
+		"http p95": 0.0270, "ws p95": 0.0270,
+		"http p99": 0.0705, "ws p99": 0.0792,
 	}
 }
 

@@ -7,9 +7,10 @@ import (
 )
 
 // PowerPlan's rounds are the fewest whose approximate probability reaches
-// the power asked for, and the numbers match the reading of the
-// calibration (a +3% candidate passes 13–17% of the time in 12 rounds;
-// 28–41 rounds for 80%).
+// the power asked for, and the numbers follow the calibration from the
+// real rounds (p99's 7–8% per-round spread): a +3% candidate needs about
+// 190 rounds for 80%, limited by ws p99, and in 12 rounds passes almost
+// never.
 func TestPowerPlan(t *testing.T) {
 	t.Parallel()
 	cfg := DefaultConfig()
@@ -19,14 +20,14 @@ func TestPowerPlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Rounds < 28 || p.Rounds > 50 || p.Check != "http p99" || p.Achieved < 0.8 {
-		t.Errorf("+3%%: %+v, want 28–50 rounds limited by http p99", p)
+	if p.Rounds < 150 || p.Rounds > 240 || p.Check != "ws p99" || p.Achieved < 0.8 {
+		t.Errorf("+3%%: %+v, want 150–240 rounds limited by ws p99", p)
 	}
 	if below := PowerAt(cfg, sd, 0.03, p.Rounds-1); below >= 0.8 {
 		t.Errorf("%d rounds already give %.3f", p.Rounds-1, below)
 	}
-	if at12 := PowerAt(cfg, sd, 0.03, 12); at12 < 0.10 || at12 > 0.20 {
-		t.Errorf("+3%% in 12 rounds: %.3f, want 10–20%%", at12)
+	if at12 := PowerAt(cfg, sd, 0.03, 12); at12 > 0.02 {
+		t.Errorf("+3%% in 12 rounds: %.3f, want under 2%%", at12)
 	}
 	if !strings.HasPrefix(p.Note, "to pass a candidate up to +3% at 80% power: about ") {
 		t.Errorf("note %q", p.Note)

@@ -36,7 +36,7 @@ import (
 // tests check that its plan matches).
 const (
 	SimMinRounds = 3
-	SimMaxRounds = 12
+	SimMaxRounds = 58
 	SimChats     = 800 // per segment and protocol: 200 chats/s × 4 s
 	// simFloorRounds is the first round at which the error and memory
 	// checks can pass (issue 19, measured on real runs).
@@ -181,6 +181,25 @@ func (rr *realRounds) shapeShift(effect float64) []float64 {
 	out := make([]float64, len(rr.checks))
 	for j, name := range rr.checks {
 		out[j] = effect * realShape[name] / top * rr.geoMean(j)
+	}
+	return out
+}
+
+// legacyEffect is per-request's measured cost over the legacy build, per
+// check: the mean per-round log ratio over the rounds the rule keeps of
+// the three real legacy-vs-per-request compares of
+// docs/validation-runs/validate-i19.json (60 rounds, weighted by rounds).
+var legacyEffect = map[string]float64{
+	"http p50": 0.0060, "http p95": 0.0110, "http p99": 0.0120,
+	"ws p50": 0.0068, "ws p95": 0.0110, "ws p99": 0.0180,
+}
+
+// measuredShift is the delay per check (ms) that makes each check's
+// candidate slower by the log ratio effect[check].
+func (rr *realRounds) measuredShift(effect map[string]float64) []float64 {
+	out := make([]float64, len(rr.checks))
+	for j, name := range rr.checks {
+		out[j] = math.Expm1(effect[name]) * rr.geoMean(j)
 	}
 	return out
 }
@@ -376,7 +395,7 @@ func checkGoal(t *testing.T, name string, r rates, g goal) {
 
 // TestSimulatedLatency pins the latency rule's rates on resampled real
 // rounds (see realRounds), with the verdict's floor of simFloorRounds: at
-// compare's default plan (looks after rounds 3–12) and at the plan
+// compare's default plan (looks after rounds 3–58) and at the plan
 // PowerPlan sizes for passing +2.5% at 80% power.
 func TestSimulatedLatency(t *testing.T) {
 	t.Parallel()
@@ -403,10 +422,15 @@ func TestSimulatedLatency(t *testing.T) {
 	}{
 		{"A/A", cfg, simCase{floor: simFloorRounds}, []goal{{results.Fail, true, 0.01}, decided(0.95)}},
 		{"legacy vs per-request", cfg, simCase{own: true, floor: simFloorRounds}, []goal{{results.Fail, true, 0.01}, {results.Pass, false, 0.95}}},
+		// Per-request's measured cost (legacyEffect) is close enough to
+		// the limit at p99 that the default plan passes it about 3 times
+		// in 4: pinned at what it gives.
+		{"legacy vs per-request (measured shift)", cfg, simCase{shift: rr.measuredShift(legacyEffect), floor: simFloorRounds}, []goal{{results.Fail, true, 0.01}, {results.Pass, false, 0.70}, {results.Pass, true, 0.80}}},
 		// The default plan is too short for the within-budget goal (pass
-		// ≥ 80%): pinned at what it gives, 39% (PowerPlan: 29%).
-		{"within budget (delay, ≤ +2.5%)", cfg, simCase{delay: within, floor: simFloorRounds}, []goal{{results.Fail, true, 0.01}, {results.Pass, false, 0.35}, {results.Pass, true, 0.45}}},
-		{"within budget (real shape, ≤ +2.5%)", cfg, simCase{shift: rr.shapeShift(0.025), floor: simFloorRounds}, []goal{{results.Fail, true, 0.01}, {results.Pass, false, 0.22}, {results.Pass, true, 0.30}}},
+		// ≥ 80%, which needs about 122 rounds): pinned at what it gives,
+		// 52% and 36%.
+		{"within budget (delay, ≤ +2.5%)", cfg, simCase{delay: within, floor: simFloorRounds}, []goal{{results.Fail, true, 0.01}, {results.Pass, false, 0.48}, {results.Pass, true, 0.57}}},
+		{"within budget (real shape, ≤ +2.5%)", cfg, simCase{shift: rr.shapeShift(0.025), floor: simFloorRounds}, []goal{{results.Fail, true, 0.01}, {results.Pass, false, 0.32}, {results.Pass, true, 0.41}}},
 		{"+10% (delay, ≥ +10%)", cfg, simCase{delay: over, floor: simFloorRounds}, []goal{{results.Fail, false, 0.95}, {results.Pass, true, 0.01}}},
 		{"A/A, powered plan", powered, simCase{floor: simFloorRounds}, []goal{{results.Fail, true, 0.01}, decided(0.95)}},
 		{"legacy vs per-request, powered plan", powered, simCase{own: true, floor: simFloorRounds}, []goal{{results.Fail, true, 0.01}, {results.Pass, false, 0.95}}},
