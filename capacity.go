@@ -312,8 +312,6 @@ func (o CapacityOptions) CapacityPlan() (results.CapacityPlan, error) {
 		return bad("timeout", "must be positive, got %s", o.Timeout)
 	case o.StepDuration < 0:
 		return bad("step duration", "must be positive, got %s", o.StepDuration)
-	case o.StepDuration > 0 && o.StepDuration < capacity.MinStepDuration:
-		return bad("step duration", "must be at least %s (the CPU is read from a quarter in to 250ms before the end), got %s", capacity.MinStepDuration, o.StepDuration)
 	case o.Warmup < 0:
 		return bad("warmup", "must not be negative, got %s", o.Warmup)
 	case !(p.LowRate > 0) || math.IsInf(p.LowRate, 0):

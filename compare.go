@@ -26,12 +26,13 @@ import (
 // Defaults of CompareOptions: the zero value of a field means its default.
 const (
 	DefaultMinRounds = 3 // rounds before the first look
-	// DefaultMaxDuration bounds an automatic compare, all included: 28
-	// rounds of 4 s, the plan that passes a candidate +2.5% slower at
-	// every check with 80% power on a 2-core machine (gate.PowerPlan on
-	// the calibration's noise; p99's ~4% round-to-round spread is the
-	// limit). A compare still stops at its first decided look: legacy
-	// against per-request decides after about 10–12 rounds (2 minutes).
+	// DefaultMaxDuration bounds an automatic compare, all included: 58
+	// rounds of 4 s. On a 2-core machine p99's round-to-round spread
+	// (7–8%, gate.CalibrationRoundSD) is the limit: passing a candidate
+	// +2.5% slower at every check with 80% power would take 122 rounds
+	// (20 minutes, gate.PowerPlan), more than a gate can wait. 10 minutes
+	// decides an A/A compare and fails +10% (in about 2 minutes), and a
+	// compare stops at its first decided look (docs/validation.md).
 	DefaultMaxDuration   = 10 * time.Minute
 	DefaultRoundDuration = 4 * time.Second        // load per build per round
 	DefaultWarmup        = 3 * time.Second        // unrecorded load per build first

@@ -77,7 +77,7 @@ func TestCompareFieldErrorRoundDuration(t *testing.T) {
 }
 
 // TestComparePlan: Plan fills in every default and plans the rounds of an
-// automatic compare (28 of the defaults: 5 min of 4 s rounds, as the README
+// automatic compare (58 of the defaults: 10 min of 4 s rounds, as the README
 // says); every No... field shows in it.
 func TestComparePlan(t *testing.T) {
 	t.Parallel()

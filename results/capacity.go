@@ -133,16 +133,9 @@ type CapacityStep struct {
 	GeneratorCPUUs     float64 `json:"generator_cpu_us"`
 	GeneratorCPUShare  float64 `json:"generator_cpu_share"`
 	GeneratorSaturated bool    `json:"generator_saturated,omitempty"`
-	// The target's CPU per answered chat (µs) and where it was read: its
-	// CPU between two readings during the load's steady part (from a
-	// quarter of the step to 250 ms before its end; see
-	// internal/capacity.CPUWindow) over the CPUChats answered between
-	// them, CPUWindowS seconds apart. Summaries written before the window
-	// have no CPUChats: their CPUUs is over the whole step.
-	CPUUs      float64 `json:"cpu_us,omitempty"`
-	CPUSource  string  `json:"cpu_source,omitempty"`
-	CPUChats   int64   `json:"cpu_chats,omitempty"`
-	CPUWindowS float64 `json:"cpu_window_s,omitempty"`
+	// The target's CPU per answered chat (µs) and where it was read.
+	CPUUs     float64 `json:"cpu_us,omitempty"`
+	CPUSource string  `json:"cpu_source,omitempty"`
 	// Sustainable is the step's verdict; Why lists what failed.
 	Sustainable bool     `json:"sustainable"`
 	Why         []string `json:"why,omitempty"`

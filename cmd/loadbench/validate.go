@@ -33,13 +33,13 @@ func newValidateCmd(s streams) *cobra.Command {
 		Long: `Validate runs many compares of the built-in targets in scenarios whose right
 answer is known, and counts how often the gate gives it:
 
-  aa             per-request vs per-request: a fail is a false alarm (goal ≤ 1%)
+  aa             per-request vs per-request: a fail is a false alarm (goal ≤ 1%; decided ≥ 95%)
   legacy         legacy vs per-request, as make run: must pass (goal ≥ 95%)
-  within         candidate --delay 325us (≈ +2–3% at p50): a latency fail is false (goal ≤ 5%)
+  within         candidate --delay 100us (≤ +2.5% at every check): must pass (goal ≥ 80%, fail ≤ 1%)
   slowdown       candidate --delay 725us (≈ +10%): a latency fail is a detection (goal ≥ 95%)
   budget         candidate --delay 475us (≈ +5%, at the budget): measured, no goal
-  errors         candidate --fail-rate 0.005 (+0.5 point), --fail-seed = the run: an error fail is a detection (goal ≥ 95%)
-  leak           candidate --leak 128 (B/chat): a memory fail is a detection (goal ≥ 95%)
+  errors         candidate --ws-fail-rate 0.005 (+0.5 point on WebSocket only): an error fail is a detection (goal ≥ 95%)
+  leak           candidate --leak 32 (B/chat, twice the 16 B/chat limit): a memory fail is a detection (goal ≥ 95%)
   leak-per-user  candidate --leak-per-user 2048: a memory fail is a detection (goal ≥ 95%)
   isolation      the legacy build as candidate: an isolation fail is a detection (goal 100%)
 

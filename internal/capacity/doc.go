@@ -6,15 +6,6 @@
 // fixed rates, and turns it all into a results.CapacitySummary with
 // verdicts from internal/gate's paired rule.
 //
-// CPU per chat is one rule (CPUWindow, window.go): the target's CPU
-// seconds between two readings taken while a step's load runs, the first a
-// quarter of the way in (the users are dialled and past their first chats)
-// and the second 250 ms before sending ends (before the stragglers and the
-// connections' close), divided by the chats answered between the two
-// readings, as the load engine counted them at each reading. A step whose
-// two readings were not both taken has no CPU figure, and its pair is left
-// out of the CPU answer.
-//
 // The search (Search) sees the builds only through a Measurer, so it is
 // tested against a model of a target (search_test.go); Run supplies the
 // real one, which loads a deployment with internal/load and reads its CPU

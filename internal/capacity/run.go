@@ -76,7 +76,7 @@ func Run(ctx context.Context, cfg Config) (*results.CapacitySummary, error) {
 	var err error
 	if w := cfg.Plan.Warmup.D(); w > 0 {
 		for _, b := range []string{results.Baseline, results.Candidate} {
-			if _, err = r.attack(ctx, Spec{Phase: "warmup", Build: b, Rate: cfg.Plan.LowRate}, w, nil); err != nil {
+			if _, err = r.attack(ctx, Spec{Phase: "warmup", Build: b, Rate: cfg.Plan.LowRate}, w); err != nil {
 				break
 			}
 		}
@@ -122,9 +122,8 @@ func (r *runner) side(build string) Side {
 type sample struct{ t, inFlight float64 }
 
 // attack runs the load of step s for d and returns its segment and the
-// in-flight samples. Each progress report goes to w first (nil: none),
-// which reads the target's CPU at its marks.
-func (r *runner) attack(ctx context.Context, s Spec, d time.Duration, w *window) (*segment, error) {
+// in-flight samples.
+func (r *runner) attack(ctx context.Context, s Spec, d time.Duration) (*segment, error) {
 	p := r.cfg.Plan
 	per := s.Rate / float64(len(p.Protocols))
 	var httpRate, wsRate float64
@@ -142,7 +141,6 @@ func (r *runner) attack(ctx context.Context, s Spec, d time.Duration, w *window)
 		load.WithHTTPRate(httpRate), load.WithWSRate(wsRate), load.WithDuration(d),
 		load.WithUserPrefix(compare.UserPrefix(p.Seed, s.Schedule)),
 		load.WithProgress(func(lp load.Progress) {
-			w.observe(lp.Elapsed, lp.Done-lp.Errors)
 			mu.Lock()
 			out.samples = append(out.samples, sample{lp.Elapsed.Seconds(), float64(lp.Sent - lp.Done)})
 			mu.Unlock()
@@ -181,30 +179,28 @@ type segment struct {
 	genCPU  float64 // the generator's CPU seconds over the step
 }
 
-// Measure runs step s: the load, with the target's CPU read twice during
-// it (CPUWindow), then the step's figures from the segment, which it
-// stores under steps/. A step whose window was not read in full (the CPU
-// unreadable, the load cut short) has no CPU figure, and the search leaves
-// its pair out.
+// Measure runs step s: CPU readings around the load, then the step's
+// figures from the segment, which it stores under steps/.
 func (r *runner) Measure(ctx context.Context, s Spec) (results.CapacityStep, error) {
 	side := r.side(s.Build)
-	d := r.cfg.Plan.StepDuration.D()
-	var w *window
+	var before cpu.Reading
+	var cpuErr error
 	if side.CPU != nil {
-		w = newWindow(d, func() (cpu.Reading, error) {
-			rctx, cancel := context.WithTimeout(ctx, windowReadTimeout)
-			defer cancel()
-			return side.CPU.Read(rctx)
-		})
+		before, cpuErr = side.CPU.Read(ctx)
 	}
-	sg, err := r.attack(ctx, s, d, w)
+	d := r.cfg.Plan.StepDuration.D()
+	sg, err := r.attack(ctx, s, d)
 	if err != nil {
 		return results.CapacityStep{}, err
 	}
 	st := figures(sg, r.cfg.Plan)
-	if per, chats, span, err := w.perChat(); err == nil {
-		st.CPUUs, st.CPUSource = per*1e6, string(w.source())
-		st.CPUChats, st.CPUWindowS = chats, span.Seconds()
+	if side.CPU != nil && cpuErr == nil {
+		after, err := side.CPU.Read(ctx)
+		if err == nil && st.Answered > 0 {
+			if per, err := cpu.PerChat(before, after, st.Answered); err == nil {
+				st.CPUUs, st.CPUSource = per*1e6, string(after.Source)
+			}
+		}
 	}
 	st.Segment = results.StepDir(s.N, s.Build)
 	sg.seg.Manifest.Build = s.Build

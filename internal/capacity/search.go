@@ -355,7 +355,6 @@ func (s *searcher) finish(sum *results.CapacitySummary) {
 	sum.CPU.Budget, sum.CPU.Verdict = p.CPUBudget, results.Inconclusive
 	var bcpu, ccpu []float64
 	var berr, cerr [2]int64 // target errors, reached
-	noCPU := 0              // pairs with a step whose CPU window was not read
 	byKey := map[[2]int]results.CapacityStep{}
 	for _, st := range s.steps {
 		if st.Phase != results.PhaseCPU || st.Redone {
@@ -371,11 +370,7 @@ func (s *searcher) finish(sum *results.CapacitySummary) {
 		if b.Build == results.Candidate {
 			b, c = c, b
 		}
-		if b.CPUUs > 0 && c.CPUUs > 0 {
-			bcpu, ccpu = append(bcpu, b.CPUUs), append(ccpu, c.CPUUs)
-		} else {
-			noCPU++
-		}
+		bcpu, ccpu = append(bcpu, b.CPUUs), append(ccpu, c.CPUUs)
 		berr[0], berr[1] = berr[0]+b.TargetErrors, berr[1]+b.Answered+b.TargetErrors
 		cerr[0], cerr[1] = cerr[0]+c.TargetErrors, cerr[1]+c.Answered+c.TargetErrors
 		if sum.CPU.Source == "" {
@@ -383,9 +378,6 @@ func (s *searcher) finish(sum *results.CapacitySummary) {
 		}
 	}
 	sum.CPU.Pairs = len(bcpu)
-	if noCPU > 0 {
-		sum.Warnings = append(sum.Warnings, fmt.Sprintf("%d CPU pair(s) left out: a step's CPU window was not read", noCPU))
-	}
 	if len(bcpu) > 0 {
 		cfg.Budget = p.CPUBudget
 		c, _ := gate.ComparePaired(bcpu, ccpu, cfg) // same lengths

@@ -19,7 +19,7 @@ import (
 // Why: a segment of a compare has about 800 chats per protocol, so its
 // p99 is the 8th largest, and most of the per-round noise of a p99 log
 // ratio is this sampling noise (a bootstrap of the stored segments of the
-// real runs gives 4–6% of the 5–7% measured). Harrell–Davis uses the
+// real runs gives 3.6–6.2% of the 5–8% measured). Harrell–Davis uses the
 // order statistics around it as well and lowers that noise by about a
 // tenth at p99 on those segments (docs/validation.md), with no model of
 // the tail.

@@ -8,14 +8,14 @@
 //	               false alarm (at most 1%)
 //	legacy         legacy against per-request, as make run: an overall
 //	               "pass" counts (at least 95%)
-//	within         candidate --delay 325us, about +2–3% at p50: a latency
-//	               "fail" is false (at most 5%)
+//	within         candidate --delay 100us, +2.5% or less at every check:
+//	               must pass (at least 80%; a fail at most 1%)
 //	slowdown       candidate --delay 725us, about +10%: a latency "fail" is
 //	               a detection (at least 95%)
 //	budget         candidate --delay 475us, about +5%: measured, no goal
-//	errors         candidate --fail-rate 0.005: an error-rate "fail" is a
-//	               detection (at least 95%)
-//	leak           candidate --leak 128 (B/chat): a memory "fail" is a
+//	errors         candidate --ws-fail-rate 0.005 (WebSocket only): an
+//	               error-rate "fail" is a detection (at least 95%)
+//	leak           candidate --leak 32 (B/chat): a memory "fail" is a
 //	               detection (at least 95%)
 //	leak-per-user  candidate --leak-per-user 2048: the same (at least 95%)
 //	isolation      the legacy build as candidate: an isolation "fail" is a

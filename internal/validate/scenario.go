@@ -39,9 +39,10 @@ const (
 	DefaultSlowdown = 1.10
 	// WithinDelay should cost +2.5% or less at every check end to end
 	// (within the budget): 325us measured +3.0% at p50 but +3.8–4.3% at
-	// p95/p99, over the "+2.5% or less at every check", so the
-	// scenario adds 200us, about what the simulation's +189 µs is.
-	WithinDelay = "200us"
+	// p95/p99; 200us, in two real compares of 28 rounds, still +3.2/+3.8%
+	// at p50 and +4.1–5.2% at p95/p99 (Harrell–Davis, disturbed rounds
+	// left out: the sleep's timer overshoots). So the scenario adds 100us.
+	WithinDelay = "100us"
 	// BudgetDelay should cost about +5% (at the budget: report only).
 	BudgetDelay = "475us"
 	// SlowdownDelay should cost about +10% end to end.
