@@ -77,6 +77,9 @@ test: tools
 	@# The in-process compare that must reach PASS skips under -race (the
 	@# race detector saturates the generator at the rates a decision needs).
 	$(GO) test -count=1 -timeout 5m -run '^TestCompareInProcessPass$$' .
+	@# The seeded simulations pin the gate's rates at their full trial counts
+	@# here; under -race they run short ones (internal/gate fewTrials).
+	$(GO) test -count=1 -timeout 10m -run 'Simulated|AtTheLimit|DesignMatchesSimulation' ./internal/gate
 	cd examples/gate && $(GO) vet ./... && $(GO) test ./...
 
 # The inner loop while editing: the long end-to-end tests skip under -short.

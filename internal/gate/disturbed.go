@@ -3,6 +3,7 @@ package gate
 import (
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -10,11 +11,12 @@ import (
 	"github.com/loadbench/loadbench/results"
 )
 
-// disturbance is the rounds left out of the latency checks and the send
-// lag that marked them.
+// disturbance is the rounds left out of the latency checks, the send lag
+// that marked them, and how many of each build's segments were over it.
 type disturbance struct {
-	rounds map[int]bool // from 1
-	limit  time.Duration
+	rounds     map[int]bool // from 1
+	limit      time.Duration
+	base, cand int // segments over the limit, per build
 }
 
 // disturbedRounds finds the rounds whose generator was disturbed: a
@@ -49,16 +51,55 @@ func disturbedRounds(base, cand []*results.Segment, cfg Config) disturbance {
 	slices.Sort(all)
 	d.limit = max(cfg.DisturbedLag, 2*all[len(all)/2])
 	for i := range base {
-		if lag(base[i]) > d.limit || lag(cand[i]) > d.limit {
+		b, c := lag(base[i]) > d.limit, lag(cand[i]) > d.limit
+		if b {
+			d.base++
+		}
+		if c {
+			d.cand++
+		}
+		if b || c {
 			d.rounds[i+1] = true
 		}
 	}
 	return d
 }
 
-// tooDisturbed reports whether k disturbed rounds of n are more than
-// MaxDisturbedShare of them.
-func tooDisturbed(k, n int) bool { return k > 0 && float64(k) > MaxDisturbedShare*float64(n) }
+// blocksPass is why the disturbed rounds keep every latency check from
+// passing, "" when they do not: more than MaxDisturbedShare of the n
+// rounds are disturbed (too few quiet rounds to trust), or the
+// candidate's segments were disturbed more often than the baseline's
+// beyond chance (the one-sided sign test at DisturbedBalanceLevel: a
+// machine's disturbances fall on either build of an interleaved round
+// alike, so an excess on the candidate's side says the candidate itself
+// held up the generator it shares the machine with, and a pass on the
+// rounds left would hide it).
+func (d disturbance) blocksPass(n int) string {
+	switch {
+	case len(d.rounds) > 0 && float64(len(d.rounds)) > MaxDisturbedShare*float64(n):
+		return fmt.Sprintf("more than %.0f%% of the rounds were disturbed, so no latency check passes", 100*MaxDisturbedShare)
+	case signTest(d.cand, d.base+d.cand) < DisturbedBalanceLevel:
+		return fmt.Sprintf("the candidate's segments were disturbed %d times, the baseline's %d (sign test p = %.3f): the candidate may hold up the generator, so no latency check passes",
+			d.cand, d.base, signTest(d.cand, d.base+d.cand))
+	}
+	return ""
+}
+
+// signTest is the one-sided p value of k or more successes in n fair
+// coin tosses; 1 when n is 0.
+func signTest(k, n int) float64 {
+	if n <= 0 || k <= 0 {
+		return 1
+	}
+	var p float64
+	for j := k; j <= n; j++ {
+		lc, _ := math.Lgamma(float64(n + 1))
+		la, _ := math.Lgamma(float64(j + 1))
+		lb, _ := math.Lgamma(float64(n - j + 1))
+		p += math.Exp(lc - la - lb - float64(n)*math.Ln2)
+	}
+	return min(1, p)
+}
 
 // text describes the left-out rounds of n.
 func (d disturbance) text(n int) string {
@@ -66,10 +107,10 @@ func (d disturbance) text(n int) string {
 	for _, r := range slices.Sorted(maps.Keys(d.rounds)) {
 		rs = append(rs, fmt.Sprint(r))
 	}
-	s := fmt.Sprintf("%d of %d round(s) left out (%s): the generator's send lag p99 was over %s, so the machine, not the target, delayed those chats",
-		len(d.rounds), n, strings.Join(rs, ", "), d.limit)
-	if tooDisturbed(len(d.rounds), n) {
-		s += fmt.Sprintf("; more than %.0f%% of the rounds, so no latency check passes", 100*MaxDisturbedShare)
+	s := fmt.Sprintf("%d of %d round(s) left out (%s): the generator's send lag p99 was over %s (baseline's segments %d, candidate's %d), so the machine, not the target, delayed those chats",
+		len(d.rounds), n, strings.Join(rs, ", "), d.limit, d.base, d.cand)
+	if why := d.blocksPass(n); why != "" {
+		s += "; " + why
 	}
 	return s
 }

@@ -99,7 +99,7 @@ func errCompare(rng *rand.Rand, cfg Config, chats int64, base, cand errRates, cl
 func TestSimulatedErrorsPerProtocol(t *testing.T) {
 	t.Parallel()
 	trials := 1000
-	if testing.Short() {
+	if fewTrials() {
 		trials = 200
 	}
 	cfg := memCfg()
@@ -141,7 +141,7 @@ func TestSimulatedErrorsPerProtocol(t *testing.T) {
 func TestErrorsClusteredAtTheBudget(t *testing.T) {
 	t.Parallel()
 	trials := 1000
-	if testing.Short() {
+	if fewTrials() {
 		trials = 300
 	}
 	cfg := memCfg()

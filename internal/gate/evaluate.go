@@ -81,20 +81,25 @@ func Evaluate(run *results.Run, cfg Config) *results.Summary {
 		sum.Latency = append(sum.Latency, lv...)
 		warns = append(warns, w...)
 	}
-	if d := disturbedRounds(segs[results.Baseline], segs[results.Candidate], cfg); len(d.rounds) > 0 {
-		sum.DisturbedRounds = slices.Sorted(maps.Keys(d.rounds))
-		sum.DisturbedLagMs = float64(d.limit.Microseconds()) / 1e3
-		warns = append(warns, errors.New("latency: "+d.text(n)))
+	dist := disturbedRounds(segs[results.Baseline], segs[results.Candidate], cfg)
+	if len(dist.rounds) > 0 {
+		sum.DisturbedRounds = slices.Sorted(maps.Keys(dist.rounds))
+		sum.DisturbedLagMs = float64(dist.limit.Microseconds()) / 1e3
+		warns = append(warns, errors.New("latency: "+dist.text(n)))
 	}
 	sum.Power = latencyPower(segs[results.Baseline], segs[results.Candidate], n, cfg)
 	sum.Errors, sum.ErrorsByProtocol = errorVerdicts(segs[results.Baseline], segs[results.Candidate], n, cfg)
-	sum.Saturated = saturated(segs)
+	sum.Saturated = saturated(segs, nil)
+	// A saturated segment's send lag is over the disturbed rounds' limit
+	// too, so its round is left out of the latency checks like any
+	// disturbed round; only one left in makes the compare inconclusive.
+	satKept := saturated(segs, dist.rounds)
 	bm, cm, memCmp, memReason := memoryVerdicts(segs[results.Baseline], segs[results.Candidate], cfg)
 	sum.Memory[results.Baseline], sum.Memory[results.Candidate], sum.MemoryComparison = bm, cm, memCmp
 	if sum.Isolation[results.Candidate].Checked == 0 {
 		warns = append(warns, fmt.Errorf("candidate isolation: nothing was checked"))
 	}
-	sum.Verdict, sum.Reason = overall(sum, memReason, cfg)
+	sum.Verdict, sum.Reason = overall(sum, satKept, memReason, cfg)
 	for _, w := range AppendUnique(nil, warns...) {
 		sum.Warnings = append(sum.Warnings, w.Error())
 	}
@@ -129,11 +134,15 @@ func protocols(segs map[string][]*results.Segment) []string {
 	return append(out, rest...)
 }
 
-// saturated names the segments whose generator was saturated.
-func saturated(segs map[string][]*results.Segment) []string {
+// saturated names the segments whose generator was saturated, but for
+// those of the rounds in skip (from 1).
+func saturated(segs map[string][]*results.Segment, skip map[int]bool) []string {
 	var out []string
 	for _, b := range []string{results.Baseline, results.Candidate} {
 		for i, s := range segs[b] {
+			if skip[i+1] {
+				continue
+			}
 			for _, name := range slices.Sorted(maps.Keys(s.Protocols)) {
 				if p := s.Protocols[name]; p != nil && p.Saturated {
 					out = append(out, fmt.Sprintf("%s round %d %s", b, i+1, name))
@@ -267,7 +276,7 @@ func latencyChecks(base, cand []*results.Segment, cfg Config) []*latencyCheck {
 	segs := map[string][]*results.Segment{results.Baseline: base, results.Candidate: cand}
 	dist := disturbedRounds(base, cand, cfg)
 	var distNote string
-	if tooDisturbed(len(dist.rounds), len(base)) {
+	if dist.blocksPass(len(base)) != "" {
 		distNote = dist.text(len(base))
 	}
 	for _, proto := range protocols(segs) {

@@ -81,7 +81,7 @@ const (
 func TestSimulatedMemoryAgainstBaseline(t *testing.T) {
 	t.Parallel()
 	trials := 1000
-	if testing.Short() {
+	if fewTrials() {
 		trials = 300
 	}
 	cfg := memCfg()
@@ -128,10 +128,10 @@ func TestSimulatedMemoryAgainstBaseline(t *testing.T) {
 func checkRate(t *testing.T, name string, k, n int, maxRate, minRate float64) {
 	t.Helper()
 	lo, hi := ClopperPearson(k, n, 0.95)
-	if maxRate >= 0 && hi > maxRate && (!testing.Short() || lo > maxRate) {
+	if maxRate >= 0 && hi > maxRate && (!fewTrials() || lo > maxRate) {
 		t.Errorf("%s: %d of %d (CI %.1f–%.1f%%), goal ≤ %.1f%%", name, k, n, 100*lo, 100*hi, 100*maxRate)
 	}
-	if minRate > 0 && lo < minRate && (!testing.Short() || hi < minRate) {
+	if minRate > 0 && lo < minRate && (!fewTrials() || hi < minRate) {
 		t.Errorf("%s: %d of %d (CI %.1f–%.1f%%), goal ≥ %.1f%%", name, k, n, 100*lo, 100*hi, 100*minRate)
 	}
 }
@@ -155,7 +155,7 @@ func medianOf(vs []float64) float64 {
 func TestMemoryAtTheLimit(t *testing.T) {
 	t.Parallel()
 	trials := 2000
-	if testing.Short() {
+	if fewTrials() {
 		trials = 600
 	}
 	cfg := memCfg()
@@ -172,7 +172,7 @@ func TestMemoryAtTheLimit(t *testing.T) {
 		t.Logf("on the limit: %s %d/%d = %.2f%% (CI %.2f–%.2f%%), design ≤ %.1f%%", v, k, trials, 100*float64(k)/float64(trials), 100*lo, 100*hi, 100*a)
 		// Shown (the interval's upper bound within the design's) on the
 		// full run; not contradicted under -short.
-		if hi > a && (!testing.Short() || lo > a) {
+		if hi > a && (!fewTrials() || lo > a) {
 			t.Errorf("on the limit: %s rate CI %.2f–%.2f%%, design ≤ %.1f%%", v, 100*lo, 100*hi, 100*a)
 		}
 	}

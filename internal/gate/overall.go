@@ -9,16 +9,17 @@ import (
 )
 
 // overall is the verdict on the candidate and its one-line reason.
-// memReason is the candidate memory verdict's one-line cause.
-func overall(sum *results.Summary, memReason string, cfg Config) (verdict results.Verdict, reason string) {
+// satKept names the saturated segments of rounds the latency checks
+// kept; memReason is the candidate memory verdict's one-line cause.
+func overall(sum *results.Summary, satKept []string, memReason string, cfg Config) (verdict results.Verdict, reason string) {
 	var fails []string
 	iso := sum.Isolation[results.Candidate]
 	if iso.Verdict == results.Fail {
 		fails = append(fails, "candidate isolation: "+isolationText(iso))
 	}
 	// Isolation is decided whatever the generator did; the rest is not.
-	if iso.Verdict != results.Fail && len(sum.Saturated) > 0 {
-		return results.Inconclusive, fmt.Sprintf("load generator saturated (%s): latency and errors not measured as scheduled", strings.Join(sum.Saturated, ", "))
+	if iso.Verdict != results.Fail && len(satKept) > 0 {
+		return results.Inconclusive, fmt.Sprintf("load generator saturated (%s): latency and errors not measured as scheduled", strings.Join(satKept, ", "))
 	}
 	mem := sum.Memory[results.Candidate]
 	if mem.Verdict == results.Fail {

@@ -15,7 +15,7 @@ func TestDesignMatchesSimulation(t *testing.T) {
 	t.Parallel()
 	const a, first, plan, last = 0.025, 3, 12, 24
 	paths := 200_000
-	if testing.Short() {
+	if fewTrials() {
 		paths = 50_000
 	}
 	d := designFor(first, plan, a)

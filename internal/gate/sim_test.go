@@ -386,7 +386,7 @@ func checkGoal(t *testing.T, name string, r rates, g goal) {
 	}
 	switch {
 	case met:
-	case testing.Short() && plausible:
+	case fewTrials() && plausible:
 		t.Logf("%s: %s rate %s %.1f%% not shown with %d trials (CI %.1f–%.1f%%)", name, g.verdict, op, 100*g.rate, r.n, 100*lo, 100*hi)
 	default:
 		t.Errorf("%s: %s rate CI %.1f–%.1f%%, goal %s %.1f%%", name, g.verdict, 100*lo, 100*hi, op, 100*g.rate)
@@ -400,7 +400,7 @@ func checkGoal(t *testing.T, name string, r rates, g goal) {
 func TestSimulatedLatency(t *testing.T) {
 	t.Parallel()
 	trials := 2000
-	if testing.Short() {
+	if fewTrials() {
 		trials = 200
 	}
 	cfg := simConfig()
@@ -462,7 +462,7 @@ func TestSimulatedLatency(t *testing.T) {
 func TestVerdictAtTheLimit(t *testing.T) {
 	t.Parallel()
 	trials := 4000
-	if testing.Short() {
+	if fewTrials() {
 		trials = 600
 	}
 	cfg := simConfig()
@@ -483,7 +483,7 @@ func TestVerdictAtTheLimit(t *testing.T) {
 		for _, v := range []results.Verdict{results.Pass, results.Fail} {
 			rate := float64(r.count[v]) / float64(r.n)
 			lo, hi := r.ci(v)
-			if lo > a || (!testing.Short() && rate > a) {
+			if lo > a || (!fewTrials() && rate > a) {
 				t.Errorf("%s: %s rate %.2f%% (CI %.2f–%.2f%%), over the design's %.1f%%", sc.name, v, 100*rate, 100*lo, 100*hi, 100*a)
 			}
 		}
@@ -497,7 +497,7 @@ func TestVerdictAtTheLimit(t *testing.T) {
 func TestSimulatedErrors(t *testing.T) {
 	t.Parallel()
 	trials := 2000
-	if testing.Short() {
+	if fewTrials() {
 		trials = 300
 	}
 	cfg := simConfig()
@@ -563,7 +563,7 @@ func onTheLimit(cfg, lookCfg Config, trials int, seed uint64) (pass, fail int) {
 func TestBoundaryAtTheLimit(t *testing.T) {
 	t.Parallel()
 	trials := 4000
-	if testing.Short() {
+	if fewTrials() {
 		trials = 1000
 	}
 	cfg := simConfig()
@@ -587,3 +587,11 @@ func TestBoundaryAtTheLimit(t *testing.T) {
 		}
 	}
 }
+
+// fewTrials reports whether the seeded simulations run their short trial
+// counts, where a goal is checked as "not contradicted" rather than
+// shown: under -short, and under the race detector, which slows them
+// about tenfold (ten minutes of CI) without telling anything about their
+// rates. The full counts pin the rates in `make test`'s run without the
+// race detector (go test -run 'Simulated|AtTheLimit' ./internal/gate).
+func fewTrials() bool { return testing.Short() || raceEnabled }
