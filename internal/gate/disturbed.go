@@ -75,12 +75,12 @@ func disturbedRounds(base, cand []*results.Segment, cfg Config) disturbance {
 // held up the generator it shares the machine with, and a pass on the
 // rounds left would hide it).
 func (d disturbance) blocksPass(n int) string {
-	switch {
-	case len(d.rounds) > 0 && float64(len(d.rounds)) > MaxDisturbedShare*float64(n):
+	if len(d.rounds) > 0 && float64(len(d.rounds)) > MaxDisturbedShare*float64(n) {
 		return fmt.Sprintf("more than %.0f%% of the rounds were disturbed, so no latency check passes", 100*MaxDisturbedShare)
-	case signTest(d.cand, d.base+d.cand) < DisturbedBalanceLevel:
+	}
+	if p := signTest(d.cand, d.base+d.cand); p < DisturbedBalanceLevel {
 		return fmt.Sprintf("the candidate's segments were disturbed %d times, the baseline's %d (sign test p = %.3f): the candidate may hold up the generator, so no latency check passes",
-			d.cand, d.base, signTest(d.cand, d.base+d.cand))
+			d.cand, d.base, p)
 	}
 	return ""
 }
@@ -92,8 +92,8 @@ func signTest(k, n int) float64 {
 		return 1
 	}
 	var p float64
+	lc, _ := math.Lgamma(float64(n + 1))
 	for j := k; j <= n; j++ {
-		lc, _ := math.Lgamma(float64(n + 1))
 		la, _ := math.Lgamma(float64(j + 1))
 		lb, _ := math.Lgamma(float64(n - j + 1))
 		p += math.Exp(lc - la - lb - float64(n)*math.Ln2)

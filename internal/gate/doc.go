@@ -172,7 +172,7 @@
 // and the memory check (up to 9 in all), so a false fail of the verdict is
 // the union of the checks' false fails. The checks' fail sides share it:
 // Evaluate sets FailChecks = m for the error and memory checks, and the
-// latency checks use Holm's step-down (holmLatency) counting the others
+// latency checks use Holm's step-down (decideHolm) counting the others
 // too: the m checks that can fail (latency checks with enough chats and at
 // least two rounds, plus the others) are each tested at a/m (the same
 // spending design at that level); when r fail, the rest are tested again

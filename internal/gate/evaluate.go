@@ -75,11 +75,15 @@ func Evaluate(run *results.Run, cfg Config) *results.Summary {
 	}
 	latCfg := cfg
 	latCfg.holmOthers = others
-	cfg.FailChecks = others + len(gatedLatency(latencyChecks(segs[results.Baseline], segs[results.Candidate], cfg)))
-	for _, proto := range protocols(segs) {
-		lv, w := latencyVerdicts(proto, segs[results.Baseline], segs[results.Candidate], latCfg)
-		sum.Latency = append(sum.Latency, lv...)
-		warns = append(warns, w...)
+	// The checks are built once (per protocol, then percentile: the
+	// summary's order) and serve the count, the verdicts and the power
+	// note.
+	checks := latencyChecks(segs[results.Baseline], segs[results.Candidate], cfg)
+	cfg.FailChecks = others + len(gatedLatency(checks))
+	decideHolm(checks, latCfg)
+	for _, k := range checks {
+		sum.Latency = append(sum.Latency, k.verdict())
+		warns = append(warns, k.warns...)
 	}
 	dist := disturbedRounds(segs[results.Baseline], segs[results.Candidate], cfg)
 	if len(dist.rounds) > 0 {
@@ -87,7 +91,7 @@ func Evaluate(run *results.Run, cfg Config) *results.Summary {
 		sum.DisturbedLagMs = float64(dist.limit.Microseconds()) / 1e3
 		warns = append(warns, errors.New("latency: "+dist.text(n)))
 	}
-	sum.Power = latencyPower(segs[results.Baseline], segs[results.Candidate], n, cfg)
+	sum.Power = powerNote(checks, n, cfg)
 	sum.Errors, sum.ErrorsByProtocol = errorVerdicts(segs[results.Baseline], segs[results.Candidate], n, cfg)
 	sum.Saturated = saturated(segs, nil)
 	// A saturated segment's send lag is over the disturbed rounds' limit
@@ -214,30 +218,6 @@ func judgeErrors(v *results.ErrorVerdict, cfg Config) {
 	}
 }
 
-// latencyPower is the summary's power note (powerNote) for the run's
-// latency checks after n rounds.
-func latencyPower(base, cand []*results.Segment, n int, cfg Config) string {
-	return powerNote(latencyChecks(base, cand, cfg), n, cfg)
-}
-
-// latencyVerdicts compares proto at every percentile over the rounds where
-// both builds have latency samples for it. The fail sides of all the
-// latency checks of the run (every protocol in the segments × every
-// percentile) share the verdict's false-fail rate by Holm's step-down
-// (holmLatency); proto's checks are returned.
-func latencyVerdicts(proto string, base, cand []*results.Segment, cfg Config) ([]results.LatencyVerdict, []error) {
-	var out []results.LatencyVerdict
-	var warns []error
-	for _, k := range holmLatency(base, cand, cfg) {
-		if k.proto != proto {
-			continue
-		}
-		out = append(out, k.verdict())
-		warns = append(warns, k.warns...)
-	}
-	return out, warns
-}
-
 // latencyCheck is one protocol and percentile: its per-round values and
 // its comparison.
 type latencyCheck struct {
@@ -250,23 +230,6 @@ type latencyCheck struct {
 	disturbed string
 	cmp       Comparison
 	warns     []error
-}
-
-// holmLatency runs the latency rule over every protocol in the segments
-// and every percentile, with Holm's step-down on the fail side: the m
-// checks that can fail (enough chats, at least 2 rounds) are first tested
-// at (1 − Confidence)/2 / m each; when r of them fail, the rest are tested
-// again at (1 − Confidence)/2 / (m − r), until no more fail. The first
-// step alone is Bonferroni's, so the compare's false fail (any check
-// failing while every true ratio is within its limit) is at most
-// (1 − Confidence)/2; the steps after it only tell which other checks
-// fail. The pass side needs no adjustment: the compare passes only if
-// every check passes (an intersection–union test), so a false pass needs
-// the one check over its limit to pass, at most (1 − Confidence)/2.
-func holmLatency(base, cand []*results.Segment, cfg Config) []*latencyCheck {
-	checks := latencyChecks(base, cand, cfg)
-	decideHolm(checks, cfg)
-	return checks
 }
 
 // latencyChecks is every protocol in the segments × every percentile, with
@@ -304,8 +267,17 @@ func latencyChecks(base, cand []*results.Segment, cfg Config) []*latencyCheck {
 	return checks
 }
 
-// decideHolm compares every check, with Holm's step-down on the fail side
-// (see holmLatency).
+// decideHolm compares every check (every protocol in the segments × every
+// percentile), with Holm's step-down on the fail side: the m checks that
+// can fail (enough chats, at least 2 rounds; plus cfg.holmOthers) are
+// first tested at (1 − Confidence)/2 / m each; when r of them fail, the
+// rest are tested again at (1 − Confidence)/2 / (m − r), until no more
+// fail. The first step alone is Bonferroni's, so the compare's false fail
+// (any check failing while every true ratio is within its limit) is at
+// most (1 − Confidence)/2; the steps after it only tell which other checks
+// fail. The pass side needs no adjustment: the compare passes only if
+// every check passes (an intersection–union test), so a false pass needs
+// the one check over its limit to pass, at most (1 − Confidence)/2.
 func decideHolm(checks []*latencyCheck, cfg Config) {
 	gated := gatedLatency(checks)
 	compare := func(k *latencyCheck, failChecks int) {
