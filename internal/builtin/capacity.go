@@ -16,7 +16,7 @@ import (
 
 // Capacity starts spec's builds, pinned apart from the generator where
 // the machine has at least 2 CPUs (the targets on the upper half of this
-// process's CPUs, the generator on the lower half, GOMAXPROCS to match,
+// process's CPUs, the generator on the lower half, GOMAXPROCS at least 2 on each side,
 // recorded in the plan), runs loadbench.Capacity with o (o.Dir is
 // required: each build's log goes there), stops them and restores this
 // process's CPUs. Bad serve flags are usage errors; a build that does not

@@ -18,8 +18,9 @@ import (
 
 // pinning plans the CPUs: with at least 2 CPUs allowed to this process,
 // the generator gets the lower half and the targets the upper half (they
-// are loaded one at a time). It returns nil with fewer, and a function
-// that gives this process its CPUs and GOMAXPROCS back.
+// are loaded one at a time), each with GOMAXPROCS at least minProcs. It
+// returns nil with fewer, and a function that gives this process its CPUs
+// and GOMAXPROCS back.
 func pinning() (*results.Pinning, func()) {
 	var set unix.CPUSet
 	procs := runtime.GOMAXPROCS(0)
@@ -42,10 +43,21 @@ func pinning() (*results.Pinning, func()) {
 	half := len(cpus) / 2
 	return &results.Pinning{
 		GeneratorCPUs: cpus[:half], TargetCPUs: cpus[half:],
-		GeneratorGOMAXPROCS: half, TargetGOMAXPROCS: len(cpus) - half,
+		GeneratorGOMAXPROCS: max(minProcs, half), TargetGOMAXPROCS: max(minProcs, len(cpus)-half),
 		Method: "sched_setaffinity",
 	}, restore
 }
+
+// minProcs is the least GOMAXPROCS of a pinned process, even on one CPU.
+// A Go process with a single P stalls under this load: measured on the
+// 2-CPU development VM, a per-request target at 500 + 500 chats/s with
+// GOMAXPROCS=1 stalled in 7 of 25 3-second attacks (p50 38–637 ms instead
+// of 8 ms, requests unread in its sockets while it was mostly idle and no
+// thread waited in epoll), and in none of 25 with GOMAXPROCS=2 on the same
+// one CPU, nor of 25 unpinned (docs/capacity.md, "One P stalls"). Such a
+// stall is the Go runtime's, not the build's, and would be charged to
+// whichever build was loaded; the generator, also pinned, gets the same.
+const minProcs = 2
 
 // startPinned starts a target whose process inherits the targets' CPUs
 // and GOMAXPROCS: it is forked from a thread set to those CPUs for the
@@ -117,8 +129,8 @@ func pinSelf(cpus []int) error {
 	return errors.Join(errs...)
 }
 
-// pinGenerator pins this process to the generator's CPUs, GOMAXPROCS to
-// match.
+// pinGenerator pins this process to the generator's CPUs, GOMAXPROCS as
+// the plan says (at least minProcs).
 func pinGenerator(pin *results.Pinning) error {
 	if err := pinSelf(pin.GeneratorCPUs); err != nil {
 		return err

@@ -250,10 +250,21 @@ func figures(sg *segment, p results.CapacityPlan) results.CapacityStep {
 		st.GeneratorCPUUs = sg.genCPU / float64(sent) * 1e6
 	}
 	if sg.wall > 0 {
-		st.GeneratorCPUShare = sg.genCPU / (sg.wall.Seconds() * float64(runtime.GOMAXPROCS(0)))
+		st.GeneratorCPUShare = sg.genCPU / (sg.wall.Seconds() * float64(generatorCPUs(p)))
 	}
 	if p.MaxGeneratorCPU > 0 && st.GeneratorCPUShare > p.MaxGeneratorCPU {
 		st.GeneratorSaturated = true
 	}
 	return st
+}
+
+// generatorCPUs is how many CPUs the generator can use at once: its
+// GOMAXPROCS, but no more than the CPUs it was pinned to (a pinned
+// generator runs more Ps than CPUs) or the machine has.
+func generatorCPUs(p results.CapacityPlan) int {
+	n := min(runtime.GOMAXPROCS(0), runtime.NumCPU())
+	if p.Pinning != nil && len(p.Pinning.GeneratorCPUs) > 0 {
+		n = min(n, len(p.Pinning.GeneratorCPUs))
+	}
+	return max(n, 1)
 }

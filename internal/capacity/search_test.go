@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -251,5 +252,18 @@ func TestFitUSLRecoversTheLawAndSaysWhenUnstable(t *testing.T) {
 	}
 	if u := FitUSL(narrow, results.Baseline); u.Stable || !strings.Contains(u.Note, "span") {
 		t.Errorf("narrow: %+v", u)
+	}
+}
+
+// The generator's CPU share is over the CPUs it may run on: a generator
+// pinned to one CPU with two Ps is saturated at one CPU's worth.
+func TestGeneratorCPUsCountsThePinnedCPUsNotThePs(t *testing.T) {
+	t.Parallel()
+	p := results.CapacityPlan{Pinning: &results.Pinning{GeneratorCPUs: []int{0}, GeneratorGOMAXPROCS: 2}}
+	if got := generatorCPUs(p); got != 1 {
+		t.Errorf("pinned to 1 CPU: generatorCPUs = %d, want 1", got)
+	}
+	if got, want := generatorCPUs(results.CapacityPlan{}), min(runtime.GOMAXPROCS(0), runtime.NumCPU()); got != want {
+		t.Errorf("not pinned: generatorCPUs = %d, want %d", got, want)
 	}
 }
