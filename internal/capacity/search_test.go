@@ -14,11 +14,11 @@ import (
 
 // model is a fake target pair: each build answers every chat at a flat
 // latency up to its capacity (chats/s) and falls behind above it, spending
-// cpuUs of CPU per chat. noise is the relative standard deviation of the
-// capacity and of the CPU per chat at each step.
+// cpuUs of CPU per chat. noise and cpuNoise are the relative standard
+// deviations of the capacity and of the CPU per chat at each step.
 type model struct {
 	capacity, cpuUs map[string]float64
-	noise           float64
+	noise, cpuNoise float64
 	rng             *rand.Rand
 	saturateAt      float64 // the generator saturates at this rate and above (0: never)
 }
@@ -28,6 +28,7 @@ func newModel(capB, capC, cpuB, cpuC, noise float64) *model {
 		capacity: map[string]float64{results.Baseline: capB, results.Candidate: capC},
 		cpuUs:    map[string]float64{results.Baseline: cpuB, results.Candidate: cpuC},
 		noise:    noise,
+		cpuNoise: noise,
 		rng:      rand.New(rand.NewPCG(1, 2)),
 	}
 }
@@ -36,7 +37,7 @@ func (m *model) Measure(_ context.Context, s Spec) (results.CapacityStep, error)
 	const d = 4.0 // seconds per step
 	c := m.capacity[s.Build] * (1 + m.noise*m.rng.NormFloat64())
 	st := results.CapacityStep{Offered: int64(s.Rate * d), Ended: 1, P50Ms: 5, P99Ms: 10, P999Ms: 12,
-		CPUUs: m.cpuUs[s.Build] * (1 + m.noise*m.rng.NormFloat64()), CPUSource: "model"}
+		CPUUs: m.cpuUs[s.Build] * (1 + m.cpuNoise*m.rng.NormFloat64()), CPUSource: "model"}
 	st.Answered = st.Offered
 	if s.Rate > c {
 		st.Answered = int64(c * d)
