@@ -51,10 +51,11 @@ func pinning() (*results.Pinning, func()) {
 // minProcs is the least GOMAXPROCS of a pinned process, even on one CPU.
 // A Go process with a single P stalls under this load: measured on the
 // 2-CPU development VM, a per-request target at 500 + 500 chats/s with
-// GOMAXPROCS=1 stalled in 7 of 25 3-second attacks (p50 38–637 ms instead
-// of 8 ms, requests unread in its sockets while it was mostly idle and no
-// thread waited in epoll), and in none of 25 with GOMAXPROCS=2 on the same
-// one CPU, nor of 25 unpinned (docs/capacity.md, "One P stalls"). Such a
+// GOMAXPROCS=1 stalled in 19 of 115 3-second attacks pinned to one CPU and
+// in 7 of 25 unpinned (p50 21–637 ms instead of 8 ms, requests unread in
+// its sockets while it was mostly idle and no thread waited in epoll), and
+// in none of 25 with GOMAXPROCS=2 on the same one CPU, nor of 25 unpinned
+// (docs/capacity.md, "One P stalls"). Such a
 // stall is the Go runtime's, not the build's, and would be charged to
 // whichever build was loaded; the generator, also pinned, gets the same.
 const minProcs = 2
