@@ -78,14 +78,14 @@ func Evaluate(run *results.Run, cfg Config) *results.Summary {
 	// The checks are built once (per protocol, then percentile: the
 	// summary's order) and serve the count, the verdicts and the power
 	// note.
-	checks := latencyChecks(segs[results.Baseline], segs[results.Candidate], cfg)
+	dist := disturbedRounds(segs[results.Baseline], segs[results.Candidate], cfg)
+	checks := latencyChecks(segs[results.Baseline], segs[results.Candidate], dist, cfg)
 	cfg.FailChecks = others + len(gatedLatency(checks))
 	decideHolm(checks, latCfg)
 	for _, k := range checks {
 		sum.Latency = append(sum.Latency, k.verdict())
 		warns = append(warns, k.warns...)
 	}
-	dist := disturbedRounds(segs[results.Baseline], segs[results.Candidate], cfg)
 	if len(dist.rounds) > 0 {
 		sum.DisturbedRounds = slices.Sorted(maps.Keys(dist.rounds))
 		sum.DisturbedLagMs = float64(dist.limit.Microseconds()) / 1e3
@@ -233,11 +233,11 @@ type latencyCheck struct {
 }
 
 // latencyChecks is every protocol in the segments × every percentile, with
-// its per-round values, not yet compared.
-func latencyChecks(base, cand []*results.Segment, cfg Config) []*latencyCheck {
+// its per-round values over the rounds dist (disturbedRounds of the same
+// segments) does not leave out, not yet compared.
+func latencyChecks(base, cand []*results.Segment, dist disturbance, cfg Config) []*latencyCheck {
 	var checks []*latencyCheck
 	segs := map[string][]*results.Segment{results.Baseline: base, results.Candidate: cand}
-	dist := disturbedRounds(base, cand, cfg)
 	var distNote string
 	if dist.blocksPass(len(base)) != "" {
 		distNote = dist.text(len(base))

@@ -39,7 +39,7 @@ func RoundSD(run *results.Run, cfg Config) map[string]float64 {
 	for r := 1; r <= run.Rounds(); r++ {
 		base, cand = append(base, run.Segment(results.Baseline, r)), append(cand, run.Segment(results.Candidate, r))
 	}
-	return roundSD(latencyChecks(base, cand, cfg))
+	return roundSD(latencyChecks(base, cand, disturbedRounds(base, cand, cfg), cfg))
 }
 
 func roundSD(checks []*latencyCheck) map[string]float64 {

@@ -109,7 +109,7 @@ func loadReal(t testing.TB, pcts []float64) *realRounds {
 	}
 	cfg := DefaultConfig()
 	cfg.Percentiles = pcts
-	checks := latencyChecks(base, cand, cfg)
+	checks := latencyChecks(base, cand, disturbedRounds(base, cand, cfg), cfg)
 	R := run.Rounds()
 	rr.b, rr.c, rr.resid = make([][]float64, R), make([][]float64, R), make([][]float64, R)
 	for _, k := range checks {
