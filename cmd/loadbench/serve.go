@@ -5,10 +5,14 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
+	"net/netip"
 	"os"
+	"runtime"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -23,6 +27,7 @@ const serveShutdownTimeout = 5 * time.Second
 func newServeCmd(s streams) *cobra.Command {
 	var (
 		impl, addr, auditLog, profile string
+		pprofAddr                     string
 		think, tool, window, delay    time.Duration
 		burn                          time.Duration
 		debugGC                       bool
@@ -79,6 +84,9 @@ gracefully on SIGINT or SIGTERM.`,
 			if think < 0 || tool < 0 {
 				return usageErr("serve: --think and --tool must not be negative")
 			}
+			if pprofAddr != "" && !loopbackAddr(pprofAddr) {
+				return usageErr("serve: --pprof must be a loopback address (127.0.0.1:PORT or [::1]:PORT), got %q", pprofAddr)
+			}
 			opts := []targets.Option{
 				targets.WithThink(think), targets.WithTool(tool), targets.WithSlowdown(slowdown),
 				targets.WithDebugGC(debugGC), targets.WithLeak(leak),
@@ -113,6 +121,15 @@ gracefully on SIGINT or SIGTERM.`,
 			}
 			if hs.TLSConfig != nil {
 				ln = tls.NewListener(ln, hs.TLSConfig)
+			}
+			if pprofAddr != "" {
+				stop, err := servePprof(pprofAddr, s.Err)
+				if err != nil {
+					ln.Close()
+					srv.Close()
+					return withCode(exitRunError, err)
+				}
+				defer stop()
 			}
 			serveErr := make(chan error, 1)
 			go func() { serveErr <- hs.Serve(ln) }()
@@ -158,8 +175,58 @@ gracefully on SIGINT or SIGTERM.`,
 	f.Float64Var(&slowdown, "slowdown", agent.DefaultSlowdown, "multiply the simulated work (fault injection)")
 	f.IntVar(&leak, "leak", 0, "retain this many bytes per request forever (fault injection)")
 	f.StringVar(&auditLog, "audit-log", "", "append the factory log (configure, creation, agent creation, release) as JSON lines to this file instead of an in-memory sink")
+	f.StringVar(&pprofAddr, "pprof", "", "serve net/http/pprof on this loopback address, apart from the chats, with mutex and block profiling on (1 in "+fmt.Sprint(pprofMutexFraction)+" contention events, blocking events of "+pprofBlockRate.String()+" or more); the address is printed to stderr")
 	staging.register(f)
 	return cmd
+}
+
+// The sampling rates --pprof switches on: a mutex profile of 1 in
+// pprofMutexFraction contention events, and a block profile of every
+// blocking event of pprofBlockRate or more (sampled below it). Both are off
+// without --pprof, so a build's figures are never measured with them.
+const (
+	pprofMutexFraction = 10
+	pprofBlockRate     = 10 * time.Microsecond
+)
+
+// servePprof serves net/http/pprof on addr (a loopback address, checked by
+// the caller) with mutex and block profiling on, prints where to stderr,
+// and returns the function that stops it.
+func servePprof(addr string, errw io.Writer) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("serve: pprof: listen: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	prevMutex := runtime.SetMutexProfileFraction(pprofMutexFraction)
+	runtime.SetBlockProfileRate(int(pprofBlockRate))
+	go func() { _ = hs.Serve(ln) }()
+	fmt.Fprintf(errw, "loadbench: serve: pprof on http://%s/debug/pprof/\n", ln.Addr())
+	return func() {
+		_ = hs.Close()
+		runtime.SetMutexProfileFraction(prevMutex)
+		runtime.SetBlockProfileRate(0)
+	}, nil
+}
+
+// loopbackAddr reports whether addr is HOST:PORT with a loopback IP host
+// (or "localhost").
+func loopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
 }
 
 // contextWithTimeout is a fresh context bounded by d (for shutdown, after the

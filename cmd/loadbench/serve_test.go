@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -181,7 +182,7 @@ func TestServeBurnReachesTheChat(t *testing.T) {
 
 // stopServe cancels a `serve` started in a goroutine that sends its exit
 // code on done, and requires a clean exit within 15 s.
-func stopServe(t *testing.T, cancel func(), done <-chan int, errb *bytes.Buffer) {
+func stopServe(t *testing.T, cancel func(), done <-chan int, errb fmt.Stringer) {
 	t.Helper()
 	cancel()
 	select {
@@ -192,4 +193,56 @@ func stopServe(t *testing.T, cancel func(), done <-chan int, errb *bytes.Buffer)
 	case <-time.After(15 * time.Second):
 		t.Fatal("serve did not stop")
 	}
+}
+
+func TestServePprofRefusesANonLoopbackAddress(t *testing.T) {
+	t.Parallel()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), []string{"serve", "--impl", "baseline", "--pprof", "0.0.0.0:6060"}, streams{Out: &out, Err: &errb})
+	if code != exitUsage || errb.String() != "loadbench: serve: --pprof must be a loopback address (127.0.0.1:PORT or [::1]:PORT), got \"0.0.0.0:6060\"\n" {
+		t.Errorf("code %d, stderr %q", code, errb.String())
+	}
+}
+
+// serve --pprof serves the profiles on their own listener, with mutex
+// profiling on, while the chat listener does not serve them.
+func TestServePprofServesProfilesApart(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	errb := &syncBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--impl", "perrequest", "--addr", "127.0.0.1:0", "--pprof", "127.0.0.1:0"},
+			streams{Out: pw, Err: errb})
+		pw.Close()
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatalf("%v: %s", err, errb.String())
+	}
+	go io.Copy(io.Discard, pr)
+	base := strings.TrimSpace(strings.TrimPrefix(line, "listening on "))
+	_, at, ok := strings.Cut(errb.String(), "pprof on ")
+	if !ok {
+		t.Fatalf("no pprof address on stderr: %q", errb.String())
+	}
+	at = strings.TrimSpace(at)
+	get := func(url string) (int, string) {
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := get(at + "mutex?debug=1"); code != http.StatusOK || !strings.Contains(body, "sampling period=10") {
+		t.Errorf("mutex profile: %d %.200q", code, body)
+	}
+	if code, _ := get(base + "/debug/pprof/"); code == http.StatusOK {
+		t.Errorf("the chat listener serves pprof")
+	}
+	stopServe(t, cancel, done, errb)
 }

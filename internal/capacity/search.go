@@ -42,12 +42,9 @@ const (
 	// maxDown is how many times the bracket divides the low rate by its
 	// growth looking for a sustainable rate.
 	maxDown = 4
-	// reBracket is the half-width factor of a later bisection's start,
-	// around the build's previous result.
-	reBracket = 1.1
-	// maxMoves bounds how often a later bisection moves an endpoint that
-	// did not hold.
-	maxMoves = 6
+	// maxMoves bounds how often a later bisection moves an end of the
+	// bracket that did not hold (by the bracket's growth each time).
+	maxMoves = 4
 	// trendFloor is the least in-flight growth (chats) that counts as an
 	// upward trend; trendShare the share of the mean in flight.
 	trendFloor = 20
@@ -237,10 +234,15 @@ func (s *searcher) capacity(ctx context.Context, sum *results.CapacitySummary) (
 	}
 	est := map[string][]float64{}
 	s.est = est
+	// Every bisection starts from the build's bracket, not from an earlier
+	// bisection's result, so that the repeats are independent estimates
+	// and their spread is the knee's: a start centred on the previous
+	// result puts its first midpoint there and pulls the next result back
+	// to it. The first bisection's ends were measured by the bracket;
+	// a later one measures an end only if it ends next to it.
 	type state struct {
 		lo, hi      float64
-		checkLo     bool
-		checkHi     bool
+		loOK, hiOK  bool // lo measured sustainable, hi not, in this bisection
 		moves       int
 		fin, broken bool
 	}
@@ -253,18 +255,12 @@ func (s *searcher) capacity(ctx context.Context, sum *results.CapacitySummary) (
 		case hi[b] == 0:
 			st[b] = &state{broken: true}
 			est[b] = []float64{lo[b]}
-		default:
-			st[b] = &state{lo: lo[b], hi: hi[b]}
 		}
 	}
 	for rep := 1; rep <= s.p.Repeats; rep++ {
-		if rep > 1 {
-			for b, x := range st {
-				if x.broken {
-					continue
-				}
-				c := est[b][len(est[b])-1]
-				*x = state{lo: c / reBracket, hi: c * reBracket, checkLo: true, checkHi: true}
+		for _, b := range []string{results.Baseline, results.Candidate} {
+			if x := st[b]; x == nil || !x.broken {
+				st[b] = &state{lo: lo[b], hi: hi[b], loOK: rep == 1, hiOK: rep == 1}
 			}
 		}
 		for {
@@ -277,41 +273,41 @@ func (s *searcher) capacity(ctx context.Context, sum *results.CapacitySummary) (
 				active = true
 				sp := Spec{Phase: results.PhaseBisect, Repeat: rep, Build: b, Schedule: s.schedule()}
 				switch {
-				case x.checkLo:
+				case x.hi/x.lo > 1+s.p.Width:
+					sp.Rate = math.Sqrt(x.lo * x.hi)
+				case !x.loOK:
 					sp.Rate = x.lo
-				case x.checkHi:
+				case !x.hiOK:
 					sp.Rate = x.hi
-				case x.hi/x.lo <= 1+s.p.Width:
+				default:
 					x.fin = true
 					est[b] = append(est[b], x.lo)
 					continue
-				default:
-					sp.Rate = math.Sqrt(x.lo * x.hi)
 				}
 				res, err := s.step(ctx, sp)
 				if err != nil {
 					return est, err
 				}
 				switch {
-				case x.checkLo && res.Sustainable:
-					x.checkLo = false
-				case x.checkLo:
-					x.hi, x.lo = x.lo, x.lo/reBracket
+				case sp.Rate == x.lo && !x.loOK && res.Sustainable:
+					x.loOK = true
+				case sp.Rate == x.lo && !x.loOK: // the knee is below the bracket now
+					x.hi, x.hiOK, x.lo = x.lo, true, x.lo/s.p.Growth
 					x.moves++
-				case x.checkHi && !res.Sustainable:
-					x.checkHi = false
-				case x.checkHi:
-					x.lo, x.hi = x.hi, x.hi*reBracket
+				case sp.Rate == x.hi && !x.hiOK && !res.Sustainable:
+					x.hiOK = true
+				case sp.Rate == x.hi && !x.hiOK: // above it
+					x.lo, x.loOK, x.hi = x.hi, true, x.hi*s.p.Growth
 					x.moves++
 				case res.Sustainable:
-					x.lo = sp.Rate
+					x.lo, x.loOK = sp.Rate, true
 				default:
-					x.hi = sp.Rate
+					x.hi, x.hiOK = sp.Rate, true
 				}
 				if x.moves > maxMoves {
 					x.fin = true
 					est[b] = append(est[b], x.lo)
-					sum.Warnings = append(sum.Warnings, fmt.Sprintf("%s: bisection %d moved too far from the last result, kept %.4g chats/s", b, rep, x.lo))
+					sum.Warnings = append(sum.Warnings, fmt.Sprintf("%s: bisection %d moved too far from the bracket, kept %.4g chats/s", b, rep, x.lo))
 				}
 			}
 			if !active {

@@ -64,9 +64,9 @@ func TestSimulationReproducesTheRealCPURuns(t *testing.T) {
 // TestSimulatedErrorRates checks the design's error rates against the
 // model at the measured noise: an A/A run fails either answer at most
 // about α/2 of the time, and a candidate 10% worse is found in some of the
-// runs. Seeded, 300 runs each: A/A CPU 0 fails (197 passes), A/A
-// throughput 0 fails (216 passes), +10% CPU 173 fails (57.7%), −10%
-// throughput 257 fails (85.7%). The goal's 95% needs more pairs than the
+// runs. Seeded, 300 runs each: A/A CPU 0 fails (195 passes), A/A
+// throughput 0 fails (207 passes), +10% CPU 170 fails (56.7%), −10%
+// throughput 253 fails (84.3%). The goal's 95% needs more pairs than the
 // defaults (5 bisections, 5 CPU rounds per rate); the bounds below leave
 // room for the binomial noise of 300 runs.
 func TestSimulatedErrorRates(t *testing.T) {
