@@ -43,16 +43,28 @@ answer is known, and counts how often the gate gives it:
   leak-per-user  candidate --leak-per-user 2048: a memory fail is a detection (goal ≥ 95%)
   isolation      the legacy build as candidate: an isolation fail is a detection (goal 100%)
 
+Capacity scenarios (issue 20): each run is one "loadbench capacity" run of the
+built-in targets at capacity's defaults, per-request against per-request. They
+are not run by default; --scenarios capacity selects all three, or name them:
+
+  capacity-aa          no change, full run (about 6 min): an overall fail is a false alarm (goal ≤ 2.5%, capacity's α/2)
+  capacity-cpu         candidate --burn 50us (CPU per chat ×1.090 measured), CPU only at 1300,2100 chats/s
+                       (about 70 s): a cpu.verdict fail is a detection (goal ≥ 95%)
+  capacity-throughput  the same burn, full run (about 6 min): a capacity.verdict fail is a detection (goal ≥ 95%)
+
+The compare flags (--rounds, the rates, --users, the gate's) do not apply to
+capacity runs; --serve-args and --reports do.
+
 Every rate comes with its 95% Clopper–Pearson interval, and a goal counts as met
 only when the interval's bound meets it (0 false alarms in 20 runs shows a rate
 below 16.8%, not below 1%). Each row also gives the measured end-to-end effect.
 --slowdowns 1.05,1.10,1.20 adds one --slowdown scenario per factor (no goal).
-Runs interleave the scenarios. Each compare writes into OUT/<scenario>/run-NN/;
-OUT/validation.json and OUT/validation.md are rewritten after every compare, so a
-validation cut short keeps its counts.
+Runs interleave the scenarios. Each compare or capacity run writes into
+OUT/<scenario>/run-NN/; OUT/validation.json and OUT/validation.md are rewritten
+after every one, so a validation cut short keeps its counts.
 
-Exit codes: 0 every goal met, 1 a goal missed, 2 bad usage, 3 a compare ended
-in a run error (or the validation was interrupted).`,
+Exit codes: 0 every goal met, 1 a goal missed, 2 bad usage, 3 a compare or
+capacity run ended in a run error (or the validation was interrupted).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cfg.Runs < 1 {
@@ -79,6 +91,7 @@ in a run error (or the validation was interrupted).`,
 				return err
 			}
 			c.Reports = reports
+			cfg.Capacity.Reports = reports
 			exe, err := s.executable()
 			if err != nil {
 				return withCode(exitRunError, fmt.Errorf("validate: find own executable: %w", err))
@@ -104,14 +117,14 @@ in a run error (or the validation was interrupted).`,
 	}
 	f := cmd.Flags()
 	f.IntVar(&cfg.Runs, "runs", validate.DefaultRuns, "compares per scenario")
-	f.StringVar(&scenarios, "scenarios", strings.Join(validate.DefaultScenarioNames(), ","), "scenarios to run (aa,legacy,within,slowdown,budget,errors,leak,leak-per-user,isolation)")
+	f.StringVar(&scenarios, "scenarios", strings.Join(validate.DefaultScenarioNames(), ","), "scenarios to run ("+strings.Join(validate.ScenarioNames(), ",")+"; "+validate.CapacityGroup+" for the three capacity ones)")
 	f.StringVar(&serveArgs, "serve-args", "", `extra "serve" flags for both built-in targets in every scenario, e.g. "--profile production"`)
 	f.StringVar(&slowdowns, "slowdowns", "", "extra slowdown factors to measure, e.g. 1.05,1.10,1.20")
 	lf.register(f)
 	gf.register(f)
 	f.StringVar(&cfg.Out, "out", "", "validation directory (default runs/validate-<UTC timestamp>)")
 	f.BoolVar(&jsonOut, "json", false, "print the rates as JSON instead of the table")
-	f.BoolVar(&reports, "reports", false, "render the reports of every compare")
+	f.BoolVar(&reports, "reports", false, "render the reports of every compare and capacity run")
 	f.BoolVar(&quiet, "quiet", false, "no progress display")
 	return cmd
 }
@@ -148,7 +161,7 @@ func validateOutcome(s streams, out string, rep *validate.Report, runErr error, 
 	}
 	switch {
 	case rep.Errors > 0:
-		return withCode(exitRunError, fmt.Errorf("validate: %d compare(s) ended in a run error; see %s", rep.Errors, filepath.Join(out, validate.JSONFile)))
+		return withCode(exitRunError, fmt.Errorf("validate: %d run(s) ended in a run error; see %s", rep.Errors, filepath.Join(out, validate.JSONFile)))
 	case !rep.GoalsMet:
 		return withCode(exitFail, nil)
 	}
@@ -156,9 +169,12 @@ func validateOutcome(s streams, out string, rep *validate.Report, runErr error, 
 }
 
 // validate draws a validation's progress: which run and scenario, and where
-// its compare is.
+// its compare or capacity run is.
 func (p *progressLine) validate(v validate.Progress) {
 	line := fmt.Sprintf("validate %d/%d  run %d/%d  %-24s", v.Done, v.Total, v.Run, v.Runs, v.Scenario)
+	if c := v.Capacity; c.Step != 0 {
+		line += fmt.Sprintf("  step %d  %-7s  %-9s  %7.1f/s  %4.1fs/%.0fs", c.Step, c.Phase, c.Build, c.Rate, c.Load.Elapsed.Seconds(), c.Load.Total.Seconds())
+	}
 	if c := v.Compare; c.Phase != 0 {
 		line += fmt.Sprintf("  round %d/%d  %-9s  %s", c.Round, c.Rounds, c.Build, c.Phase)
 		if c.Phase == loadbench.PhaseLoad || c.Phase == loadbench.PhaseWarmup {

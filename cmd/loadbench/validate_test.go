@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/loadbench/loadbench"
 	"github.com/loadbench/loadbench/internal/validate"
 	"github.com/loadbench/loadbench/results"
 )
@@ -19,6 +20,8 @@ func TestValidateBadUsage(t *testing.T) {
 		{"--runs", "-3"},
 		{"--scenarios", "aa,bogus"},
 		{"--scenarios", "aa,aa"},
+		{"--scenarios", "capacity,capacity-aa"},
+		{"--scenarios", "capacity-bogus"},
 		{"--slowdowns", "0.9"},
 		{"--slowdowns", "1.05,fast"},
 		{"--rounds", "1"},
@@ -38,6 +41,30 @@ func TestValidateBadUsage(t *testing.T) {
 	}
 	if code, _, stderr := runCmd(context.Background(), t, "validate", "--quiet", "--out", out, "--scenarios", "bogus"); code != exitUsage || !strings.Contains(stderr, `"bogus"`) {
 		t.Errorf("unknown scenario: exit %d, stderr %q; want 2 naming it", code, stderr)
+	}
+}
+
+// TestValidateHelpAndProgressCoverCapacity: the help names the capacity
+// scenarios and how to select them, and the progress line shows where a
+// capacity run is.
+func TestValidateHelpAndProgressCoverCapacity(t *testing.T) {
+	t.Parallel()
+	code, stdout, stderr := runCmd(context.Background(), t, "validate", "--help")
+	if code != exitOK {
+		t.Fatalf("validate --help: exit %d\n%s", code, stderr)
+	}
+	for _, want := range []string{"capacity-aa", "capacity-cpu", "capacity-throughput", "--scenarios capacity selects all three",
+		"not run by default", "about 70 s", "about 6 min", "×1.090", "goal ≤ 2.5%", "aa,legacy,within,slowdown,budget,errors,leak,leak-per-user,isolation,capacity-aa,capacity-cpu,capacity-throughput; capacity for"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("validate --help lacks %q:\n%s", want, stdout)
+		}
+	}
+	var b strings.Builder
+	p := &progressLine{w: &b}
+	p.validate(validate.Progress{Run: 2, Runs: 20, Scenario: "capacity CPU only", Done: 5, Total: 60,
+		Capacity: loadbench.CapacityProgress{Step: 7, Phase: "cpu", Build: "candidate", Rate: 2100}})
+	if got := b.String(); !strings.Contains(got, "validate 5/60  run 2/20  capacity CPU only") || !strings.Contains(got, "step 7  cpu      candidate   2100.0/s") {
+		t.Errorf("progress line %q", got)
 	}
 }
 

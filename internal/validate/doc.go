@@ -22,7 +22,24 @@
 //	               detection (100%)
 //
 // and optional "slowdown-<factor>" scenarios (SlowdownScenario, --slowdown),
-// without a goal. Every rate has its 95% Clopper–Pearson interval, and a
+// without a goal.
+//
+// The capacity scenarios of issue 20 run `loadbench capacity` of the
+// built-in targets instead of a compare (builtin.Capacity, at capacity's
+// defaults; Scenario.ClassifyCapacity reads its summary). A run takes
+// minutes, so they are not among the defaults; "capacity" in --scenarios
+// selects all three:
+//
+//	capacity-aa          per-request against per-request, full run: an
+//	                     overall "fail" is a false alarm (at most α/2, 2.5%)
+//	capacity-cpu         candidate --burn 50us (CPU per chat ×1.090 in 8
+//	                     real runs), CPU only at 1300 and 2100 chats/s: a
+//	                     cpu.verdict "fail" is a detection (at least 95%)
+//	capacity-throughput  the same burn, full run: a capacity.verdict
+//	                     "fail" is a detection (at least 95%)
+//
+// Their rows give the mean measured CPU-per-chat and throughput ratios as
+// the effect, and the median steps of a run. Every rate has its 95% Clopper–Pearson interval, and a
 // goal is met only when the interval's bound meets it (Goal.Met); a goal the
 // interval reaches but does not show is "plausible" (Goal.Plausible): more
 // runs are needed. Each row also reports the measured end-to-end effect
@@ -33,10 +50,10 @@
 // independent trials.
 //
 // Runs interleave the scenarios (run 1 of each, then run 2 of each, ...) so
-// that drift of the machine falls on all of them. Each compare writes into
-// OUT/<scenario>/run-NN/, and after every compare the tally is rewritten
-// atomically to OUT/validation.json and OUT/validation.md, so a validation
-// cut short keeps its counts.
+// that drift of the machine falls on all of them. Each compare (or capacity
+// run) writes into OUT/<scenario>/run-NN/, and after every one the tally is
+// rewritten atomically to OUT/validation.json and OUT/validation.md, so a
+// validation cut short keeps its counts.
 //
 // The bookkeeping is pure: Tally turns outcomes into a Report, whose
 // renderers (Report.Text, Report.Markdown) write the table. Run drives the

@@ -13,7 +13,7 @@ import (
 	"github.com/loadbench/loadbench/results"
 )
 
-// Outcome is one compare of a validation.
+// Outcome is one compare (or capacity run) of a validation.
 type Outcome struct {
 	Scenario string          `json:"scenario"`
 	Run      int             `json:"run"`     // from 1
@@ -30,6 +30,13 @@ type Outcome struct {
 	// Effects is the candidate/baseline ratio of every latency check, by
 	// check ("http p99").
 	Effects map[string]float64 `json:"effects,omitempty"`
+	// Steps, CPURatio and ThroughputRatio are a capacity run's: its steps,
+	// and the candidate/baseline ratios of CPU per chat and of sustainable
+	// throughput (summary.json cpu.ratio and capacity.ratio); 0 where not
+	// measured.
+	Steps           int     `json:"steps,omitempty"`
+	CPURatio        float64 `json:"cpu_ratio,omitempty"`
+	ThroughputRatio float64 `json:"throughput_ratio,omitempty"`
 }
 
 // Row is one scenario's line of the table.
@@ -70,6 +77,14 @@ type Row struct {
 	// the budget keeps a compare undecided whatever its p50 shows.
 	Effects        map[string]float64 `json:"effects,omitempty"`
 	MaxEffectCheck string             `json:"max_effect_check,omitempty"`
+	// Capacity marks a capacity scenario: its runs are capacity runs.
+	// MedianSteps is their median number of steps; CPUEffect and
+	// ThroughputEffect the mean measured ratios (Outcome.CPURatio,
+	// Outcome.ThroughputRatio) over the runs that measured them.
+	Capacity         bool    `json:"capacity,omitempty"`
+	MedianSteps      float64 `json:"median_steps,omitempty"`
+	CPUEffect        float64 `json:"cpu_effect,omitempty"`
+	ThroughputEffect float64 `json:"throughput_effect,omitempty"`
 }
 
 // Settings are the compare settings a validation ran with.
@@ -86,6 +101,31 @@ type Settings struct {
 	Alpha         float64  `json:"alpha"`
 	Percentiles   []string `json:"percentiles"`
 	Scenarios     []string `json:"scenarios"`
+	// Capacity is the plan the capacity scenarios' runs start from; nil
+	// when none was selected.
+	Capacity *CapacitySettings `json:"capacity,omitempty"`
+}
+
+// CapacitySettings are the settings of the capacity runs: `loadbench
+// capacity`'s plan, its defaults filled in.
+type CapacitySettings struct {
+	Protocols    []string `json:"protocols"`
+	Users        int      `json:"users"`
+	Timeout      string   `json:"timeout"`
+	StepDuration string   `json:"step_duration"`
+	Warmup       string   `json:"warmup"`
+	// Repeats is the bisections per build; CPURounds the paired rounds per
+	// CPU rate, at CPUFractions of the baseline's sustainable rate, or at
+	// CPURates (chats/s, by scenario) for the scenarios that skip the
+	// search.
+	Repeats        int                  `json:"repeats"`
+	CPURounds      int                  `json:"cpu_rounds"`
+	CPUFractions   []float64            `json:"cpu_fractions,omitempty"`
+	CPURates       map[string][]float64 `json:"cpu_rates,omitempty"`
+	CPUBudget      float64              `json:"cpu_budget"`
+	CapacityBudget float64              `json:"capacity_budget"`
+	ErrorBudget    float64              `json:"error_budget"`
+	Alpha          float64              `json:"alpha"`
 }
 
 // Report is the tally of a validation: validation.json. The first six
@@ -128,10 +168,13 @@ func Tally(scenarios []Scenario, runs int, outcomes []Outcome, wall float64) *Re
 	rounds := make([][]float64, len(scenarios))
 	effects := make([][]float64, len(scenarios))
 	checks := make([]map[string][]float64, len(scenarios))
+	steps := make([][]float64, len(scenarios))
+	cpus := make([][]float64, len(scenarios))
+	throughputs := make([][]float64, len(scenarios))
 	counted := make([]int, len(scenarios))
 	for i, s := range scenarios {
 		idx[s.Name] = i
-		r.Rows = append(r.Rows, Row{Scenario: s.Name, Title: s.Title, Measures: s.Measures, Goal: s.Goal.String()})
+		r.Rows = append(r.Rows, Row{Scenario: s.Name, Title: s.Title, Measures: s.Measures, Goal: s.Goal.String(), Capacity: s.IsCapacity()})
 	}
 	for _, o := range outcomes {
 		i, ok := idx[o.Scenario]
@@ -146,6 +189,15 @@ func Tally(scenarios []Scenario, runs int, outcomes []Outcome, wall float64) *Re
 		}
 		if o.Effect > 0 {
 			effects[i] = append(effects[i], o.Effect)
+		}
+		if o.Steps > 0 {
+			steps[i] = append(steps[i], float64(o.Steps))
+		}
+		if o.CPURatio > 0 {
+			cpus[i] = append(cpus[i], o.CPURatio)
+		}
+		if o.ThroughputRatio > 0 {
+			throughputs[i] = append(throughputs[i], o.ThroughputRatio)
 		}
 		for k, v := range o.Effects {
 			if checks[i] == nil {
@@ -190,6 +242,15 @@ func Tally(scenarios []Scenario, runs int, outcomes []Outcome, wall float64) *Re
 		}
 		if len(effects[i]) > 0 {
 			row.Effect = mean(effects[i])
+		}
+		if len(steps[i]) > 0 {
+			row.MedianSteps = medianOf(steps[i])
+		}
+		if len(cpus[i]) > 0 {
+			row.CPUEffect = mean(cpus[i])
+		}
+		if len(throughputs[i]) > 0 {
+			row.ThroughputEffect = mean(throughputs[i])
 		}
 		for _, k := range slices.Sorted(maps.Keys(checks[i])) {
 			if row.Effects == nil {
@@ -305,18 +366,29 @@ func (r *Report) Markdown() func(io.Writer) error {
 			b.WriteString("\n\n")
 		}
 		s := r.Settings
-		fmt.Fprintf(&b, "Settings: %d runs per scenario; each compare %s rounds of %s per build, warmup %s, settle %s, HTTP %g/s, WebSocket %g/s, %d users; budget %s, alpha %g, percentiles %s.\n\n",
-			s.Runs, roundsText(s.Rounds), s.RoundDuration, s.Warmup, s.Settle, s.HTTPRate, s.WSRate, s.Users,
-			percent(s.Budget), s.Alpha, strings.Join(s.Percentiles, ", "))
+		compares, capacities := r.kinds()
+		if compares || !capacities {
+			fmt.Fprintf(&b, "Settings: %d runs per scenario; each compare %s rounds of %s per build, warmup %s, settle %s, HTTP %g/s, WebSocket %g/s, %d users; budget %s, alpha %g, percentiles %s.\n\n",
+				s.Runs, roundsText(s.Rounds), s.RoundDuration, s.Warmup, s.Settle, s.HTTPRate, s.WSRate, s.Users,
+				percent(s.Budget), s.Alpha, strings.Join(s.Percentiles, ", "))
+		}
+		if c := s.Capacity; c != nil {
+			fmt.Fprintf(&b, "Capacity runs (`loadbench capacity` of the built-in targets): %d runs per scenario; steps of %s, warmup %s, %s, %d users, timeout %s; %d bisections per build; %d CPU rounds per rate, %s; budgets: CPU per chat %s, throughput %s, target errors %s point; alpha %g.\n\n",
+				s.Runs, c.StepDuration, c.Warmup, strings.Join(c.Protocols, " and "), c.Users, c.Timeout, c.Repeats, c.CPURounds,
+				cpuRatesText(c), percent(c.CPUBudget), percent(c.CapacityBudget), strings.TrimSuffix(percent(c.ErrorBudget), "%"), c.Alpha)
+		}
 		b.WriteString("| scenario | runs | pass | fail | inconclusive | error | rate (95% CI) | goal | met | effect | median rounds | median / max s |\n")
 		b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|:---:|---:|---:|---:|\n")
 		for _, row := range r.Rows {
-			fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %d | %s | %s | %s | %s | %.0f | %.0f / %.0f |\n",
+			fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %d | %s | %s | %s | %s | %s | %.0f / %.0f |\n",
 				row.Title, row.Runs, row.Pass, row.Fail, row.Inconclusive, row.Errors,
-				rateCell(row), row.Goal, mark(row), effectCell(row), row.MedianRounds, row.MedianSeconds, row.MaxSeconds)
+				rateCell(row), row.Goal, mark(row), effectCell(row), roundsCell(row), row.MedianSeconds, row.MaxSeconds)
 		}
 		fmt.Fprintf(&b, "\nRate: the counted outcome (fail, or pass for \"passed\") over completed compares (runs − errors), with its 95%% Clopper–Pearson interval; a goal is met (✓) only when the interval's bound meets it, ~ when the interval reaches the goal but more runs are needed to show it, ✗ when it contradicts it. Effect: the mean measured candidate/baseline ratio of the first latency check (p50), and of the check that moved most when it moved more. Wall time %s.\n\n",
 			wallText(r.WallSeconds))
+		if capacities {
+			b.WriteString("Capacity rows: each run is one capacity run; their effect is the mean candidate/baseline ratio of CPU per chat and of sustainable throughput over the runs that measured it, and their rounds column counts steps.\n\n")
+		}
 		fmt.Fprintf(&b, "%s\n", r.verdictLine())
 		if _, err := io.WriteString(w, b.String()); err != nil {
 			return fmt.Errorf("write validation markdown: %w", err)
@@ -325,10 +397,46 @@ func (r *Report) Markdown() func(io.Writer) error {
 	}
 }
 
+// kinds reports whether the report has compare rows and capacity rows.
+func (r *Report) kinds() (compares, capacities bool) {
+	for _, row := range r.Rows {
+		if row.Capacity {
+			capacities = true
+		} else {
+			compares = true
+		}
+	}
+	return compares, capacities
+}
+
+// cpuRatesText says at which rates the capacity runs' CPU rounds ran.
+func cpuRatesText(c *CapacitySettings) string {
+	var parts []string
+	if len(c.CPUFractions) > 0 {
+		var fs []string
+		for _, f := range c.CPUFractions {
+			fs = append(fs, percent(f))
+		}
+		parts = append(parts, "at "+strings.Join(fs, " and ")+" of the baseline's sustainable rate")
+	}
+	for _, name := range slices.Sorted(maps.Keys(c.CPURates)) {
+		var rs []string
+		for _, v := range c.CPURates[name] {
+			rs = append(rs, strconv.FormatFloat(v, 'f', -1, 64))
+		}
+		parts = append(parts, name+" at "+strings.Join(rs, ", ")+" chats/s without the throughput search")
+	}
+	return strings.Join(parts, "; ")
+}
+
 func (r *Report) verdictLine() string {
 	var parts []string
 	if r.Errors > 0 {
-		parts = append(parts, fmt.Sprintf("%d compare(s) ended in a run error", r.Errors))
+		what := "compare(s)"
+		if _, capacities := r.kinds(); capacities {
+			what = "run(s)"
+		}
+		parts = append(parts, fmt.Sprintf("%d %s ended in a run error", r.Errors, what))
 	}
 	if r.GoalsMet {
 		if r.Errors == 0 {
@@ -363,8 +471,23 @@ func rateCell(row Row) string {
 }
 
 // effectCell is the mean p50 effect and, when another check moved more,
-// that check's: "+3.0% (max +4.3% http p95)".
+// that check's: "+3.0% (max +4.3% http p95)"; for a capacity scenario the
+// mean CPU-per-chat and throughput ratios as changes: "CPU +9.0%,
+// throughput -8.3%".
 func effectCell(row Row) string {
+	if row.Capacity {
+		var parts []string
+		if row.CPUEffect > 0 {
+			parts = append(parts, fmt.Sprintf("CPU %+.1f%%", 100*(row.CPUEffect-1)))
+		}
+		if row.ThroughputEffect > 0 {
+			parts = append(parts, fmt.Sprintf("throughput %+.1f%%", 100*(row.ThroughputEffect-1)))
+		}
+		if len(parts) == 0 {
+			return "—"
+		}
+		return strings.Join(parts, ", ")
+	}
 	if row.Effect == 0 {
 		return "—"
 	}
@@ -373,6 +496,18 @@ func effectCell(row Row) string {
 		cell += fmt.Sprintf(" (max %+.1f%% %s)", 100*(row.Effects[k]-1), k)
 	}
 	return cell
+}
+
+// roundsCell is a compare scenario's median rounds, or a capacity
+// scenario's median steps ("107 steps").
+func roundsCell(row Row) string {
+	if row.Capacity {
+		if row.MedianSteps == 0 {
+			return "—"
+		}
+		return fmt.Sprintf("%.0f steps", row.MedianSteps)
+	}
+	return fmt.Sprintf("%.0f", row.MedianRounds)
 }
 
 func mark(row Row) string {
