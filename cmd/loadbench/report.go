@@ -2,9 +2,11 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/loadbench/loadbench/internal/capacity"
 	"github.com/loadbench/loadbench/internal/gate"
 	"github.com/loadbench/loadbench/internal/report"
 	"github.com/loadbench/loadbench/results"
@@ -27,7 +29,10 @@ percentiles and alpha, and the report is written to --out (default DIR1-merged).
 
 A capacity run (loadbench capacity) is re-rendered in place from its
 manifest.json and summary.json: report.md, report.html, junit.xml and the
-latency-vs-throughput chart.
+latency-vs-throughput chart. Several capacity runs of the same setup are
+merged: every run's paired bisections and CPU pairs are pairs of the merged
+answers, judged again with the setup's budgets and alpha, and the report is
+written to --out (default DIR1-merged).
 
 Exits like compare: 0 pass, 1 fail, 4 inconclusive; 2 when a DIR is missing,
 damaged or incomplete.`,
@@ -131,26 +136,82 @@ func runKind(dir string) string {
 	return m.Kind
 }
 
-// reportCapacity re-renders a capacity run in place from its manifest
-// and summary.json.
+// reportCapacity re-renders a capacity run in place from its manifest and
+// summary.json or, given several, merges them (capacity.Merge) into out
+// (default DIR1-merged) and renders the merged run there.
 func reportCapacity(s streams, dirs []string, out string) error {
-	if len(dirs) > 1 || out != "" {
-		return usageErr("report: capacity runs are re-rendered one at a time, in place (no merge)")
+	type run struct {
+		m   results.CapacityManifest
+		sum results.CapacitySummary
 	}
-	var m results.CapacityManifest
-	var sum results.CapacitySummary
-	if err := results.ReadJSON(filepath.Join(dirs[0], results.ManifestFile), &m); err != nil {
-		return usageErr("report: %v", err)
+	runs := make([]run, len(dirs))
+	for i, d := range dirs {
+		r := &runs[i]
+		if err := results.ReadJSON(filepath.Join(d, results.ManifestFile), &r.m); err != nil {
+			return usageErr("report: %v", err)
+		}
+		if r.m.Kind != results.CapacityKind || r.m.Plan == nil {
+			return usageErr("report: %s is not a capacity run with a plan; capacity and compare runs do not merge", d)
+		}
+		if err := results.ReadJSON(filepath.Join(d, results.SummaryFile), &r.sum); err != nil {
+			return usageErr("report: %v", err)
+		}
 	}
-	if err := results.ReadJSON(filepath.Join(dirs[0], results.SummaryFile), &sum); err != nil {
-		return usageErr("report: %v", err)
+	dest, m, sum := dirs[0], &runs[0].m, &runs[0].sum
+	if len(dirs) > 1 {
+		dest = out
+		if dest == "" {
+			dest = strings.TrimRight(filepath.Clean(dirs[0]), string(filepath.Separator)) + "-merged"
+		}
+		plans := make([]results.CapacityPlan, len(runs))
+		sums := make([]*results.CapacitySummary, len(runs))
+		for i := range runs {
+			plans[i], sums[i] = *runs[i].m.Plan, &runs[i].sum
+			for j, st := range sums[i].Steps { // the steps' data stay where they are
+				if st.Segment == "" {
+					continue
+				}
+				rel, err := filepath.Rel(dest, filepath.Join(dirs[i], st.Segment))
+				if err != nil {
+					rel = ""
+				}
+				sums[i].Steps[j].Segment = rel
+			}
+		}
+		merged, err := capacity.Merge(plans, sums)
+		if err != nil {
+			return usageErr("report: %v", err)
+		}
+		var old results.Manifest
+		if err := results.ReadJSON(filepath.Join(dest, results.ManifestFile), &old); err == nil && !strings.Contains(old.Note, "merged from") {
+			return withCode(exitRunError, fmt.Errorf("report: write %s: already holds a run that is not a merge; choose another --out", dest))
+		}
+		mm := results.CapacityManifest{Manifest: m.Manifest, Plan: m.Plan}
+		mm.Note = "merged from " + strings.Join(dirs, ", ")
+		mm.Partial = merged.Partial
+		m, sum = &mm, merged
+		if err := os.MkdirAll(dest, 0o755); err != nil {
+			return withCode(exitRunError, fmt.Errorf("report: %w", err))
+		}
+		if err := results.WriteJSON(filepath.Join(dest, results.ManifestFile), m); err != nil {
+			return withCode(exitRunError, fmt.Errorf("report: %w", err))
+		}
+		if err := results.WriteJSON(filepath.Join(dest, results.SummaryFile), sum); err != nil {
+			return withCode(exitRunError, fmt.Errorf("report: %w", err))
+		}
 	}
-	if err := report.WriteCapacity(dirs[0], &m, &sum); err != nil {
+	if err := report.WriteCapacity(dest, m, sum); err != nil {
 		return withCode(exitRunError, fmt.Errorf("report: %w", err))
 	}
+	if len(dirs) > 1 {
+		fmt.Fprintf(s.Out, "merged %d runs into %s\n", len(dirs), dest)
+	}
 	fmt.Fprintf(s.Out, "%s: %s\n", strings.ToUpper(string(sum.Verdict)), sum.Reason)
+	for _, line := range sum.Lines {
+		fmt.Fprintf(s.Out, "  %s\n", line)
+	}
 	for _, f := range []string{report.MarkdownFile, report.HTMLFile, report.JUnitFile} {
-		fmt.Fprintf(s.Out, "wrote %s\n", filepath.Join(dirs[0], f))
+		fmt.Fprintf(s.Out, "wrote %s\n", filepath.Join(dest, f))
 	}
 	return verdictExit(sum.Verdict)
 }

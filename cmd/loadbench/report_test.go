@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -161,4 +162,100 @@ func TestReportRendersRunFromBeforeThePlan(t *testing.T) {
 			t.Errorf("%s: ratio %v (%v–%v) %s, stored %v (%v–%v) %s", l.Check(), l.Ratio, l.CILow, l.CIHigh, l.Verdict, s.Ratio, s.CILow, s.CIHigh, s.Verdict)
 		}
 	}
+}
+
+// The stored capacity run (docs/capacity-report, a real run with its
+// steps/ left out) re-renders to the same report.md, byte for byte.
+func TestReportRerendersTheStoredCapacityRun(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "capacity")
+	if err := os.CopyFS(dir, os.DirFS("../../docs/capacity-report")); err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile(filepath.Join(dir, "report.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum results.CapacitySummary
+	if err := results.ReadJSON(filepath.Join(dir, results.SummaryFile), &sum); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := runReport(t, dir)
+	if code != verdictCode(sum.Verdict) || !strings.HasPrefix(out, strings.ToUpper(string(sum.Verdict))+": "+sum.Reason+"\n") {
+		t.Fatalf("exit %d\n%s%s", code, out, errs)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dir, "report.md")); !bytes.Equal(got, want) {
+		t.Errorf("report.md re-rendered differs from the stored one:\n%s", got)
+	}
+}
+
+// Several capacity runs merge into one: every run's pairs are pairs of the
+// merged answers. A run merged with a copy of itself keeps its ratios and
+// doubles its pairs, so its intervals narrow; a compare run does not merge
+// with it, and neither does a run of another plan.
+func TestReportMergesCapacityRuns(t *testing.T) {
+	tmp := t.TempDir()
+	a, b := filepath.Join(tmp, "a"), filepath.Join(tmp, "b")
+	for _, d := range []string{a, b} {
+		if err := os.CopyFS(d, os.DirFS("../../docs/capacity-report")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var one results.CapacitySummary
+	if err := results.ReadJSON(filepath.Join(a, results.SummaryFile), &one); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := runReport(t, a, b)
+	dest := a + "-merged"
+	if !strings.HasPrefix(out, "merged 2 runs into "+dest+"\n") || code == exitUsage || code == exitRunError {
+		t.Fatalf("exit %d\n%s%s", code, out, errs)
+	}
+	var merged results.CapacitySummary
+	if err := results.ReadJSON(filepath.Join(dest, results.SummaryFile), &merged); err != nil {
+		t.Fatal(err)
+	}
+	if code != verdictCode(merged.Verdict) {
+		t.Errorf("exit %d for a merged %s", code, merged.Verdict)
+	}
+	if merged.CPU.Pairs != 2*one.CPU.Pairs || len(merged.Capacity.Baseline.Repeats) != 2*len(one.Capacity.Baseline.Repeats) {
+		t.Errorf("merged %d CPU pairs, %d bisection pairs; want twice %d and %d", merged.CPU.Pairs, len(merged.Capacity.Baseline.Repeats), one.CPU.Pairs, len(one.Capacity.Baseline.Repeats))
+	}
+	if math.Abs(merged.CPU.Ratio-one.CPU.Ratio) > 1e-9 || math.Abs(merged.Capacity.Ratio-one.Capacity.Ratio) > 1e-9 {
+		t.Errorf("ratios moved: cpu %v → %v, throughput %v → %v", one.CPU.Ratio, merged.CPU.Ratio, one.Capacity.Ratio, merged.Capacity.Ratio)
+	}
+	if merged.CPU.CIHigh-merged.CPU.CILow >= one.CPU.CIHigh-one.CPU.CILow {
+		t.Errorf("cpu interval %v–%v did not narrow from %v–%v", merged.CPU.CILow, merged.CPU.CIHigh, one.CPU.CILow, one.CPU.CIHigh)
+	}
+	for _, f := range []string{"report.md", "report.html", "junit.xml", results.ManifestFile} {
+		if _, err := os.Stat(filepath.Join(dest, f)); err != nil {
+			t.Error(err)
+		}
+	}
+
+	compare := filepath.Join(tmp, "compare")
+	reporttest.Write(t, compare)
+	if code, _, errs := runReport(t, a, compare); code != exitUsage || !strings.Contains(errs, "capacity and compare runs do not merge") {
+		t.Errorf("capacity with compare: exit %d, %s", code, errs)
+	}
+	var m results.CapacityManifest
+	if err := results.ReadJSON(filepath.Join(b, results.ManifestFile), &m); err != nil {
+		t.Fatal(err)
+	}
+	m.Plan.CPUBudget *= 2
+	if err := results.WriteJSON(filepath.Join(b, results.ManifestFile), m); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errs := runReport(t, "--out", filepath.Join(tmp, "x"), a, b); code != exitUsage || !strings.Contains(errs, "differ in plan.cpu_budget") {
+		t.Errorf("other budget: exit %d, %s", code, errs)
+	}
+}
+
+// verdictCode is the exit code of a command that ends with verdict v.
+func verdictCode(v results.Verdict) int {
+	switch v {
+	case results.Pass:
+		return exitOK
+	case results.Fail:
+		return exitFail
+	}
+	return exitInconclusive
 }
