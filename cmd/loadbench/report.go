@@ -17,7 +17,7 @@ func newReportCmd(s streams) *cobra.Command {
 	var format, out string
 	cmd := &cobra.Command{
 		Use:   "report DIR [DIR...]",
-		Short: "Render the report of compare runs from their stored results",
+		Short: "Render the report of compare or capacity runs from their stored results",
 		Long: `Render the report of a compare run from its stored results alone: report.md,
 report.html (self-contained), junit.xml, summary.json and charts/ in DIR.
 

@@ -384,7 +384,7 @@ func (r *Report) Markdown() func(io.Writer) error {
 				row.Title, row.Runs, row.Pass, row.Fail, row.Inconclusive, row.Errors,
 				rateCell(row), row.Goal, mark(row), effectCell(row), roundsCell(row), row.MedianSeconds, row.MaxSeconds)
 		}
-		fmt.Fprintf(&b, "\nRate: the counted outcome (fail, or pass for \"passed\") over completed compares (runs − errors), with its 95%% Clopper–Pearson interval; a goal is met (✓) only when the interval's bound meets it, ~ when the interval reaches the goal but more runs are needed to show it, ✗ when it contradicts it. Effect: the mean measured candidate/baseline ratio of the first latency check (p50), and of the check that moved most when it moved more. Wall time %s.\n\n",
+		fmt.Fprintf(&b, "\nRate: the counted outcome (fail, or pass for \"passed\") over completed runs (runs − errors), with its 95%% Clopper–Pearson interval; a goal is met (✓) only when the interval's bound meets it, ~ when the interval reaches the goal but more runs are needed to show it, ✗ when it contradicts it. Effect, for compare rows: the mean measured candidate/baseline ratio of the first latency check (p50), and of the check that moved most when it moved more. Wall time %s.\n\n",
 			wallText(r.WallSeconds))
 		if capacities {
 			b.WriteString("Capacity rows: each run is one capacity run; their effect is the mean candidate/baseline ratio of CPU per chat and of sustainable throughput over the runs that measured it, and their rounds column counts steps.\n\n")
