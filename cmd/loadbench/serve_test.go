@@ -120,12 +120,22 @@ func TestCompareProfileAppliesLoadShape(t *testing.T) {
 	}
 }
 
-func TestServeNegativeBurnIsUsage(t *testing.T) {
+// Bad serve flags get one line that says what is wrong.
+func TestServeUsageErrorsSayWhatIsWrong(t *testing.T) {
 	t.Parallel()
-	var out, errb bytes.Buffer
-	code := run(context.Background(), []string{"serve", "--impl", "baseline", "--burn", "-2ms"}, streams{Out: &out, Err: &errb})
-	if code != exitUsage || errb.String() != "loadbench: serve: --burn must not be negative, got -2ms\n" {
-		t.Errorf("code %d, stderr %q", code, errb.String())
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--burn", "-2ms"}, "loadbench: serve: --burn must not be negative, got -2ms\n"},
+		{[]string{"--pprof", "0.0.0.0:6060"}, "loadbench: serve: --pprof must be a loopback address (127.0.0.1:PORT or [::1]:PORT), got \"0.0.0.0:6060\"\n"},
+		{[]string{"--pprof", "6060"}, "loadbench: serve: --pprof must be a loopback address (127.0.0.1:PORT or [::1]:PORT), got \"6060\"\n"},
+	} {
+		var out, errb bytes.Buffer
+		code := run(context.Background(), append([]string{"serve", "--impl", "baseline"}, c.args...), streams{Out: &out, Err: &errb})
+		if code != exitUsage || errb.String() != c.want {
+			t.Errorf("%v: code %d, stderr %q", c.args, code, errb.String())
+		}
 	}
 }
 
@@ -192,15 +202,6 @@ func stopServe(t *testing.T, cancel func(), done <-chan int, errb fmt.Stringer) 
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("serve did not stop")
-	}
-}
-
-func TestServePprofRefusesANonLoopbackAddress(t *testing.T) {
-	t.Parallel()
-	var out, errb bytes.Buffer
-	code := run(context.Background(), []string{"serve", "--impl", "baseline", "--pprof", "0.0.0.0:6060"}, streams{Out: &out, Err: &errb})
-	if code != exitUsage || errb.String() != "loadbench: serve: --pprof must be a loopback address (127.0.0.1:PORT or [::1]:PORT), got \"0.0.0.0:6060\"\n" {
-		t.Errorf("code %d, stderr %q", code, errb.String())
 	}
 }
 

@@ -349,16 +349,8 @@ func TestSimulatedThroughputIntervalHoldsItsLevel(t *testing.T) {
 	}
 	t.Parallel()
 	const n = 1000
-	p := plan()
-	p.Repeats, p.CPURounds = 5, 1
 	cover := 0
-	for i := range n {
-		m := newModel(1000, 1000, 200, 200, capNoise)
-		m.rng = rand.New(rand.NewPCG(uint64(i)+1, 9))
-		sum, err := Search(context.Background(), p, m, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, sum := range simulateAAThroughput(t, n) {
 		if sum.Capacity.CILow <= 1 && sum.Capacity.CIHigh >= 1 {
 			cover++
 		}

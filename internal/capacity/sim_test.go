@@ -63,16 +63,8 @@ var (
 func TestSimulationReproducesTheRealBisectionSpread(t *testing.T) {
 	t.Parallel()
 	const n = 300
-	p := plan()
-	p.Repeats, p.CPURounds = 5, 1
 	var build, pair []float64
-	for i := range n {
-		m := newModel(1000, 1000, 200, 200, capNoise)
-		m.rng = rand.New(rand.NewPCG(uint64(i)+1, 9))
-		sum, err := Search(context.Background(), p, m, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, sum := range simulateAAThroughput(t, n) {
 		b, c := sum.Capacity.Baseline.Repeats, sum.Capacity.Candidate.Repeats
 		r := make([]float64, len(b))
 		for j := range b {
@@ -94,6 +86,25 @@ func TestSimulationReproducesTheRealBisectionSpread(t *testing.T) {
 			t.Errorf("sd of %s: simulated median %.3f (10–90%% %.3f–%.3f) does not reproduce the real %.3f (%.3f–%.3f)", c.name, med, q10, q90, realMed, real[0], real[len(real)-1])
 		}
 	}
+}
+
+// simulateAAThroughput runs n seeded A/A searches of the default plan
+// (5 bisections, one CPU round) at capNoise.
+func simulateAAThroughput(t *testing.T, n int) []*results.CapacitySummary {
+	t.Helper()
+	p := plan()
+	p.Repeats, p.CPURounds = 5, 1
+	sums := make([]*results.CapacitySummary, n)
+	for i := range n {
+		m := newModel(1000, 1000, 200, 200, capNoise)
+		m.rng = rand.New(rand.NewPCG(uint64(i)+1, 9))
+		sum, err := Search(context.Background(), p, m, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sums[i] = sum
+	}
+	return sums
 }
 
 // sdLog is the sample standard deviation of the logs of v.
