@@ -145,22 +145,7 @@ func TestServeUsageErrorsSayWhatIsWrong(t *testing.T) {
 func TestServeBurnReachesTheChat(t *testing.T) {
 	t.Parallel()
 	const burn = 30 * time.Millisecond
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	pr, pw := io.Pipe()
-	var errb bytes.Buffer
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"serve", "--impl", "baseline", "--addr", "127.0.0.1:0", "--think", "0s", "--tool", "0s", "--burn", burn.String()},
-			streams{Out: pw, Err: &errb})
-		pw.Close()
-	}()
-	line, err := bufio.NewReader(pr).ReadString('\n')
-	if err != nil {
-		t.Fatalf("%v: %s", err, errb.String())
-	}
-	go io.Copy(io.Discard, pr)
-	base := strings.TrimSpace(strings.TrimPrefix(line, "listening on "))
+	base, _, stop := startServe(t, "--impl", "baseline", "--think", "0s", "--tool", "0s", "--burn", burn.String())
 	resp, err := http.Post(base+"/api/agents/run", "application/json", strings.NewReader(`{"user_id":"user-0001","thread_id":"thread-1"}`))
 	if err != nil {
 		t.Fatal(err)
@@ -187,7 +172,29 @@ func TestServeBurnReachesTheChat(t *testing.T) {
 	if tool < float64(burn.Milliseconds()) {
 		t.Errorf("tool step took %v ms under --burn %s", tool, burn)
 	}
-	stopServe(t, cancel, done, &errb)
+	stop()
+}
+
+// startServe runs `serve --addr 127.0.0.1:0` with args in a goroutine,
+// waits for its listening line, and returns its base URL, its stderr and
+// the function that stops it and requires a clean exit.
+func startServe(t *testing.T, args ...string) (base string, errb *syncBuffer, stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	errb = &syncBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...), streams{Out: pw, Err: errb})
+		pw.Close()
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		cancel()
+		t.Fatalf("serve %v: %v: %s", args, err, errb.String())
+	}
+	go io.Copy(io.Discard, pr)
+	return strings.TrimSpace(strings.TrimPrefix(line, "listening on ")), errb, func() { stopServe(t, cancel, done, errb) }
 }
 
 // stopServe cancels a `serve` started in a goroutine that sends its exit
@@ -209,22 +216,7 @@ func stopServe(t *testing.T, cancel func(), done <-chan int, errb fmt.Stringer) 
 // profiling on, while the chat listener does not serve them.
 func TestServePprofServesProfilesApart(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	pr, pw := io.Pipe()
-	errb := &syncBuffer{}
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"serve", "--impl", "perrequest", "--addr", "127.0.0.1:0", "--pprof", "127.0.0.1:0"},
-			streams{Out: pw, Err: errb})
-		pw.Close()
-	}()
-	line, err := bufio.NewReader(pr).ReadString('\n')
-	if err != nil {
-		t.Fatalf("%v: %s", err, errb.String())
-	}
-	go io.Copy(io.Discard, pr)
-	base := strings.TrimSpace(strings.TrimPrefix(line, "listening on "))
+	base, errb, stop := startServe(t, "--impl", "perrequest", "--pprof", "127.0.0.1:0")
 	_, at, ok := strings.Cut(errb.String(), "pprof on ")
 	if !ok {
 		t.Fatalf("no pprof address on stderr: %q", errb.String())
@@ -245,5 +237,5 @@ func TestServePprofServesProfilesApart(t *testing.T) {
 	if code, _ := get(base + "/debug/pprof/"); code == http.StatusOK {
 		t.Errorf("the chat listener serves pprof")
 	}
-	stopServe(t, cancel, done, errb)
+	stop()
 }

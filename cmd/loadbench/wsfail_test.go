@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -19,22 +16,7 @@ import (
 // serve --ws-fail-rate 1 fails every WebSocket chat and no HTTP chat.
 func TestServeWSFailRate(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	pr, pw := io.Pipe()
-	var errb bytes.Buffer
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"serve", "--impl", "perrequest", "--addr", "127.0.0.1:0", "--think", "0s", "--tool", "0s", "--ws-fail-rate", "1"},
-			streams{Out: pw, Err: &errb})
-		pw.Close()
-	}()
-	line, err := bufio.NewReader(pr).ReadString('\n')
-	if err != nil {
-		t.Fatal(err)
-	}
-	go io.Copy(io.Discard, pr)
-	base := strings.TrimSpace(strings.TrimPrefix(line, "listening on "))
+	base, _, stop := startServe(t, "--impl", "perrequest", "--think", "0s", "--tool", "0s", "--ws-fail-rate", "1")
 	resp, err := http.Post(base+targets.RouteRun, "application/json", strings.NewReader(`{"user_id":"user-0001","thread_id":"thread-1"}`))
 	if err != nil {
 		t.Fatal(err)
@@ -43,7 +25,7 @@ func TestServeWSFailRate(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Errorf("HTTP chat: %d, want 200", resp.StatusCode)
 	}
-	wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
+	wctx, wcancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer wcancel()
 	c, _, err := websocket.Dial(wctx, "ws"+strings.TrimPrefix(base, "http")+targets.RouteWS, nil)
 	if err != nil {
@@ -72,5 +54,5 @@ func TestServeWSFailRate(t *testing.T) {
 		break
 	}
 	c.Close(websocket.StatusNormalClosure, "") // else shutdown waits for it
-	stopServe(t, cancel, done, &errb)
+	stop()
 }
