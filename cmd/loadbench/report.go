@@ -112,9 +112,8 @@ func reportFile(f report.Format) string {
 // writeMerged stores the merged run in dir (manifest and segments), so the
 // merged report can itself be re-rendered later with loadbench report dir.
 func writeMerged(dir string, run *results.Run) error {
-	var old results.Manifest
-	if err := results.ReadJSON(filepath.Join(dir, results.ManifestFile), &old); err == nil && !strings.Contains(old.Note, "merged from") {
-		return fmt.Errorf("write %s: already holds a run that is not a merge; choose another --out", dir)
+	if err := mergeDestFree(dir); err != nil {
+		return err
 	}
 	for _, s := range run.Segments {
 		if err := results.WriteSegment(results.SegmentDir(dir, s.Manifest.Build, s.Manifest.Round), s); err != nil {
@@ -122,6 +121,16 @@ func writeMerged(dir string, run *results.Run) error {
 		}
 	}
 	return results.WriteJSON(filepath.Join(dir, results.ManifestFile), run.Manifest)
+}
+
+// mergeDestFree refuses a merge's destination dir when it already holds a
+// run that is not a merge (a merge there is rewritten).
+func mergeDestFree(dir string) error {
+	var old results.Manifest
+	if err := results.ReadJSON(filepath.Join(dir, results.ManifestFile), &old); err == nil && !strings.Contains(old.Note, "merged from") {
+		return fmt.Errorf("write %s: already holds a run that is not a merge; choose another --out", dir)
+	}
+	return nil
 }
 
 // runKind is the kind in dir's manifest ("compare", "capacity"); empty
@@ -182,9 +191,8 @@ func reportCapacity(s streams, dirs []string, out string) error {
 		if err != nil {
 			return usageErr("report: %v", err)
 		}
-		var old results.Manifest
-		if err := results.ReadJSON(filepath.Join(dest, results.ManifestFile), &old); err == nil && !strings.Contains(old.Note, "merged from") {
-			return withCode(exitRunError, fmt.Errorf("report: write %s: already holds a run that is not a merge; choose another --out", dest))
+		if err := mergeDestFree(dest); err != nil {
+			return withCode(exitRunError, fmt.Errorf("report: %w", err))
 		}
 		mm := results.CapacityManifest{Manifest: m.Manifest, Plan: m.Plan}
 		mm.Note = "merged from " + strings.Join(dirs, ", ")

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -251,11 +252,5 @@ func TestReportMergesCapacityRuns(t *testing.T) {
 
 // verdictCode is the exit code of a command that ends with verdict v.
 func verdictCode(v results.Verdict) int {
-	switch v {
-	case results.Pass:
-		return exitOK
-	case results.Fail:
-		return exitFail
-	}
-	return exitInconclusive
+	return exitCode(streams{Err: io.Discard}, verdictExit(v))
 }

@@ -275,13 +275,14 @@ func (s *searcher) capacity(ctx context.Context, sum *results.CapacitySummary) (
 				}
 				active = true
 				sp := Spec{Phase: results.PhaseBisect, Repeat: rep, Build: b, Schedule: s.schedule()}
+				checkLo, checkHi := false, false // this step measures an end again
 				switch {
 				case x.hi/x.lo > 1+s.p.Width:
 					sp.Rate = math.Sqrt(x.lo * x.hi)
 				case !x.loOK:
-					sp.Rate = x.lo
+					sp.Rate, checkLo = x.lo, true
 				case !x.hiOK:
-					sp.Rate = x.hi
+					sp.Rate, checkHi = x.hi, true
 				default:
 					x.fin = true
 					est[b] = append(est[b], x.lo)
@@ -292,14 +293,14 @@ func (s *searcher) capacity(ctx context.Context, sum *results.CapacitySummary) (
 					return est, err
 				}
 				switch {
-				case sp.Rate == x.lo && !x.loOK && res.Sustainable:
+				case checkLo && res.Sustainable:
 					x.loOK = true
-				case sp.Rate == x.lo && !x.loOK: // the knee is below the bracket now
+				case checkLo: // the knee is below the bracket now
 					x.hi, x.hiOK, x.lo = x.lo, true, x.lo/s.p.Growth
 					x.moves++
-				case sp.Rate == x.hi && !x.hiOK && !res.Sustainable:
+				case checkHi && !res.Sustainable:
 					x.hiOK = true
-				case sp.Rate == x.hi && !x.hiOK: // above it
+				case checkHi: // above it
 					x.lo, x.loOK, x.hi = x.hi, true, x.hi*s.p.Growth
 					x.moves++
 				case res.Sustainable:
