@@ -173,7 +173,8 @@ type CapacitySummary struct {
 
 // CapacityCPU is the CPU-per-chat answer: Ratio is candidate/baseline
 // CPU seconds per answered chat (geometric mean of the paired rounds),
-// [CILow, CIHigh] its paired t interval at 1 − Alpha; 0 where unknown.
+// [CILow, CIHigh] its paired t interval at Look.Confidence; 0 where
+// unknown.
 type CapacityCPU struct {
 	Ratio   float64   `json:"ratio"`
 	CILow   float64   `json:"ci_low"`
@@ -187,6 +188,16 @@ type CapacityCPU struct {
 	BaselineUs  float64 `json:"baseline_us"`
 	CandidateUs float64 `json:"candidate_us"`
 	Source      string  `json:"source,omitempty"`
+	Look
+}
+
+// Look is what an answer's pairs can show: Confidence is the two-sided
+// level of its interval; MorePairs, when the answer is inconclusive, about
+// how many more pairs would decide it if the ratio held (at most 100).
+// Absent in summaries written before them.
+type Look struct {
+	Confidence float64 `json:"confidence,omitempty"`
+	MorePairs  int     `json:"more_pairs,omitempty"`
 }
 
 // CapacityThroughput is the sustainable-throughput answer: Ratio is the
@@ -204,6 +215,7 @@ type CapacityThroughput struct {
 	Candidate CapacityBuild `json:"candidate"`
 	// Skipped is set when the search did not run (given CPU rates).
 	Skipped bool `json:"skipped,omitempty"`
+	Look
 }
 
 // CapacityBuild is one build's sustainable rate: MaxRate (chats/s) is the

@@ -32,7 +32,10 @@ manifest.json and summary.json: report.md, report.html, junit.xml and the
 latency-vs-throughput chart. Several capacity runs of the same setup are
 merged: every run's paired bisections and CPU pairs are pairs of the merged
 answers, judged again with the setup's budgets and alpha, and the report is
-written to --out (default DIR1-merged).
+written to --out (default DIR1-merged). The merged answers are judged as one
+sample; merging more runs until they decide raises their error rates, by how
+much the merged report says (a new run with more --repeats or --cpu-rounds
+does not).
 
 Exits like compare: 0 pass, 1 fail, 4 inconclusive; 2 when a DIR is missing,
 damaged or incomplete.`,

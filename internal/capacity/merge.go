@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/loadbench/loadbench/internal/gate"
 	"github.com/loadbench/loadbench/results"
 )
 
@@ -42,6 +43,7 @@ func Merge(plans []results.CapacityPlan, sums []*results.CapacitySummary) (*resu
 	merged := &results.CapacitySummary{}
 	var slos []string
 	var rates []float64
+	var cpuSizes, capSizes []int // pairs per run
 	offset := 0
 	for i, sum := range sums {
 		if sum == nil {
@@ -59,6 +61,7 @@ func Merge(plans []results.CapacityPlan, sums []*results.CapacitySummary) (*resu
 		offset = last
 		b, c := sum.Capacity.Baseline.Repeats, sum.Capacity.Candidate.Repeats
 		n := min(len(b), len(c))
+		cpuSizes, capSizes = append(cpuSizes, sum.CPU.Pairs), append(capSizes, n)
 		s.est[results.Baseline] = append(s.est[results.Baseline], b[:n]...)
 		s.est[results.Candidate] = append(s.est[results.Candidate], c[:n]...)
 		for _, r := range sum.CPU.Rates {
@@ -76,11 +79,36 @@ func Merge(plans []results.CapacityPlan, sums []*results.CapacitySummary) (*resu
 	slices.Sort(rates)
 	merged.CPU.Rates = slices.Compact(rates)
 	merged.SLORule = fmt.Sprintf("each run's own, %s: %s", strings.Join(slos, ", "), sums[0].SLORule)
-	merged.Warnings = append([]string{fmt.Sprintf("merged from %d runs", len(sums))}, merged.Warnings...)
+	merged.Warnings = append([]string{fmt.Sprintf("merged from %d runs", len(sums)), repeatedLooks(p, merged, cpuSizes, capSizes)}, merged.Warnings...)
 	if merged.Partial {
 		merged.Warnings = append(merged.Warnings, "a merged run was cut short: its complete pairs are counted")
 	}
 	return merged, nil
+}
+
+// repeatedLooks says what the merged answers' intervals do not: judged
+// after each run was added, stopping at the first decision, they pass (or
+// fail) a candidate exactly on its limit more often than α/2, by how much
+// for these runs' sizes (gate.RepeatedLooksRate).
+func repeatedLooks(p results.CapacityPlan, merged *results.CapacitySummary, cpuSizes, capSizes []int) string {
+	a := p.Alpha / 2
+	var rates []string
+	if merged.CPU.Pairs > 0 {
+		rates = append(rates, fmt.Sprintf("%.1f%% for CPU per chat (pairs per run: %s)", 100*gate.RepeatedLooksRate(cpuSizes, a), joinInts(cpuSizes)))
+	}
+	if !merged.Capacity.Skipped {
+		rates = append(rates, fmt.Sprintf("%.1f%% for throughput (%s)", 100*gate.RepeatedLooksRate(capSizes, a), joinInts(capSizes)))
+	}
+	return fmt.Sprintf("each answer is judged on the pooled pairs as one sample, at %.1f%% per side: had runs been added until it decided, a candidate on its limit would pass (or fail) in up to %s; a new run of as many pairs keeps %.1f%%",
+		100*a, strings.Join(rates, " and "), 100*a)
+}
+
+func joinInts(v []int) string {
+	s := make([]string, len(v))
+	for i, x := range v {
+		s[i] = fmt.Sprint(x)
+	}
+	return strings.Join(s, ", ")
 }
 
 // planDiff names the first field in which two capacity plans differ in

@@ -382,7 +382,7 @@ func (s *searcher) finish(sum *results.CapacitySummary) {
 		cfg.Budget = p.CPUBudget
 		c, _ := gate.ComparePaired(bcpu, ccpu, cfg) // same lengths
 		sum.CPU.Ratio, sum.CPU.CILow, sum.CPU.CIHigh = results.Finite(c.Ratio), results.Finite(c.Lo), results.Finite(c.Hi)
-		sum.CPU.Verdict = c.Verdict
+		sum.CPU.Verdict, sum.CPU.Look = c.Verdict, look(c)
 		sum.CPU.BaselineUs, sum.CPU.CandidateUs = mean(bcpu), mean(ccpu)
 	}
 
@@ -413,7 +413,7 @@ func (s *searcher) finish(sum *results.CapacitySummary) {
 			c, _ := gate.ComparePaired(bc, cc, cfg)
 			sum.Capacity.Ratio = results.Finite(1 / c.Ratio)
 			sum.Capacity.CILow, sum.Capacity.CIHigh = results.Finite(1/c.Hi), results.Finite(1/c.Lo)
-			sum.Capacity.Verdict = c.Verdict
+			sum.Capacity.Verdict, sum.Capacity.Look = c.Verdict, look(c)
 		}
 	}
 	sum.USL = map[string]results.CapacityUSL{}
@@ -421,6 +421,11 @@ func (s *searcher) finish(sum *results.CapacitySummary) {
 		sum.USL[b] = FitUSL(s.steps, b)
 	}
 	s.overall(sum)
+}
+
+// look is what an answer's comparison c can show.
+func look(c gate.Comparison) results.Look {
+	return results.Look{Confidence: c.Confidence, MorePairs: c.MoreRounds}
 }
 
 // overall sets the verdict, its reason and the plain-language lines.
@@ -434,7 +439,7 @@ func (s *searcher) overall(sum *results.CapacitySummary) {
 	case results.Fail:
 		fails = append(fails, fmt.Sprintf("CPU per chat: %s, over the %s budget", changeText(sum.CPU.Ratio, sum.CPU.CILow, sum.CPU.CIHigh, "more", "less"), pct(s.p.CPUBudget)))
 	case results.Inconclusive:
-		open = append(open, fmt.Sprintf("CPU per chat: %d pair(s), interval %.3f–%.3f straddles the limit %.3f", sum.CPU.Pairs, sum.CPU.CILow, sum.CPU.CIHigh, 1+s.p.CPUBudget))
+		open = append(open, fmt.Sprintf("CPU per chat: %d pair(s), interval %.3f–%.3f straddles the limit %.3f%s", sum.CPU.Pairs, sum.CPU.CILow, sum.CPU.CIHigh, 1+s.p.CPUBudget, moreText(sum.CPU.Pairs, sum.CPU.MorePairs, "CPU pairs")))
 	}
 	if !sum.Capacity.Skipped {
 		if sum.Capacity.Ratio > 0 {
@@ -445,7 +450,7 @@ func (s *searcher) overall(sum *results.CapacitySummary) {
 			fails = append(fails, fmt.Sprintf("sustainable throughput: %s sustains %.3g× (%.3g–%.3g) the baseline's rate, under the %s budget",
 				cand, sum.Capacity.Ratio, sum.Capacity.CILow, sum.Capacity.CIHigh, pct(s.p.CapacityBudget)))
 		case results.Inconclusive:
-			open = append(open, fmt.Sprintf("sustainable throughput: %d bisection pair(s), interval %.3g–%.3g", min(len(sum.Capacity.Baseline.Repeats), len(sum.Capacity.Candidate.Repeats)), sum.Capacity.CILow, sum.Capacity.CIHigh))
+			open = append(open, fmt.Sprintf("sustainable throughput: %d bisection pair(s), interval %.3g–%.3g%s", min(len(sum.Capacity.Baseline.Repeats), len(sum.Capacity.Candidate.Repeats)), sum.Capacity.CILow, sum.Capacity.CIHigh, moreText(min(len(sum.Capacity.Baseline.Repeats), len(sum.Capacity.Candidate.Repeats)), sum.Capacity.MorePairs, "bisection pairs")))
 		}
 	}
 	switch sum.Errors.Verdict {
@@ -469,6 +474,22 @@ func (s *searcher) overall(sum *results.CapacitySummary) {
 			sum.Reason = "CPU per chat and target errors within their budgets (sustainable throughput not searched)"
 		}
 	}
+}
+
+// moreText says what would decide an inconclusive answer of n pairs
+// whose comparison estimates `more` more: "; a run of about 17 bisection
+// pairs would decide it if the ratio held"; "" with no estimate. It names
+// a new run of that size, not more runs merged with this one: a merge
+// judged after each added run is a sequential test that the fixed
+// interval does not correct for (TestMergingUntilDecidedRaisesTheErrorRates).
+func moreText(n, more int, unit string) string {
+	switch {
+	case more <= 0:
+		return ""
+	case more >= gate.DefaultMaxMoreRounds:
+		return fmt.Sprintf("; not even a run of %d %s would decide it at this ratio", n+more, unit)
+	}
+	return fmt.Sprintf("; a run of about %d %s would decide it if the ratio held", n+more, unit)
 }
 
 // CPULine is the plain-language CPU answer: "perrequest needs 6.0%

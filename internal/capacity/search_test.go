@@ -3,6 +3,7 @@ package capacity
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"runtime"
@@ -339,10 +340,10 @@ func TestALaterBisectionFollowsAKneeThatMoved(t *testing.T) {
 
 // The throughput interval holds the true ratio as often as it says. In
 // the model, each step's capacity scatters independently, at the real
-// runs' 12% (capNoise); 1,000 seeded A/A runs. The 95% interval held 1 in
-// 942; with the start centred on the last result (before 2026-12-06) in
-// 918, and with only the first bisection trusting the bracket's ends in
-// 938.
+// runs' 12% (capNoise); 1,000 seeded A/A runs. The 95% interval held it
+// in 942; with the start centred on the last result (before 2026-12-06)
+// in 918, and with only the first bisection trusting the bracket's ends
+// in 938.
 func TestSimulatedThroughputIntervalHoldsItsLevel(t *testing.T) {
 	if testing.Short() {
 		t.Skip("1,000 simulated searches")
@@ -401,6 +402,12 @@ func TestMergePoolsThePairsOfEveryRun(t *testing.T) {
 		t.Errorf("merged: cpu %s (%v–%v), throughput %s (%v–%v), overall %s", merged.CPU.Verdict, merged.CPU.CILow, merged.CPU.CIHigh,
 			merged.Capacity.Verdict, merged.Capacity.CILow, merged.Capacity.CIHigh, merged.Verdict)
 	}
+	// The merged summary says what its intervals do not: the error rate of
+	// merging until decided, for these runs' sizes.
+	if len(merged.Warnings) < 2 || !strings.Contains(merged.Warnings[1], "had runs been added until it decided") ||
+		!strings.Contains(merged.Warnings[1], "(pairs per run: 8, 8, 8)") || !strings.Contains(merged.Warnings[1], "for throughput (4, 4, 4)") {
+		t.Errorf("merged warnings %q, want the repeated looks' error rates", merged.Warnings)
+	}
 	for i := 1; i < len(merged.Steps); i++ {
 		if merged.Steps[i].N != i+1 {
 			t.Fatalf("step %d numbered %d", i+1, merged.Steps[i].N)
@@ -413,5 +420,47 @@ func TestMergePoolsThePairsOfEveryRun(t *testing.T) {
 	}
 	if _, err := Merge(plans[:1], sums[:1]); !errors.Is(err, ErrMerge) {
 		t.Errorf("one run merged: %v", err)
+	}
+}
+
+// An inconclusive answer says what would decide it: a run of about how
+// many pairs, if the ratio held.
+func TestInconclusiveAnswersSayWhatWouldDecideThem(t *testing.T) {
+	t.Parallel()
+	p := plan()
+	s := &searcher{p: p, est: map[string][]float64{
+		results.Baseline:  {1000, 1000, 1000, 1000},
+		results.Candidate: {1000, 940, 1010, 960},
+	}}
+	for i, r := range []float64{1.00, 1.08, 0.99, 1.05, 1.02, 1.07, 0.98, 1.04} { // candidate/baseline CPU per pair
+		for _, b := range []struct {
+			build string
+			us    float64
+		}{{results.Baseline, 200}, {results.Candidate, 200 * r}} {
+			s.steps = append(s.steps, results.CapacityStep{Phase: results.PhaseCPU, Repeat: i/2 + 1, Rate: float64(500 + 300*(i%2)),
+				Build: b.build, CPUUs: b.us, Answered: 1000})
+		}
+	}
+	sum := &results.CapacitySummary{}
+	s.finish(sum)
+	for _, a := range []struct {
+		name, unit string
+		v          results.Verdict
+		look       results.Look
+		pairs      int
+	}{
+		{"cpu", "CPU pairs", sum.CPU.Verdict, sum.CPU.Look, p.CPURounds * len(p.CPUFractions)},
+		{"throughput", "bisection pairs", sum.Capacity.Verdict, sum.Capacity.Look, p.Repeats},
+	} {
+		if a.v != results.Inconclusive {
+			t.Fatalf("%s: %s, want inconclusive", a.name, a.v)
+		}
+		if math.Abs(a.look.Confidence-0.95) > 1e-12 {
+			t.Errorf("%s interval at %v, want 95%%", a.name, a.look.Confidence)
+		}
+		want := fmt.Sprintf("a run of about %d %s would decide it if the ratio held", a.pairs+a.look.MorePairs, a.unit)
+		if a.look.MorePairs < 1 || !strings.Contains(sum.Reason, want) {
+			t.Errorf("%s: %d more pairs; reason %q, want it to say %q", a.name, a.look.MorePairs, sum.Reason, want)
+		}
 	}
 }

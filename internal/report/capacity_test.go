@@ -48,7 +48,7 @@ func TestWriteCapacityRendersEveryFile(t *testing.T) {
 		return string(b)
 	}
 	md := read(report.MarkdownFile)
-	for _, want := range []string{"❌ fail", s.Lines[0], "| CPU per chat | ❌ fail | 1.120 | 1.090–1.150 |", "| 8 | bracket  | candidate | 800.0 |", "perrequest --burn 20us", "not pinned"} {
+	for _, want := range []string{"❌ fail", s.Lines[0], "| CPU per chat | ❌ fail | 1.120 | 1.090–1.150 (95%) |", "| 8 | bracket  | candidate | 800.0 |", "perrequest --burn 20us", "not pinned"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report.md lacks %q:\n%s", want, md)
 		}
