@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aclements/go-moremath/stats"
 	"github.com/loadbench/loadbench/internal/gate"
 	"github.com/loadbench/loadbench/results"
 )
@@ -382,7 +383,7 @@ func (s *searcher) finish(sum *results.CapacitySummary) {
 		cfg.Budget = p.CPUBudget
 		c, _ := gate.ComparePaired(bcpu, ccpu, cfg) // same lengths
 		sum.CPU.Ratio, sum.CPU.CILow, sum.CPU.CIHigh = results.Finite(c.Ratio), results.Finite(c.Lo), results.Finite(c.Hi)
-		sum.CPU.Verdict, sum.CPU.Look = c.Verdict, look(c)
+		sum.CPU.Verdict, sum.CPU.Look = c.Verdict, look(c, bcpu, ccpu, p.CPUBudget, p.Alpha)
 		sum.CPU.BaselineUs, sum.CPU.CandidateUs = mean(bcpu), mean(ccpu)
 	}
 
@@ -413,7 +414,7 @@ func (s *searcher) finish(sum *results.CapacitySummary) {
 			c, _ := gate.ComparePaired(bc, cc, cfg)
 			sum.Capacity.Ratio = results.Finite(1 / c.Ratio)
 			sum.Capacity.CILow, sum.Capacity.CIHigh = results.Finite(1/c.Hi), results.Finite(1/c.Lo)
-			sum.Capacity.Verdict, sum.Capacity.Look = c.Verdict, look(c)
+			sum.Capacity.Verdict, sum.Capacity.Look = c.Verdict, look(c, bc, cc, p.CapacityBudget, p.Alpha)
 		}
 	}
 	sum.USL = map[string]results.CapacityUSL{}
@@ -423,9 +424,60 @@ func (s *searcher) finish(sum *results.CapacitySummary) {
 	s.overall(sum)
 }
 
-// look is what an answer's comparison c can show.
-func look(c gate.Comparison) results.Look {
-	return results.Look{Confidence: c.Confidence, MorePairs: c.MoreRounds}
+// look is what an answer's comparison c of the paired costs b and c can
+// show: its interval's level and, when it is inconclusive, the pairs a run
+// would need beyond these to decide in 4 runs of 5 if the ratio and the
+// scatter held (morePairs).
+func look(c gate.Comparison, base, cand []float64, budget, alpha float64) results.Look {
+	l := results.Look{Confidence: c.Confidence}
+	if c.Verdict == results.Inconclusive {
+		l.MorePairs = morePairs(base, cand, budget, alpha)
+	}
+	return l
+}
+
+// Power of the run size an inconclusive answer names, and the most pairs
+// beyond a run's it names.
+const (
+	morePower    = 0.8
+	maxMorePairs = 100
+)
+
+// morePairs is about how many pairs beyond these a run would need for its
+// interval to clear the limit 1 + budget in morePower of runs, if the
+// pairs' mean log ratio and their scatter held: n = ((z_{1−α/2} +
+// z_{power})·sd / |mean − log(1 + budget)|)², the normal approximation of
+// a paired t test's sample size. It is maxMorePairs when that is more (or
+// the mean is on the limit), and 0 with fewer than 2 pairs.
+func morePairs(base, cand []float64, budget, alpha float64) int {
+	var d []float64
+	for i := range min(len(base), len(cand)) {
+		if base[i] > 0 && cand[i] > 0 {
+			d = append(d, math.Log(cand[i]/base[i]))
+		}
+	}
+	if len(d) < 2 {
+		return 0
+	}
+	m, sd := meanSD(d)
+	dist := math.Abs(m - math.Log1p(budget))
+	z := stats.StdNormal.InvCDF(1-alpha/2) + stats.StdNormal.InvCDF(morePower)
+	need := math.Pow(z*sd/dist, 2)
+	if !(need < float64(len(d)+maxMorePairs)) { // NaN too
+		return maxMorePairs
+	}
+	return max(1, int(math.Ceil(need))-len(d))
+}
+
+func meanSD(v []float64) (mean, sd float64) {
+	for _, x := range v {
+		mean += x
+	}
+	mean /= float64(len(v))
+	for _, x := range v {
+		sd += (x - mean) * (x - mean)
+	}
+	return mean, math.Sqrt(sd / float64(len(v)-1))
 }
 
 // overall sets the verdict, its reason and the plain-language lines.
@@ -477,8 +529,8 @@ func (s *searcher) overall(sum *results.CapacitySummary) {
 }
 
 // moreText says what would decide an inconclusive answer of n pairs
-// whose comparison estimates `more` more: "; a run of about 17 bisection
-// pairs would decide it if the ratio held"; "" with no estimate. It names
+// that needs `more` more (morePairs): "; a run of about 17 bisection pairs
+// would decide it in 4 runs of 5 if the ratio held"; "" with no estimate. It names
 // a new run of that size, not more runs merged with this one: a merge
 // judged after each added run is a sequential test that the fixed
 // interval does not correct for (TestMergingUntilDecidedRaisesTheErrorRates).
@@ -486,10 +538,10 @@ func moreText(n, more int, unit string) string {
 	switch {
 	case more <= 0:
 		return ""
-	case more >= gate.DefaultMaxMoreRounds:
-		return fmt.Sprintf("; not even a run of %d %s would decide it at this ratio", n+more, unit)
+	case more >= maxMorePairs:
+		return fmt.Sprintf("; a run of over %d %s would be needed to decide it at this ratio", n+more, unit)
 	}
-	return fmt.Sprintf("; a run of about %d %s would decide it if the ratio held", n+more, unit)
+	return fmt.Sprintf("; a run of about %d %s would decide it in 4 runs of 5 if the ratio held", n+more, unit)
 }
 
 // CPULine is the plain-language CPU answer: "perrequest needs 6.0%

@@ -424,7 +424,10 @@ func TestMergePoolsThePairsOfEveryRun(t *testing.T) {
 }
 
 // An inconclusive answer says what would decide it: a run of about how
-// many pairs, if the ratio held.
+// many pairs, if the ratio and the scatter held. CPU: 8 pairs, mean log
+// ratio 0.0278, sd 0.0362, 0.0210 from log 1.05: ((1.960 + 0.842) ×
+// 0.0362 / 0.0210)² = 23.2, so a run of 24 pairs, 16 more. Throughput
+// (costs, 1/rate): 4 pairs, mean 0.0232, sd 0.0339: 13.7, so 14, 10 more.
 func TestInconclusiveAnswersSayWhatWouldDecideThem(t *testing.T) {
 	t.Parallel()
 	p := plan()
@@ -444,13 +447,13 @@ func TestInconclusiveAnswersSayWhatWouldDecideThem(t *testing.T) {
 	sum := &results.CapacitySummary{}
 	s.finish(sum)
 	for _, a := range []struct {
-		name, unit string
-		v          results.Verdict
-		look       results.Look
-		pairs      int
+		name, unit  string
+		v           results.Verdict
+		look        results.Look
+		pairs, more int
 	}{
-		{"cpu", "CPU pairs", sum.CPU.Verdict, sum.CPU.Look, p.CPURounds * len(p.CPUFractions)},
-		{"throughput", "bisection pairs", sum.Capacity.Verdict, sum.Capacity.Look, p.Repeats},
+		{"cpu", "CPU pairs", sum.CPU.Verdict, sum.CPU.Look, p.CPURounds * len(p.CPUFractions), 16},
+		{"throughput", "bisection pairs", sum.Capacity.Verdict, sum.Capacity.Look, p.Repeats, 10},
 	} {
 		if a.v != results.Inconclusive {
 			t.Fatalf("%s: %s, want inconclusive", a.name, a.v)
@@ -458,8 +461,8 @@ func TestInconclusiveAnswersSayWhatWouldDecideThem(t *testing.T) {
 		if math.Abs(a.look.Confidence-0.95) > 1e-12 {
 			t.Errorf("%s interval at %v, want 95%%", a.name, a.look.Confidence)
 		}
-		want := fmt.Sprintf("a run of about %d %s would decide it if the ratio held", a.pairs+a.look.MorePairs, a.unit)
-		if a.look.MorePairs < 1 || !strings.Contains(sum.Reason, want) {
+		want := fmt.Sprintf("a run of about %d %s would decide it in 4 runs of 5 if the ratio held", a.pairs+a.more, a.unit)
+		if a.look.MorePairs != a.more || !strings.Contains(sum.Reason, want) {
 			t.Errorf("%s: %d more pairs; reason %q, want it to say %q", a.name, a.look.MorePairs, sum.Reason, want)
 		}
 	}
