@@ -424,10 +424,10 @@ func (s *searcher) finish(sum *results.CapacitySummary) {
 	s.overall(sum)
 }
 
-// look is what an answer's comparison c of the paired costs b and c can
-// show: its interval's level and, when it is inconclusive, the pairs a run
-// would need beyond these to decide in 4 runs of 5 if the ratio and the
-// scatter held (morePairs).
+// look is what an answer's comparison c of the paired costs base and
+// cand can show: its interval's level and, when it is inconclusive, the
+// pairs a run would need beyond these to decide in 4 runs of 5 if the
+// ratio and the scatter held (morePairs).
 func look(c gate.Comparison, base, cand []float64, budget, alpha float64) results.Look {
 	l := results.Look{Confidence: c.Confidence}
 	if c.Verdict == results.Inconclusive {
@@ -459,7 +459,12 @@ func morePairs(base, cand []float64, budget, alpha float64) int {
 	if len(d) < 2 {
 		return 0
 	}
-	m, sd := meanSD(d)
+	m := mean(d)
+	var ss float64
+	for _, x := range d {
+		ss += (x - m) * (x - m)
+	}
+	sd := math.Sqrt(ss / float64(len(d)-1))
 	dist := math.Abs(m - math.Log1p(budget))
 	z := stats.StdNormal.InvCDF(1-alpha/2) + stats.StdNormal.InvCDF(morePower)
 	need := math.Pow(z*sd/dist, 2)
@@ -467,17 +472,6 @@ func morePairs(base, cand []float64, budget, alpha float64) int {
 		return maxMorePairs
 	}
 	return max(1, int(math.Ceil(need))-len(d))
-}
-
-func meanSD(v []float64) (mean, sd float64) {
-	for _, x := range v {
-		mean += x
-	}
-	mean /= float64(len(v))
-	for _, x := range v {
-		sd += (x - mean) * (x - mean)
-	}
-	return mean, math.Sqrt(sd / float64(len(v)-1))
 }
 
 // overall sets the verdict, its reason and the plain-language lines.
@@ -502,7 +496,8 @@ func (s *searcher) overall(sum *results.CapacitySummary) {
 			fails = append(fails, fmt.Sprintf("sustainable throughput: %s sustains %.3g× (%.3g–%.3g) the baseline's rate, under the %s budget",
 				cand, sum.Capacity.Ratio, sum.Capacity.CILow, sum.Capacity.CIHigh, pct(s.p.CapacityBudget)))
 		case results.Inconclusive:
-			open = append(open, fmt.Sprintf("sustainable throughput: %d bisection pair(s), interval %.3g–%.3g%s", min(len(sum.Capacity.Baseline.Repeats), len(sum.Capacity.Candidate.Repeats)), sum.Capacity.CILow, sum.Capacity.CIHigh, moreText(min(len(sum.Capacity.Baseline.Repeats), len(sum.Capacity.Candidate.Repeats)), sum.Capacity.MorePairs, "bisection pairs")))
+			n := min(len(sum.Capacity.Baseline.Repeats), len(sum.Capacity.Candidate.Repeats))
+			open = append(open, fmt.Sprintf("sustainable throughput: %d bisection pair(s), interval %.3g–%.3g%s", n, sum.Capacity.CILow, sum.Capacity.CIHigh, moreText(n, sum.Capacity.MorePairs, "bisection pairs")))
 		}
 	}
 	switch sum.Errors.Verdict {
@@ -528,12 +523,13 @@ func (s *searcher) overall(sum *results.CapacitySummary) {
 	}
 }
 
-// moreText says what would decide an inconclusive answer of n pairs
-// that needs `more` more (morePairs): "; a run of about 17 bisection pairs
-// would decide it in 4 runs of 5 if the ratio held"; "" with no estimate. It names
-// a new run of that size, not more runs merged with this one: a merge
-// judged after each added run is a sequential test that the fixed
-// interval does not correct for (TestMergingUntilDecidedRaisesTheErrorRates).
+// moreText says what would decide an inconclusive answer of n pairs that
+// needs `more` more (morePairs): "; a run of about 17 bisection pairs
+// would decide it in 4 runs of 5 if the ratio held"; "" with no estimate.
+// It names a new run of that size, not more runs merged with this one: a
+// merge judged after each added run is a sequential test that the fixed
+// interval does not correct for
+// (TestMergingUntilDecidedRaisesTheErrorRates).
 func moreText(n, more int, unit string) string {
 	switch {
 	case more <= 0:
