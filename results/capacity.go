@@ -173,7 +173,7 @@ type CapacitySummary struct {
 
 // CapacityCPU is the CPU-per-chat answer: Ratio is candidate/baseline
 // CPU seconds per answered chat (geometric mean of the paired rounds),
-// [CILow, CIHigh] its paired t interval at Look.Confidence; 0 where
+// [CILow, CIHigh] its paired t interval at Sizing.Confidence; 0 where
 // unknown.
 type CapacityCPU struct {
 	Ratio   float64   `json:"ratio"`
@@ -188,14 +188,15 @@ type CapacityCPU struct {
 	BaselineUs  float64 `json:"baseline_us"`
 	CandidateUs float64 `json:"candidate_us"`
 	Source      string  `json:"source,omitempty"`
-	Look
+	Sizing
 }
 
-// Look is what an answer's pairs can show: Confidence is the two-sided
-// level of its interval; MorePairs, when the answer is inconclusive, about
-// how many more pairs would decide it if the ratio held (at most 100).
-// Absent in summaries written before them.
-type Look struct {
+// Sizing is what an answer's pairs can show and what would decide it:
+// Confidence is the two-sided level of its interval; MorePairs, when the
+// answer is inconclusive, about how many pairs beyond these a run would
+// need to decide it in 4 runs of 5 if the ratio and its scatter held (at
+// most 100). Absent in summaries written before them.
+type Sizing struct {
 	Confidence float64 `json:"confidence,omitempty"`
 	MorePairs  int     `json:"more_pairs,omitempty"`
 }
@@ -215,7 +216,7 @@ type CapacityThroughput struct {
 	Candidate CapacityBuild `json:"candidate"`
 	// Skipped is set when the search did not run (given CPU rates).
 	Skipped bool `json:"skipped,omitempty"`
-	Look
+	Sizing
 }
 
 // CapacityBuild is one build's sustainable rate: MaxRate (chats/s) is the

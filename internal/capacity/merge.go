@@ -103,14 +103,6 @@ func repeatedLooks(p results.CapacityPlan, merged *results.CapacitySummary, cpuS
 		100*a, strings.Join(rates, " and "), 100*a)
 }
 
-func joinInts(v []int) string {
-	s := make([]string, len(v))
-	for i, x := range v {
-		s[i] = fmt.Sprint(x)
-	}
-	return strings.Join(s, ", ")
-}
-
 // planDiff names the first field in which two capacity plans differ in
 // what was compared or how; "" when they agree. The seed, the pinning,
 // the bracket's limits and the number of bisections and CPU rounds (how

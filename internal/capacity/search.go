@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aclements/go-moremath/stats"
 	"github.com/loadbench/loadbench/internal/gate"
 	"github.com/loadbench/loadbench/results"
 )
@@ -383,7 +382,7 @@ func (s *searcher) finish(sum *results.CapacitySummary) {
 		cfg.Budget = p.CPUBudget
 		c, _ := gate.ComparePaired(bcpu, ccpu, cfg) // same lengths
 		sum.CPU.Ratio, sum.CPU.CILow, sum.CPU.CIHigh = results.Finite(c.Ratio), results.Finite(c.Lo), results.Finite(c.Hi)
-		sum.CPU.Verdict, sum.CPU.Look = c.Verdict, look(c, bcpu, ccpu, p.CPUBudget, p.Alpha)
+		sum.CPU.Verdict, sum.CPU.Sizing = c.Verdict, sizing(c, bcpu, ccpu, cfg)
 		sum.CPU.BaselineUs, sum.CPU.CandidateUs = mean(bcpu), mean(ccpu)
 	}
 
@@ -414,7 +413,7 @@ func (s *searcher) finish(sum *results.CapacitySummary) {
 			c, _ := gate.ComparePaired(bc, cc, cfg)
 			sum.Capacity.Ratio = results.Finite(1 / c.Ratio)
 			sum.Capacity.CILow, sum.Capacity.CIHigh = results.Finite(1/c.Hi), results.Finite(1/c.Lo)
-			sum.Capacity.Verdict, sum.Capacity.Look = c.Verdict, look(c, bc, cc, p.CapacityBudget, p.Alpha)
+			sum.Capacity.Verdict, sum.Capacity.Sizing = c.Verdict, sizing(c, bc, cc, cfg)
 		}
 	}
 	sum.USL = map[string]results.CapacityUSL{}
@@ -424,55 +423,20 @@ func (s *searcher) finish(sum *results.CapacitySummary) {
 	s.overall(sum)
 }
 
-// look is what an answer's comparison c of the paired costs base and
-// cand can show: its interval's level and, when it is inconclusive, the
-// pairs a run would need beyond these to decide in 4 runs of 5 if the
-// ratio and the scatter held (morePairs).
-func look(c gate.Comparison, base, cand []float64, budget, alpha float64) results.Look {
-	l := results.Look{Confidence: c.Confidence}
+// sizing is what an answer's comparison c of the paired costs base and
+// cand (judged with cfg) can show: its interval's level and, when it is
+// inconclusive, the pairs a run would need beyond these to decide in 4
+// runs of 5 if the ratio and the scatter held.
+func sizing(c gate.Comparison, base, cand []float64, cfg gate.Config) results.Sizing {
+	z := results.Sizing{Confidence: c.Confidence}
 	if c.Verdict == results.Inconclusive {
-		l.MorePairs = morePairs(base, cand, budget, alpha)
+		z.MorePairs = gate.PairsToDecide(base, cand, morePower, cfg)
 	}
-	return l
+	return z
 }
 
-// Power of the run size an inconclusive answer names, and the most pairs
-// beyond a run's it names.
-const (
-	morePower    = 0.8
-	maxMorePairs = 100
-)
-
-// morePairs is about how many pairs beyond these a run would need for its
-// interval to clear the limit 1 + budget in morePower of runs, if the
-// pairs' mean log ratio and their scatter held: n = ((z_{1−α/2} +
-// z_{power})·sd / |mean − log(1 + budget)|)², the normal approximation of
-// a paired t test's sample size. It is maxMorePairs when that is more (or
-// the mean is on the limit), and 0 with fewer than 2 pairs.
-func morePairs(base, cand []float64, budget, alpha float64) int {
-	var d []float64
-	for i := range min(len(base), len(cand)) {
-		if base[i] > 0 && cand[i] > 0 {
-			d = append(d, math.Log(cand[i]/base[i]))
-		}
-	}
-	if len(d) < 2 {
-		return 0
-	}
-	m := mean(d)
-	var ss float64
-	for _, x := range d {
-		ss += (x - m) * (x - m)
-	}
-	sd := math.Sqrt(ss / float64(len(d)-1))
-	dist := math.Abs(m - math.Log1p(budget))
-	z := stats.StdNormal.InvCDF(1-alpha/2) + stats.StdNormal.InvCDF(morePower)
-	need := math.Pow(z*sd/dist, 2)
-	if !(need < float64(len(d)+maxMorePairs)) { // NaN too
-		return maxMorePairs
-	}
-	return max(1, int(math.Ceil(need))-len(d))
-}
+// morePower is the power of the run size an inconclusive answer names.
+const morePower = 0.8
 
 // overall sets the verdict, its reason and the plain-language lines.
 func (s *searcher) overall(sum *results.CapacitySummary) {
@@ -524,7 +488,7 @@ func (s *searcher) overall(sum *results.CapacitySummary) {
 }
 
 // moreText says what would decide an inconclusive answer of n pairs that
-// needs `more` more (morePairs): "; a run of about 17 bisection pairs
+// needs `more` more (gate.PairsToDecide): "; a run of about 17 bisection pairs
 // would decide it in 4 runs of 5 if the ratio held"; "" with no estimate.
 // It names a new run of that size, not more runs merged with this one: a
 // merge judged after each added run is a sequential test that the fixed
@@ -534,7 +498,7 @@ func moreText(n, more int, unit string) string {
 	switch {
 	case more <= 0:
 		return ""
-	case more >= maxMorePairs:
+	case more >= gate.DefaultMaxMoreRounds:
 		return fmt.Sprintf("; a run of over %d %s would be needed to decide it at this ratio", n+more, unit)
 	}
 	return fmt.Sprintf("; a run of about %d %s would decide it in 4 runs of 5 if the ratio held", n+more, unit)
@@ -593,15 +557,20 @@ func name(s results.PlanSide, def string) string {
 
 func pct(x float64) string { return fmt.Sprintf("%g%%", 100*x) }
 
+// ints lists step numbers: "steps 3, 7", the first 8 then "…".
 func ints(v []int) string {
+	if len(v) > 8 {
+		return "steps " + joinInts(v[:8]) + ", …"
+	}
+	return "steps " + joinInts(v)
+}
+
+func joinInts(v []int) string {
 	s := make([]string, len(v))
 	for i, x := range v {
 		s[i] = fmt.Sprint(x)
 	}
-	if len(s) > 8 {
-		s = append(s[:8], "…")
-	}
-	return "steps " + strings.Join(s, ", ")
+	return strings.Join(s, ", ")
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

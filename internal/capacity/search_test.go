@@ -449,11 +449,11 @@ func TestInconclusiveAnswersSayWhatWouldDecideThem(t *testing.T) {
 	for _, a := range []struct {
 		name, unit  string
 		v           results.Verdict
-		look        results.Look
+		look        results.Sizing
 		pairs, more int
 	}{
-		{"cpu", "CPU pairs", sum.CPU.Verdict, sum.CPU.Look, p.CPURounds * len(p.CPUFractions), 16},
-		{"throughput", "bisection pairs", sum.Capacity.Verdict, sum.Capacity.Look, p.Repeats, 10},
+		{"cpu", "CPU pairs", sum.CPU.Verdict, sum.CPU.Sizing, p.CPURounds * len(p.CPUFractions), 16},
+		{"throughput", "bisection pairs", sum.Capacity.Verdict, sum.Capacity.Sizing, p.Repeats, 10},
 	} {
 		if a.v != results.Inconclusive {
 			t.Fatalf("%s: %s, want inconclusive", a.name, a.v)

@@ -139,6 +139,34 @@ func meanSD(v []float64) (mean, sd float64) {
 	return mean, math.Sqrt(ss / float64(len(v)-1))
 }
 
+// PairsToDecide is about how many paired values beyond these a compare
+// would need for its fixed-sample interval to clear the limit L = 1 +
+// cfg.Budget in a share power of compares, if the pairs' mean log ratio
+// and their scatter held: n = ((z_{1−α} + z_{power})·s / |mean − log L|)²
+// with α = (1 − cfg.Confidence)/2, the normal approximation of a paired t
+// test's sample size. (moreRoundsT's n' is the size at which the interval
+// would just reach the limit, which decides about half the time.) It is
+// cfg.MaxMoreRounds when that is more, or when the mean is on the limit,
+// and 0 with fewer than 2 pairs of positive values.
+func PairsToDecide(baseline, candidate []float64, power float64, cfg Config) int {
+	var d []float64
+	for i := range min(len(baseline), len(candidate)) {
+		if baseline[i] > 0 && candidate[i] > 0 {
+			d = append(d, math.Log(candidate[i]/baseline[i]))
+		}
+	}
+	if len(d) < 2 {
+		return 0
+	}
+	m, sd := meanSD(d)
+	z := zQuantile(1-(1-cfg.Confidence)/2) + zQuantile(power)
+	need := math.Pow(z*sd/math.Abs(m-math.Log(cfg.limit())), 2)
+	if !(need < float64(len(d)+cfg.MaxMoreRounds)) { // NaN too
+		return cfg.MaxMoreRounds
+	}
+	return max(1, int(math.Ceil(need))-len(d))
+}
+
 // moreRoundsT estimates the rounds to add before the t interval, whose
 // half-width shrinks as 1/√n for a mean, separates the ratio from the
 // limit: n' = (t·s/|mean − log L|)², with today's t and s.

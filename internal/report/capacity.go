@@ -89,12 +89,10 @@ func CapacityText(s *results.CapacitySummary) func(io.Writer) error {
 	}
 }
 
-// interval is an answer's interval with its level: "0.950–1.033
-// (95.5%)", or at 95% for a summary that does not record its level
-// (written before the merged looks were designed).
-func interval(lo, hi float64, l results.Look) string {
-	level := cmp.Or(l.Confidence, 0.95)
-	return fmt.Sprintf("%.3f–%.3f (%s)", lo, hi, strings.TrimSuffix(strings.TrimSuffix(fmt.Sprintf("%.1f", 100*level), "0"), ".")+"%")
+// interval is an answer's interval with its level: "0.950–1.033 (95%)";
+// at 95% for a summary written before the level was stored.
+func interval(lo, hi float64, z results.Sizing) string {
+	return fmt.Sprintf("%.3f–%.3f (%s)", lo, hi, pct(cmp.Or(z.Confidence, 0.95)))
 }
 
 func cmpOr(s, def string) string {
@@ -124,9 +122,9 @@ func CapacityMarkdown(m *results.CapacityManifest, s *results.CapacitySummary, c
 			p("- %s\n", l)
 		}
 		p("\n| answer | verdict | ratio | interval | budget | baseline | candidate |\n|---|---|---|---|---|---|---|\n")
-		p("| CPU per chat | %s | %.3f | %s | %s | %.1f µs | %.1f µs |\n", mark(s.CPU.Verdict), s.CPU.Ratio, interval(s.CPU.CILow, s.CPU.CIHigh, s.CPU.Look), pct(s.CPU.Budget), s.CPU.BaselineUs, s.CPU.CandidateUs)
+		p("| CPU per chat | %s | %.3f | %s | %s | %.1f µs | %.1f µs |\n", mark(s.CPU.Verdict), s.CPU.Ratio, interval(s.CPU.CILow, s.CPU.CIHigh, s.CPU.Sizing), pct(s.CPU.Budget), s.CPU.BaselineUs, s.CPU.CandidateUs)
 		if !s.Capacity.Skipped {
-			p("| sustainable throughput | %s | %.3f | %s | %s | %.1f chats/s | %.1f chats/s |\n", mark(s.Capacity.Verdict), s.Capacity.Ratio, interval(s.Capacity.CILow, s.Capacity.CIHigh, s.Capacity.Look), pct(s.Capacity.Budget), s.Capacity.Baseline.MaxRate, s.Capacity.Candidate.MaxRate)
+			p("| sustainable throughput | %s | %.3f | %s | %s | %.1f chats/s | %.1f chats/s |\n", mark(s.Capacity.Verdict), s.Capacity.Ratio, interval(s.Capacity.CILow, s.Capacity.CIHigh, s.Capacity.Sizing), pct(s.Capacity.Budget), s.Capacity.Baseline.MaxRate, s.Capacity.Candidate.MaxRate)
 		}
 		p("| target errors (CPU steps) | %s | | | +%s points | %.3f%% | %.3f%% |\n\n", mark(s.Errors.Verdict), pct(s.Errors.Budget), 100*s.Errors.Baseline, 100*s.Errors.Candidate)
 		p("SLO: p99 ≤ %.1f ms, %s. CPU from %s; CPU rounds at %s chats/s, %d pairs.\n\n", s.SLOMs, s.SLORule, cmpOr(s.CPU.Source, "no source"), rateList(s.CPU.Rates), s.CPU.Pairs)
